@@ -1,0 +1,1 @@
+fn main() { println!("cairn {}", env!("CARGO_PKG_VERSION")); }

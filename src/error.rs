@@ -1,0 +1,169 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in cairndb.
+///
+/// Each variant carries enough structure for a program to act on it and a
+/// `Display` a person can act on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file-system operation failed.
+    Io {
+        /// The operation, e.g. `"open"`, `"rename"`, `"fsync"`.
+        op: &'static str,
+        /// The path the operation was applied to (the source for two-path operations).
+        path: PathBuf,
+        /// The second path of a two-path operation (rename, link, reflink, copy).
+        dest: Option<PathBuf>,
+        /// What the operating system (or the fault injector) reported.
+        source: io::Error,
+    },
+    /// Bytes read from disk failed verification.
+    Corruption {
+        /// The file holding the bad bytes.
+        file: PathBuf,
+        /// Byte offset in that file where the bad region starts.
+        offset: u64,
+        /// What check failed.
+        what: String,
+    },
+    /// The target of a create-only operation already exists.
+    TargetExists {
+        /// The existing path.
+        path: PathBuf,
+    },
+    /// An argument is not acceptable; the message says which and why.
+    InvalidArgument {
+        /// What was wrong.
+        what: String,
+    },
+    /// A directory is locked by another process or another open database.
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// An earlier fsync failed; the database refuses further writes until it
+    /// is reopened, because the file system may already have dropped data.
+    Poisoned {
+        /// A description of the failure that poisoned it.
+        cause: String,
+    },
+}
+
+impl Error {
+    /// An I/O error on one path.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io { op, path: path.into(), dest: None, source }
+    }
+
+    /// An I/O error on a two-path operation.
+    pub fn io2(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        dest: impl Into<PathBuf>,
+        source: io::Error,
+    ) -> Self {
+        Error::Io { op, path: path.into(), dest: Some(dest.into()), source }
+    }
+
+    /// A verification failure in `file` at `offset`.
+    pub fn corruption(file: &Path, offset: u64, what: impl Into<String>) -> Self {
+        Error::Corruption { file: file.to_path_buf(), offset, what: what.into() }
+    }
+
+    /// An invalid argument.
+    pub fn invalid(what: impl Into<String>) -> Self {
+        Error::InvalidArgument { what: what.into() }
+    }
+
+    /// The kind of the underlying I/O error, if this is an I/O error.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Error::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// The raw OS error code of the underlying I/O error, if any.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// True for [`Error::Corruption`].
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, Error::Corruption { .. })
+    }
+
+    /// True when the error says a path does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.io_kind() == Some(io::ErrorKind::NotFound)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { op, path, dest: None, source } => {
+                write!(f, "cannot {op} {}: {source}", path.display())
+            }
+            Error::Io { op, path, dest: Some(dest), source } => {
+                write!(f, "cannot {op} {} to {}: {source}", path.display(), dest.display())
+            }
+            Error::Corruption { file, offset, what } => {
+                write!(f, "corruption in {} at offset {offset}: {what}", file.display())
+            }
+            Error::TargetExists { path } => write!(f, "{} already exists", path.display()),
+            Error::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
+            Error::Locked { path } => write!(
+                f,
+                "{} is locked: the database is open in another process or handle",
+                path.display()
+            ),
+            Error::Poisoned { cause } => write!(
+                f,
+                "database is poisoned after a failed sync ({cause}); reopen it to recover from the log"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_paths_and_keeps_source() {
+        let e = Error::io2(
+            "hard-link",
+            "/a/src",
+            "/b/dst",
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        );
+        let text = e.to_string();
+        assert!(text.contains("/a/src") && text.contains("/b/dst"), "{text}");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::AlreadyExists));
+        let c = Error::corruption(Path::new("t/1.sst"), 4096, "block checksum mismatch");
+        assert!(c.is_corruption());
+        assert_eq!(c.to_string(), "corruption in t/1.sst at offset 4096: block checksum mismatch");
+    }
+}
