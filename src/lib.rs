@@ -21,9 +21,12 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod blob;
 mod error;
 pub mod fs;
+pub mod table;
 mod types;
+mod wire;
 
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};

@@ -262,7 +262,11 @@ fn probe_reflink(dir: &Path) -> Result<bool> {
         let dst_fd = open_fd(&dst, flags).map_err(|e| Error::io("create", &dst, e))?;
         match retry(|| sys::ioctl_ficlone(&dst_fd, &src_fd)) {
             Ok(()) => Ok(true),
-            Err(e) if e.raw_os_error().map(Errno::from_raw_os_error).is_some_and(is_unsupported_clone) => {
+            Err(e)
+                if e.raw_os_error()
+                    .map(Errno::from_raw_os_error)
+                    .is_some_and(is_unsupported_clone) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(Error::io2("reflink", &src, &dst, e)),
