@@ -62,3 +62,27 @@ pub fn assert_corruption_or_io(e: &Error, context: &str) {
         "{context}: expected corruption, got {e}"
     );
 }
+
+/// Bit positions to flip in a file of `len_bytes`: every bit of the byte
+/// ranges in `full`, and about `budget` more spread evenly (odd stride, so
+/// every bit position within a byte is hit) over the rest.
+pub fn bits_to_flip(
+    len_bytes: usize,
+    full: &[std::ops::Range<usize>],
+    budget: usize,
+) -> Vec<usize> {
+    let in_full = |bit: usize| full.iter().any(|r| r.contains(&(bit / 8)));
+    let rest_bits = (0..len_bytes * 8).filter(|&b| !in_full(b)).count();
+    let stride = (rest_bits / budget.max(1)).max(1) | 1;
+    let mut bits: Vec<usize> = (0..len_bytes * 8).filter(|&b| in_full(b)).collect();
+    bits.extend((0..len_bytes * 8).filter(|&b| !in_full(b)).step_by(stride));
+    bits.sort_unstable();
+    bits
+}
+
+/// A copy of `bytes` with bit `bit` flipped.
+pub fn flipped(bytes: &[u8], bit: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[bit / 8] ^= 1 << (bit % 8);
+    out
+}
