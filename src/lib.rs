@@ -24,6 +24,8 @@
 pub mod blob;
 mod error;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod table;
 mod types;
 mod wire;

@@ -26,7 +26,7 @@
 //! ```
 
 mod blob_ref;
-mod format;
+pub(crate) mod format;
 mod reader;
 mod writer;
 

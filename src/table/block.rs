@@ -335,6 +335,7 @@ impl BlockCursor {
 
 /// Decodes a data block body and walks every entry; for fuzzing the
 /// decoder with the checksum bypassed. Returns the entry count.
+#[cfg(test)]
 pub(crate) fn decode_and_walk(raw: &[u8]) -> Result<usize, &'static str> {
     let block = Arc::new(Block::decode(raw.to_vec())?);
     let mut cursor = BlockCursor::new(Arc::clone(&block));

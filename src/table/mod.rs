@@ -31,15 +31,15 @@
 //! # Ok::<(), cairndb::Error>(())
 //! ```
 
-mod block;
+pub(crate) mod block;
 mod cache;
 mod entry;
-mod filter;
-mod footer;
-mod frame;
-mod index;
+pub(crate) mod filter;
+pub(crate) mod footer;
+pub(crate) mod frame;
+pub(crate) mod index;
 mod iter;
-mod meta;
+pub(crate) mod meta;
 mod reader;
 mod writer;
 
@@ -52,11 +52,3 @@ pub use reader::Table;
 pub use writer::{TableOptions, TableWriter};
 
 pub(crate) use frame::decompress_lz4;
-
-/// Decodes a data block body (checksum bypassed) and walks it, returning
-/// its entry count; the error says what is malformed. For fuzzing the
-/// decoder directly: arbitrary bytes rarely get past a checksum.
-#[doc(hidden)]
-pub fn fuzz_decode_block(body: &[u8]) -> Result<usize, &'static str> {
-    block::decode_and_walk(body)
-}
