@@ -175,7 +175,7 @@ impl Block {
 
     fn validate_entries(&self) -> Result<usize, &'static str> {
         let (mut pos, mut next_restart, mut count) = (0, 0, 0);
-        let mut key: Vec<u8> = Vec::new();
+        let (mut key, mut prev_key) = (Vec::new(), Vec::new());
         let mut prev_seqno = SeqNo(0);
         while pos < self.entries_end {
             let h = EntryHeader::read(&self.data, pos, self.entries_end)?;
@@ -188,16 +188,14 @@ impl Block {
             if (is_restart && h.shared != 0) || h.shared > key.len() {
                 return Err("bad shared key length");
             }
-            let prev_len = key.len();
-            let prev_key = std::mem::take(&mut key);
+            std::mem::swap(&mut key, &mut prev_key);
+            key.clear();
             key.extend_from_slice(&prev_key[..h.shared]);
             key.extend_from_slice(&self.data[h.key_start..h.value_start()]);
             if !h.kind.accepts(&self.data[h.value_start()..h.end()]) {
                 return Err("value does not fit its kind");
             }
-            if count > 0
-                && cmp_internal(&prev_key[..prev_len], prev_seqno, &key, h.seqno) != Ordering::Less
-            {
+            if count > 0 && cmp_internal(&prev_key, prev_seqno, &key, h.seqno) != Ordering::Less {
                 return Err("entries out of order");
             }
             prev_seqno = h.seqno;

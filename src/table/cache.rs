@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::block::Block;
 
-/// Shards, so concurrent readers seldom wait on one lock.
-const SHARD_COUNT: usize = 16;
+/// Most shards, so concurrent readers seldom wait on one lock.
+const SHARD_COUNT_MAX: usize = 16;
+/// Least capacity per shard: a small cache has fewer shards, so that each
+/// can still hold several blocks.
+const SHARD_CAPACITY_MIN_BYTES: usize = 1 << 20;
 /// Bytes charged per cached block on top of its data (map entries, `Arc`).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
 
@@ -57,9 +60,10 @@ struct Shard {
 impl BlockCache {
     /// A cache holding at most about `capacity_bytes`; 0 disables caching.
     pub fn new(capacity_bytes: usize) -> Self {
+        let shard_count = (capacity_bytes / SHARD_CAPACITY_MIN_BYTES).clamp(1, SHARD_COUNT_MAX);
         BlockCache {
-            shards: (0..SHARD_COUNT).map(|_| Mutex::default()).collect(),
-            shard_capacity_bytes: capacity_bytes / SHARD_COUNT,
+            shards: (0..shard_count).map(|_| Mutex::default()).collect(),
+            shard_capacity_bytes: capacity_bytes / shard_count,
             capacity_bytes,
             next_file_key: AtomicU64::new(1),
             hits: AtomicU64::new(0),
@@ -110,9 +114,17 @@ impl BlockCache {
     }
 
     fn shard(&self, file: u64, offset: u64) -> &Mutex<Shard> {
-        let mixed = (file.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ offset).wrapping_mul(0xff51_afd7);
-        &self.shards[(mixed >> 40) as usize % SHARD_COUNT]
+        let mixed = mix(file ^ mix(offset));
+        &self.shards[(mixed % self.shards.len() as u64) as usize]
     }
+}
+
+/// splitmix64's finaliser: spreads block offsets (multiples of about the
+/// block size) evenly over the shards.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Locks a shard; a panic in another thread cannot leave a shard
@@ -172,15 +184,20 @@ mod tests {
 
     #[test]
     fn stays_within_capacity_and_keeps_recent_blocks() {
-        let cache = BlockCache::new(SHARD_COUNT * 10_000);
+        let cache = BlockCache::new(100_000);
         for offset in 0..1000 {
             cache.insert(1, offset, block(1000));
             assert!(cache.get(1, 0).is_some(), "the block touched every time stays");
         }
         let stats = cache.stats();
         assert!(stats.used_bytes <= stats.capacity_bytes, "{stats:?}");
-        assert!(stats.block_count < 1000);
+        assert!(stats.block_count < 1000 && stats.block_count >= 50, "{stats:?}");
         assert!(cache.get(2, 0).is_none());
+        let sharded = BlockCache::new(64 << 20);
+        for offset in 0..10_000 {
+            sharded.insert(1, offset * 4096, block(10));
+        }
+        assert_eq!(sharded.stats().block_count, 10_000, "blocks spread over the shards");
         let off = BlockCache::new(0);
         off.insert(1, 0, block(10));
         assert!(off.get(1, 0).is_none());

@@ -52,3 +52,18 @@ pub use reader::Table;
 pub use writer::{TableOptions, TableWriter};
 
 pub(crate) use frame::decompress_lz4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_are_shareable_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Table>();
+        send_sync::<TableIter>();
+        send_sync::<BlockCache>();
+        send_sync::<TableWriter>();
+        send_sync::<crate::blob::BlobFile>();
+    }
+}
