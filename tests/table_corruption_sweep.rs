@@ -17,7 +17,7 @@ use cairndb::{BlobFileId, Error, SeqNo, TableId};
 use common::{MemFile, assert_corruption_or_io, bits_to_flip, flipped};
 
 /// Flips sampled from the data region, on top of every bit elsewhere.
-const DATA_FLIPS_BUDGET: usize = 5_000;
+const DATA_FLIPS_BUDGET: usize = 4_000;
 
 fn entries() -> Vec<Entry> {
     let mut out = Vec::new();
@@ -95,8 +95,18 @@ fn read_everything(bytes: Vec<u8>, expected: &[Entry], meta: &TableMeta, context
         }
     }
     assert_eq!(read, expected[..read.len()], "{context}: wrong iteration");
+    let complete = read.len() == expected.len();
+    let mut backward = Vec::new();
+    for item in table.iter_rev() {
+        match item {
+            Ok(e) => backward.push(e),
+            Err(e) => noted(Err(e)),
+        }
+    }
+    backward.reverse();
+    assert_eq!(backward, expected[expected.len() - backward.len()..], "{context}: wrong reverse");
     noted(table.verify());
-    detected || read.len() != expected.len()
+    detected || !complete
 }
 
 #[test]

@@ -97,7 +97,17 @@ fn reads_back(case: Case) -> TestResult {
     assert_eq!(meta.entry_count, case.entries.len() as u64);
     assert_eq!(meta.key_min, case.entries[0].key);
     assert_eq!(meta.key_max, case.entries.last().unwrap().key);
+    let mut backward: Vec<Entry> = table.iter_rev().map(Result::unwrap).collect();
+    backward.reverse();
+    assert_eq!(backward, case.entries, "backward iteration");
     for (key, snapshot) in &case.probes {
+        let mut rev = table.iter_rev();
+        rev.seek_for_prev(key);
+        let upto = case.entries.partition_point(|e| e.key <= *key);
+        let mut before: Vec<Entry> = rev.map(Result::unwrap).collect();
+        before.reverse();
+        assert_eq!(before, case.entries[..upto], "seek_for_prev {key:?}");
+
         let got = table.get(key, *snapshot).unwrap();
         assert_eq!(
             got.as_ref(),
@@ -118,7 +128,7 @@ fn reads_back(case: Case) -> TestResult {
 
 #[test]
 fn random_tables_read_back_identically() {
-    QuickCheck::new().tests(150).quickcheck(reads_back as fn(Case) -> TestResult);
+    QuickCheck::new().tests(100).quickcheck(reads_back as fn(Case) -> TestResult);
 }
 
 /// A larger table with many blocks, each way of compressing.

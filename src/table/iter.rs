@@ -94,3 +94,74 @@ impl Iterator for TableIter {
         step.transpose()
     }
 }
+
+/// A backward iterator over a table's entries, in reverse table order (key
+/// descending, then seqno ascending). Owns a handle on the table.
+///
+/// Each block is decoded whole and its entries yielded from the end, so a
+/// step costs what a forward step does, plus one block of entries held in
+/// memory. Yields `Err` at most once (corruption or I/O), then ends.
+#[derive(Debug)]
+pub struct TableRevIter {
+    table: Table,
+    /// Blocks not yet loaded: `0..blocks_left`.
+    blocks_left: usize,
+    /// The loaded block's remaining entries, yielded from the back.
+    entries: Vec<Entry>,
+    /// Entries after this key are skipped (set by `seek_for_prev`).
+    upper: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl TableRevIter {
+    pub(crate) fn new(table: Table) -> Self {
+        let blocks_left = table.block_count();
+        TableRevIter { table, blocks_left, entries: Vec::new(), upper: None, done: false }
+    }
+
+    /// Repositions at the last entry whose key is at or before `key`: the
+    /// oldest version of the largest such key.
+    pub fn seek_for_prev(&mut self, key: &[u8]) {
+        let block = self.table.find_block(key, SeqNo(0));
+        self.blocks_left = (block + 1).min(self.table.block_count());
+        self.entries.clear();
+        self.upper = Some(key.to_vec());
+        self.done = false;
+    }
+
+    fn step(&mut self) -> Result<Option<Entry>> {
+        loop {
+            if let Some(entry) = self.entries.pop() {
+                return Ok(Some(entry));
+            }
+            let Some(i) = self.blocks_left.checked_sub(1) else { return Ok(None) };
+            self.load_block(i)?;
+        }
+    }
+
+    fn load_block(&mut self, i: usize) -> Result<()> {
+        let offset = self.table.block_offset(i);
+        let mut cursor = BlockCursor::new(self.table.block(i)?);
+        while cursor.advance().map_err(|w| self.table.corrupt(offset, w))? {
+            if self.upper.as_deref().is_some_and(|upper| cursor.key() > upper) {
+                break;
+            }
+            self.entries.push(cursor.entry());
+        }
+        self.blocks_left = i;
+        Ok(())
+    }
+}
+
+impl Iterator for TableRevIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = self.step();
+        self.done = !matches!(step, Ok(Some(_)));
+        step.transpose()
+    }
+}

@@ -46,7 +46,7 @@ mod writer;
 pub use cache::{BlockCache, CacheStats};
 pub use entry::{Entry, KEY_BYTES_MAX, VALUE_BYTES_MAX, ValueKind, cmp_internal};
 pub use footer::{FOOTER_BYTES, TABLE_FORMAT_VERSION, TABLE_MAGIC};
-pub use iter::TableIter;
+pub use iter::{TableIter, TableRevIter};
 pub use meta::TableMeta;
 pub use reader::Table;
 pub use writer::{TableOptions, TableWriter};

@@ -11,7 +11,7 @@ use super::filter::{Bloom, key_hash};
 use super::footer::{FOOTER_BYTES, Footer};
 use super::frame::{BlockHandle, BlockKind, decode_frame};
 use super::index::Index;
-use super::iter::TableIter;
+use super::iter::{TableIter, TableRevIter};
 use super::meta::TableMeta;
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::{Error, Result, SeqNo, TableId};
@@ -119,6 +119,11 @@ impl Table {
         let mut iter = self.iter();
         iter.seek(key);
         iter
+    }
+
+    /// Every entry, in reverse table order (key descending, seqno ascending).
+    pub fn iter_rev(&self) -> TableRevIter {
+        TableRevIter::new(self.clone())
     }
 
     /// Reads every data block from the file (bypassing the cache) and checks
