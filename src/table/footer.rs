@@ -87,9 +87,10 @@ impl Footer {
         if frames.iter().any(|h| (h.len as usize) < FRAME_HEADER_BYTES) {
             return Err("footer handle shorter than a block header");
         }
-        let tiled = self.index.offset == self.filter.end()
-            && self.meta.offset == self.index.end()
-            && self.meta.end().checked_add(FOOTER_BYTES as u64) == Some(file_len);
+        let tiled = Some(self.index.offset) == self.filter.end()
+            && Some(self.meta.offset) == self.index.end()
+            && self.meta.end().and_then(|end| end.checked_add(FOOTER_BYTES as u64))
+                == Some(file_len);
         if !tiled {
             return Err("footer handles do not tile the end of the file");
         }
@@ -111,6 +112,10 @@ mod tests {
         let bytes = f.encode();
         assert_eq!(Footer::decode(&bytes, 290 + FOOTER_BYTES as u64), Ok(f));
         assert!(Footer::decode(&bytes, 291 + FOOTER_BYTES as u64).is_err());
+        let absurd = Footer { meta: BlockHandle { offset: 170, len: u32::MAX }, ..f };
+        assert!(Footer::decode(&absurd.encode(), 290 + FOOTER_BYTES as u64).is_err());
+        let wrapping = Footer { filter: BlockHandle { offset: u64::MAX - 10, len: 30 }, ..f };
+        assert!(Footer::decode(&wrapping.encode(), 290 + FOOTER_BYTES as u64).is_err());
         for bit in 0..FOOTER_BYTES * 8 {
             let mut bad = bytes.clone();
             bad[bit / 8] ^= 1 << (bit % 8);

@@ -82,9 +82,9 @@ impl BlockHandle {
         Some(BlockHandle { offset: c.u64()?, len: c.u32()? })
     }
 
-    /// The offset just past the frame.
-    pub(crate) fn end(&self) -> u64 {
-        self.offset + u64::from(self.len)
+    /// The offset just past the frame; `None` past `u64::MAX`.
+    pub(crate) fn end(&self) -> Option<u64> {
+        self.offset.checked_add(u64::from(self.len))
     }
 }
 
@@ -179,5 +179,16 @@ mod tests {
     #[test]
     fn absurd_raw_length_is_refused_before_allocating() {
         assert!(decompress_lz4(&[0x10, 0], u32::MAX as usize).is_err());
+        // The same claim behind a valid checksum.
+        let mut out = Vec::new();
+        encode_frame(BlockKind::Data, &[7u8; 4000], true, &mut out);
+        assert_eq!(out[COMPRESSION_OFFSET], COMPRESSION_LZ4);
+        out[RAW_LEN_OFFSET..RAW_LEN_OFFSET + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let sum = checksum(&out[STORED_LEN_OFFSET..]);
+        out[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
+        assert_eq!(
+            decode_frame(BlockKind::Data, &out),
+            Err("compressed length claims an impossible expansion")
+        );
     }
 }

@@ -102,7 +102,7 @@ fn check_tiling(entries: &[IndexEntry], data_end: u64) -> Result<(), &'static st
         if e.handle.offset != expected_offset || (e.handle.len as usize) <= FRAME_HEADER_BYTES {
             return Err("index block handles do not tile the data region");
         }
-        expected_offset = e.handle.end();
+        expected_offset = e.handle.end().ok_or("index block handle past the end of any file")?;
         if let Some(prev) = i.checked_sub(1).map(|p| &entries[p]) {
             let order = cmp_internal(&prev.last_key, prev.last_seqno, &e.last_key, e.last_seqno);
             if order != Ordering::Less {
