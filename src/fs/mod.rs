@@ -28,14 +28,14 @@
 //!   link exists.
 //! - `read_dir` lists names in byte order, without `.` and `..`.
 
-// mod fault;
-// mod link;
+mod fault;
+mod link;
 // mod mem;
 mod std_fs;
 mod util;
 
-// pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
-// pub use link::{LinkOutcome, LinkStrategy, link_or_copy};
+pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
+pub use link::{LinkOutcome, LinkStrategy, copy_file, link_or_copy};
 // pub use mem::MemFs;
 pub use std_fs::StdFs;
 pub use util::{read_to_vec, remove_dir_all, sync_parent, write_file_atomic};

@@ -92,13 +92,22 @@ fn open_fd(path: &Path, flags: OFlags) -> io::Result<OwnedFd> {
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    retry(|| sys::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()))
+    retry(|| {
+        sys::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    })
 }
 
 fn is_unsupported_clone(errno: Errno) -> bool {
     // EOPNOTSUPP: the file system cannot clone; EXDEV: different file systems;
     // EINVAL / ENOTTY: the ioctl or the range is not accepted here.
-    matches!(errno, Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOTTY | Errno::NOSYS)
+    matches!(
+        errno,
+        Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOTTY | Errno::NOSYS
+    )
 }
 
 impl Fs for StdFs {
@@ -106,7 +115,10 @@ impl Fs for StdFs {
         let fd = open_flags(options)
             .and_then(|flags| open_fd(path, flags))
             .map_err(|e| Error::io("open", path, e))?;
-        Ok(Box::new(StdFile { fd, path: path.to_path_buf() }))
+        Ok(Box::new(StdFile {
+            fd,
+            path: path.to_path_buf(),
+        }))
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {
@@ -156,7 +168,10 @@ impl Fs for StdFs {
             } else {
                 FileKind::Other
             };
-            entries.push(DirEntry { name: entry.file_name(), kind });
+            entries.push(DirEntry {
+                name: entry.file_name(),
+                kind,
+            });
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
@@ -180,7 +195,10 @@ impl Fs for StdFs {
             kind: kind_of(st.st_mode),
             len: st.st_size as u64,
             nlink: st.st_nlink,
-            device: DeviceId { namespace: OS_NAMESPACE, device: st.st_dev },
+            device: DeviceId {
+                namespace: OS_NAMESPACE,
+                device: st.st_dev,
+            },
         })
     }
 
@@ -218,7 +236,10 @@ impl Fs for StdFs {
 
     fn device_id(&self, path: &Path) -> Result<DeviceId> {
         let st = retry(|| sys::stat(path)).map_err(|e| Error::io("stat", path, e))?;
-        Ok(DeviceId { namespace: OS_NAMESPACE, device: st.st_dev })
+        Ok(DeviceId {
+            namespace: OS_NAMESPACE,
+            device: st.st_dev,
+        })
     }
 
     fn supports_reflink(&self, dir: &Path) -> Result<bool> {
@@ -236,9 +257,9 @@ impl Fs for StdFs {
         let fd = open_fd(path, flags).map_err(|e| Error::io("open lock file", path, e))?;
         match retry(|| sys::flock(&fd, FlockOperation::NonBlockingLockExclusive)) {
             Ok(()) => Ok(Box::new(StdLock { _fd: fd })),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                Err(Error::Locked { path: path.to_path_buf() })
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::Locked {
+                path: path.to_path_buf(),
+            }),
             Err(e) => Err(Error::io("lock", path, e)),
         }
     }
@@ -262,7 +283,11 @@ fn probe_reflink(dir: &Path) -> Result<bool> {
         let dst_fd = open_fd(&dst, flags).map_err(|e| Error::io("create", &dst, e))?;
         match retry(|| sys::ioctl_ficlone(&dst_fd, &src_fd)) {
             Ok(()) => Ok(true),
-            Err(e) if e.raw_os_error().map(Errno::from_raw_os_error).is_some_and(is_unsupported_clone) => {
+            Err(e)
+                if e.raw_os_error()
+                    .map(Errno::from_raw_os_error)
+                    .is_some_and(is_unsupported_clone) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(Error::io2("reflink", &src, &dst, e)),
