@@ -24,6 +24,8 @@
 mod error;
 pub mod fs;
 mod types;
+pub mod version;
+mod wire;
 
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};
