@@ -60,36 +60,17 @@ pub enum Error {
 impl Error {
     /// An I/O error on one path.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            dest: None,
-            source,
-        }
+        Error::Io { op, path: path.into(), dest: None, source }
     }
 
     /// An I/O error on a two-path operation.
-    pub fn io2(
-        op: &'static str,
-        path: impl Into<PathBuf>,
-        dest: impl Into<PathBuf>,
-        source: io::Error,
-    ) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            dest: Some(dest.into()),
-            source,
-        }
+    pub fn io2(op: &'static str, path: impl Into<PathBuf>, dest: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io { op, path: path.into(), dest: Some(dest.into()), source }
     }
 
     /// A verification failure in `file` at `offset`.
     pub fn corruption(file: &Path, offset: u64, what: impl Into<String>) -> Self {
-        Error::Corruption {
-            file: file.to_path_buf(),
-            offset,
-            what: what.into(),
-        }
+        Error::Corruption { file: file.to_path_buf(), offset, what: what.into() }
     }
 
     /// An invalid argument.
@@ -127,45 +108,23 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io {
-                op,
-                path,
-                dest: None,
-                source,
-            } => {
+            Error::Io { op, path, dest: None, source } => {
                 write!(f, "cannot {op} {}: {source}", path.display())
             }
-            Error::Io {
-                op,
-                path,
-                dest: Some(dest),
-                source,
-            } => {
-                write!(
-                    f,
-                    "cannot {op} {} to {}: {source}",
-                    path.display(),
-                    dest.display()
-                )
+            Error::Io { op, path, dest: Some(dest), source } => {
+                write!(f, "cannot {op} {} to {}: {source}", path.display(), dest.display())
             }
             Error::Corruption { file, offset, what } => {
-                write!(
-                    f,
-                    "corruption in {} at offset {offset}: {what}",
-                    file.display()
-                )
+                write!(f, "corruption in {} at offset {offset}: {what}", file.display())
             }
             Error::TargetExists { path } => write!(f, "{} already exists", path.display()),
             Error::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
-            Error::Locked { path } => write!(
-                f,
-                "{} is locked: the database is open in another process or handle",
-                path.display()
-            ),
-            Error::Poisoned { cause } => write!(
-                f,
-                "database is poisoned after a failed sync ({cause}); reopen it to recover from the log"
-            ),
+            Error::Locked { path } => {
+                write!(f, "{} is locked: the database is open in another process or handle", path.display())
+            }
+            Error::Poisoned { cause } => {
+                write!(f, "database is poisoned after a failed sync ({cause}); reopen it to recover from the log")
+            }
         }
     }
 }
@@ -185,21 +144,13 @@ mod tests {
 
     #[test]
     fn display_names_paths_and_keeps_source() {
-        let e = Error::io2(
-            "hard-link",
-            "/a/src",
-            "/b/dst",
-            io::Error::from(io::ErrorKind::AlreadyExists),
-        );
+        let e = Error::io2("hard-link", "/a/src", "/b/dst", io::Error::from(io::ErrorKind::AlreadyExists));
         let text = e.to_string();
         assert!(text.contains("/a/src") && text.contains("/b/dst"), "{text}");
         assert!(std::error::Error::source(&e).is_some());
         assert_eq!(e.io_kind(), Some(io::ErrorKind::AlreadyExists));
         let c = Error::corruption(Path::new("t/1.sst"), 4096, "block checksum mismatch");
         assert!(c.is_corruption());
-        assert_eq!(
-            c.to_string(),
-            "corruption in t/1.sst at offset 4096: block checksum mismatch"
-        );
+        assert_eq!(c.to_string(), "corruption in t/1.sst at offset 4096: block checksum mismatch");
     }
 }

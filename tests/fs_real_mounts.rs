@@ -20,10 +20,7 @@ fn mount_from_env(var: &str) -> Option<PathBuf> {
             panic!("{var} is unset under CI: .ci/run must create and mount it")
         }
         None => {
-            #[expect(
-                clippy::print_stderr,
-                reason = "tell the person running tests why we skip"
-            )]
+            #[expect(clippy::print_stderr, reason = "tell the person running tests why we skip")]
             {
                 match refused {
                     Some(why) => {
@@ -46,23 +43,13 @@ fn write(path: &Path, data: &[u8]) {
 }
 
 fn payload(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
+    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
 /// `filefrag -v` flags every extent of a reflinked file as shared.
 fn extents_shared(path: &Path) -> bool {
-    let out = Command::new("filefrag")
-        .arg("-v")
-        .arg(path)
-        .output()
-        .expect("filefrag runs");
-    assert!(
-        out.status.success(),
-        "filefrag failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("filefrag").arg("-v").arg(path).output().expect("filefrag runs");
+    assert!(out.status.success(), "filefrag failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).contains("shared")
 }
 
@@ -75,18 +62,10 @@ fn project_disk_hard_links() {
     write(&src, &payload(100_000));
     let outcome = link_or_copy(&fs, &src, &fs, &dst, true).unwrap();
     if fs.supports_reflink(dir.path()).unwrap() {
-        assert_eq!(
-            outcome.strategy,
-            LinkStrategy::Reflinked,
-            "this disk can reflink"
-        );
+        assert_eq!(outcome.strategy, LinkStrategy::Reflinked, "this disk can reflink");
     } else {
         assert_eq!(outcome.strategy, LinkStrategy::HardLinked);
-        assert_eq!(
-            fs.metadata(&dst).unwrap().nlink,
-            2,
-            "a hard link: link count 2"
-        );
+        assert_eq!(fs.metadata(&dst).unwrap().nlink, 2, "a hard link: link count 2");
     }
     assert_eq!(outcome.bytes, 100_000);
     assert_eq!(read_to_vec(&fs, &dst).unwrap(), payload(100_000));
@@ -99,38 +78,21 @@ fn xfs_reflinks_share_extents_and_stay_independent() {
     };
     let dir = tempfile::tempdir_in(&mount).unwrap();
     let fs = StdFs::new();
-    assert!(
-        fs.supports_reflink(dir.path()).unwrap(),
-        "XFS with reflink=1 supports reflink"
-    );
+    assert!(fs.supports_reflink(dir.path()).unwrap(), "XFS with reflink=1 supports reflink");
     let src = dir.path().join("table.sst");
     let dst = dir.path().join("clone.sst");
     write(&src, &payload(1 << 20));
-    assert!(
-        !extents_shared(&src),
-        "a freshly written file shares nothing"
-    );
+    assert!(!extents_shared(&src), "a freshly written file shares nothing");
     let outcome = link_or_copy(&fs, &src, &fs, &dst, true).unwrap();
     assert_eq!(outcome.strategy, LinkStrategy::Reflinked);
     assert_eq!(outcome.bytes, 1 << 20);
-    assert_eq!(
-        fs.metadata(&dst).unwrap().nlink,
-        1,
-        "a reflink is a new inode"
-    );
-    assert!(
-        extents_shared(&dst),
-        "the clone's extents are shared with the source"
-    );
+    assert_eq!(fs.metadata(&dst).unwrap().nlink, 1, "a reflink is a new inode");
+    assert!(extents_shared(&dst), "the clone's extents are shared with the source");
     assert_eq!(read_to_vec(&fs, &dst).unwrap(), payload(1 << 20));
     let clone = fs.open(&dst, OpenOptions::read_write()).unwrap();
     clone.write_all_at(b"changed", 0).unwrap();
     clone.sync_all().unwrap();
-    assert_eq!(
-        read_to_vec(&fs, &src).unwrap(),
-        payload(1 << 20),
-        "source unchanged"
-    );
+    assert_eq!(read_to_vec(&fs, &src).unwrap(), payload(1 << 20), "source unchanged");
 }
 
 #[test]
@@ -145,35 +107,18 @@ fn cross_device_falls_back_to_copy() {
     let root_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let xfs_dir = tempfile::tempdir_in(&xfs).unwrap();
     let ext4_dir = tempfile::tempdir_in(&ext4).unwrap();
-    let hops = [
-        (root_dir.path(), xfs_dir.path()),
-        (xfs_dir.path(), ext4_dir.path()),
-        (ext4_dir.path(), root_dir.path()),
-    ];
+    let hops =
+        [(root_dir.path(), xfs_dir.path()), (xfs_dir.path(), ext4_dir.path()), (ext4_dir.path(), root_dir.path())];
     for (i, (from, to)) in hops.into_iter().enumerate() {
         let src = from.join(format!("src-{i}"));
         let dst = to.join(format!("dst-{i}"));
         let data = payload(3 << 20 | i);
         write(&src, &data);
-        assert_ne!(
-            fs.device_id(from).unwrap(),
-            fs.device_id(to).unwrap(),
-            "two real mounts"
-        );
+        assert_ne!(fs.device_id(from).unwrap(), fs.device_id(to).unwrap(), "two real mounts");
         let direct = fs.hard_link(&src, &dst).unwrap_err();
-        assert_eq!(
-            direct.io_kind(),
-            Some(std::io::ErrorKind::CrossesDevices),
-            "{direct}"
-        );
+        assert_eq!(direct.io_kind(), Some(std::io::ErrorKind::CrossesDevices), "{direct}");
         let outcome = link_or_copy(&fs, &src, &fs, &dst, true).unwrap();
-        assert_eq!(
-            outcome.strategy,
-            LinkStrategy::Copied,
-            "{} -> {}",
-            from.display(),
-            to.display()
-        );
+        assert_eq!(outcome.strategy, LinkStrategy::Copied, "{} -> {}", from.display(), to.display());
         assert_eq!(outcome.bytes, data.len() as u64);
         assert_eq!(read_to_vec(&fs, &dst).unwrap(), data, "identical bytes");
         assert_eq!(fs.metadata(&src).unwrap().nlink, 1);
@@ -187,10 +132,7 @@ fn second_ext4_mount_hard_links_within_itself() {
     };
     let dir = tempfile::tempdir_in(&ext4).unwrap();
     let fs = StdFs::new();
-    assert!(
-        !fs.supports_reflink(dir.path()).unwrap(),
-        "ext4 cannot reflink"
-    );
+    assert!(!fs.supports_reflink(dir.path()).unwrap(), "ext4 cannot reflink");
     let src = dir.path().join("a");
     write(&src, b"data");
     let outcome = link_or_copy(&fs, &src, &fs, &dir.path().join("b"), true).unwrap();

@@ -54,9 +54,7 @@ fn parse_demo(args: &[String]) -> Result<DemoArgs, String> {
                     .parse()
                     .ok()
                     .filter(|n| (1..=65_536).contains(n))
-                    .ok_or_else(|| {
-                        format!("--mib takes a whole number from 1 to 65536, not {v:?}")
-                    })?;
+                    .ok_or_else(|| format!("--mib takes a whole number from 1 to 65536, not {v:?}"))?;
             }
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -81,19 +79,8 @@ fn demo_in(fs: &StdFs, work: &Path, mib: u64) -> cairndb::Result<()> {
     let start = Instant::now();
     write_pattern(fs, &src, mib)?;
     let wrote = start.elapsed();
-    say(&format!(
-        "wrote {mib} MiB to {} in {}",
-        src.display(),
-        ms(wrote)
-    ));
-    say(&format!(
-        "reflink supported here: {}",
-        if fs.supports_reflink(work)? {
-            "yes"
-        } else {
-            "no"
-        }
-    ));
+    say(&format!("wrote {mib} MiB to {} in {}", src.display(), ms(wrote)));
+    say(&format!("reflink supported here: {}", if fs.supports_reflink(work)? { "yes" } else { "no" }));
 
     let start = Instant::now();
     let linked = work.join("checkpoint-000001.sst");
@@ -105,30 +92,19 @@ fn demo_in(fs: &StdFs, work: &Path, mib: u64) -> cairndb::Result<()> {
     copy_file(fs, &src, fs, &copied, outcome.bytes, true)?;
     let copy_time = start.elapsed();
 
-    let same = read_to_vec(fs, &linked)? == read_to_vec(fs, &src)?
-        && read_to_vec(fs, &copied)? == read_to_vec(fs, &src)?;
+    let same =
+        read_to_vec(fs, &linked)? == read_to_vec(fs, &src)? && read_to_vec(fs, &copied)? == read_to_vec(fs, &src)?;
     let how = match outcome.strategy {
         LinkStrategy::Reflinked => "reflinked",
         LinkStrategy::HardLinked => "hard-linked",
         LinkStrategy::Copied => "copied",
     };
-    say(&format!(
-        "link_or_copy: {how} {} bytes in {}",
-        outcome.bytes,
-        ms(link_time)
-    ));
-    say(&format!(
-        "streamed copy + fsync of the same file: {}",
-        ms(copy_time)
-    ));
+    say(&format!("link_or_copy: {how} {} bytes in {}", outcome.bytes, ms(link_time)));
+    say(&format!("streamed copy + fsync of the same file: {}", ms(copy_time)));
     let ratio = copy_time.as_secs_f64() / link_time.as_secs_f64().max(1e-9);
     say(&format!("link_or_copy was {ratio:.0}x faster than copying"));
     if !same {
-        return Err(cairndb::Error::corruption(
-            &linked,
-            0,
-            "linked or copied bytes differ from the source",
-        ));
+        return Err(cairndb::Error::corruption(&linked, 0, "linked or copied bytes differ from the source"));
     }
     say("contents verified identical: ok");
     Ok(())

@@ -194,10 +194,7 @@ pub struct FaultFs {
 impl FaultFs {
     /// Wraps `inner` with no rules: every operation is forwarded.
     pub fn new(inner: Arc<dyn Fs>) -> Self {
-        FaultFs {
-            inner,
-            state: Arc::default(),
-        }
+        FaultFs { inner, state: Arc::default() }
     }
 
     /// The wrapped file system.
@@ -237,11 +234,7 @@ impl FaultFs {
     /// Operations of one kind seen.
     pub fn op_count_of(&self, op: OpKind) -> u64 {
         let state = self.state();
-        state
-            .ops_by_kind
-            .iter()
-            .find(|(k, _)| *k == op)
-            .map_or(0, |(_, n)| *n)
+        state.ops_by_kind.iter().find(|(k, _)| *k == op).map_or(0, |(_, n)| *n)
     }
 
     /// Faults injected so far.
@@ -260,17 +253,13 @@ impl FaultFs {
 }
 
 fn lock(state: &Mutex<FaultState>) -> MutexGuard<'_, FaultState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn injected_error(kind: FaultKind) -> io::Error {
     match kind {
         FaultKind::Errno(code) => io::Error::from_raw_os_error(code),
-        FaultKind::ShortWrite | FaultKind::TornWrite => {
-            io::Error::from_raw_os_error(Errno::IO.raw_os_error())
-        }
+        FaultKind::ShortWrite | FaultKind::TornWrite => io::Error::from_raw_os_error(Errno::IO.raw_os_error()),
     }
 }
 
@@ -281,13 +270,7 @@ fn check(state: &Mutex<FaultState>, op: OpKind, path: &Path, name: &'static str)
     }
 }
 
-fn check2(
-    state: &Mutex<FaultState>,
-    op: OpKind,
-    from: &Path,
-    to: &Path,
-    name: &'static str,
-) -> Result<()> {
+fn check2(state: &Mutex<FaultState>, op: OpKind, from: &Path, to: &Path, name: &'static str) -> Result<()> {
     match lock(state).next(op) {
         Some(kind) => Err(Error::io2(name, from, to, injected_error(kind))),
         None => Ok(()),
@@ -304,10 +287,7 @@ impl Fs for FaultFs {
         }
         self.check(OpKind::Open, path, "open")?;
         let inner = self.inner.open(path, options)?;
-        Ok(Box::new(FaultFile {
-            inner,
-            state: Arc::clone(&self.state),
-        }))
+        Ok(Box::new(FaultFile { inner, state: Arc::clone(&self.state) }))
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {

@@ -53,19 +53,10 @@ pub struct LinkOutcome {
 ///
 /// Only use this on files that are never modified in place: a hard link
 /// shares the inode, so a later write to either name would change both.
-pub fn link_or_copy(
-    src_fs: &dyn Fs,
-    src: &Path,
-    dst_fs: &dyn Fs,
-    dst: &Path,
-    sync: bool,
-) -> Result<LinkOutcome> {
+pub fn link_or_copy(src_fs: &dyn Fs, src: &Path, dst_fs: &dyn Fs, dst: &Path, sync: bool) -> Result<LinkOutcome> {
     let src_meta = src_fs.metadata(src)?;
     if !src_meta.is_file() {
-        return Err(Error::invalid(format!(
-            "{} is not a regular file",
-            src.display()
-        )));
+        return Err(Error::invalid(format!("{} is not a regular file", src.display())));
     }
     let bytes = src_meta.len;
     let dst_dir = parent_dir(dst);
@@ -76,10 +67,7 @@ pub fn link_or_copy(
                 if sync {
                     sync_new_file(dst_fs, dst)?;
                 }
-                return Ok(LinkOutcome {
-                    strategy: LinkStrategy::Reflinked,
-                    bytes,
-                });
+                return Ok(LinkOutcome { strategy: LinkStrategy::Reflinked, bytes });
             }
             Err(e) if is_refusal(&e) => {
                 log::debug!("reflink refused, trying a hard link: {e}");
@@ -90,20 +78,14 @@ pub fn link_or_copy(
     if same_device {
         match dst_fs.hard_link(src, dst) {
             Ok(()) => {
-                return Ok(LinkOutcome {
-                    strategy: LinkStrategy::HardLinked,
-                    bytes,
-                });
+                return Ok(LinkOutcome { strategy: LinkStrategy::HardLinked, bytes });
             }
             Err(e) if is_refusal(&e) => log::debug!("hard link refused, copying: {e}"),
             Err(e) => return Err(e),
         }
     }
     let copied = copy_file(src_fs, src, dst_fs, dst, bytes, sync)?;
-    Ok(LinkOutcome {
-        strategy: LinkStrategy::Copied,
-        bytes: copied,
-    })
+    Ok(LinkOutcome { strategy: LinkStrategy::Copied, bytes: copied })
 }
 
 /// Copies the first `len` bytes of `src` into a new file `dst`
@@ -112,14 +94,7 @@ pub fn link_or_copy(
 ///
 /// This is how a file that is still being appended (an active log segment)
 /// is captured up to a known length.
-pub fn copy_file(
-    src_fs: &dyn Fs,
-    src: &Path,
-    dst_fs: &dyn Fs,
-    dst: &Path,
-    len: u64,
-    sync: bool,
-) -> Result<u64> {
+pub fn copy_file(src_fs: &dyn Fs, src: &Path, dst_fs: &dyn Fs, dst: &Path, len: u64, sync: bool) -> Result<u64> {
     let reader = src_fs.open(src, OpenOptions::read())?;
     let writer = dst_fs.open(dst, OpenOptions::create_new())?;
     let copied = (|| {
@@ -183,13 +158,7 @@ fn is_refusal(error: &Error) -> bool {
     let errno = Errno::from_raw_os_error(code);
     matches!(
         errno,
-        Errno::OPNOTSUPP
-            | Errno::XDEV
-            | Errno::PERM
-            | Errno::MLINK
-            | Errno::INVAL
-            | Errno::NOTTY
-            | Errno::NOSYS
+        Errno::OPNOTSUPP | Errno::XDEV | Errno::PERM | Errno::MLINK | Errno::INVAL | Errno::NOTTY | Errno::NOSYS
     )
 }
 

@@ -66,50 +66,22 @@ pub struct OpenOptions {
 impl OpenOptions {
     /// Read-only access to an existing file.
     pub const fn read() -> Self {
-        OpenOptions {
-            read: true,
-            write: false,
-            append: false,
-            create: false,
-            create_new: false,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: false, append: false, create: false, create_new: false, truncate: false }
     }
 
     /// Read and write a file that must not exist yet.
     pub const fn create_new() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: false,
-            create_new: true,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: true, append: false, create: false, create_new: true, truncate: false }
     }
 
     /// Read and write a file, creating it if missing and truncating it.
     pub const fn create_truncate() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: true,
-            create_new: false,
-            truncate: true,
-        }
+        OpenOptions { read: true, write: true, append: false, create: true, create_new: false, truncate: true }
     }
 
     /// Read and write an existing file.
     pub const fn read_write() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: false,
-            create_new: false,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: true, append: false, create: false, create_new: false, truncate: false }
     }
 
     /// Whether opening with these options can change the file system.

@@ -136,9 +136,8 @@ impl FileName {
 /// A canonical decimal number: digits only, no leading zero (so each id has
 /// exactly one name).
 fn parse_number(digits: &str) -> Option<u64> {
-    let canonical = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'));
+    let canonical =
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
     if canonical { digits.parse().ok() } else { None }
 }
 

@@ -14,7 +14,7 @@ mod set;
 #[expect(clippy::module_inception, reason = "the subsystem is named after its main type")]
 mod version;
 
-pub use deletion::{DeletionPause, Deleter};
+pub use deletion::{Deleter, DeletionPause};
 pub use layout::{DbLayout, FileName};
 pub use set::VersionSet;
 pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit, VersionId};

@@ -43,8 +43,7 @@ impl VersionSet {
             return Self::load(fs, layout, deleter);
         }
         let root = layout.root();
-        let has_files = fs.exists(root)?
-            && fs.read_dir(root)?.iter().any(|entry| entry.name != DbLayout::LOCK);
+        let has_files = fs.exists(root)? && fs.read_dir(root)?.iter().any(|entry| entry.name != DbLayout::LOCK);
         if has_files {
             return Err(Error::invalid(format!(
                 "{} is not a cairndb database: it holds files but no CURRENT (damaged, or not ours)",
@@ -262,4 +261,3 @@ fn from_record(record: VersionRecord, layout: &DbLayout, deleter: &Arc<Deleter>)
     version.sort_levels();
     version
 }
-
