@@ -24,6 +24,7 @@
 mod error;
 pub mod fs;
 mod types;
+pub mod compaction;
 pub mod version;
 mod wire;
 
