@@ -1,1 +1,4 @@
-fn main() { println!("cairn {}", env!("CARGO_PKG_VERSION")); }
+//! `cairn`: the cairndb command-line tool.
+fn main() {
+    println!("cairn {}", env!("CARGO_PKG_VERSION"));
+}
