@@ -187,7 +187,12 @@ fn pick_blob_gc(version: &Version, options: &CompactionOptions) -> Option<Compac
     Some(gc)
 }
 
-fn task(version: &Version, reason: TaskReason, inputs: Vec<(usize, Arc<TableFile>)>, output_level: usize) -> CompactionTask {
+fn task(
+    version: &Version,
+    reason: TaskReason,
+    inputs: Vec<(usize, Arc<TableFile>)>,
+    output_level: usize,
+) -> CompactionTask {
     let bottommost = version.levels.iter().skip(output_level + 1).all(|level| {
         inputs.iter().all(|(_, t)| !level.iter().any(|d| d.info.overlaps(&t.info.smallest_key, &t.info.largest_key)))
     });

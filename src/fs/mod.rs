@@ -14,8 +14,8 @@
 //! `tests/fs_conformance.rs`. In short:
 //!
 //! - Paths are absolute or relative to the process's working directory
-//!   (`StdFs`) or to the root (`MemFs`); `..` is not interpreted specially by
-//!   `MemFs`, so callers build paths by joining names.
+//!   (`StdFs`) or to the root (`MemFs`); `MemFs` ignores `.` and rejects
+//!   `..` (`InvalidInput`), so callers build paths by joining names.
 //! - Errors are [`Error::Io`](crate::Error::Io) naming the path (and the
 //!   destination of two-path operations), with an `io::Error` whose kind is
 //!   the one the OS would report (`NotFound`, `AlreadyExists`,
@@ -30,13 +30,13 @@
 
 mod fault;
 mod link;
-// mod mem;
+mod mem;
 mod std_fs;
 mod util;
 
 pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
 pub use link::{LinkOutcome, LinkStrategy, copy_file, link_or_copy};
-// pub use mem::MemFs;
+pub use mem::{DeviceOptions, MemFs};
 pub use std_fs::StdFs;
 pub use util::{read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
 
