@@ -191,7 +191,7 @@ impl VersionSet {
             .chain([FileName::Current, FileName::Version(version.id)])
             .collect();
         let mut removed = 0;
-        let folders: [(std::path::PathBuf, fn(&str) -> Option<FileName>); 3] = [
+        let folders: [(std::path::PathBuf, NameParser); 3] = [
             (self.layout.root().to_path_buf(), FileName::parse_root),
             (self.layout.tables_dir(), FileName::parse_table),
             (self.layout.blobs_dir(), FileName::parse_blob),
@@ -212,6 +212,9 @@ impl VersionSet {
         Ok(removed)
     }
 }
+
+/// Parses a file name found in one folder of the database.
+type NameParser = fn(&str) -> Option<FileName>;
 
 fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
