@@ -22,9 +22,12 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod compaction;
 mod error;
 pub mod fs;
 mod types;
+pub mod version;
+mod wire;
 
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};

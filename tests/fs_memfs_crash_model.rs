@@ -16,9 +16,7 @@ use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
 /// Every operation picks its paths here; whether one is a file or a
 /// directory depends on the sequence.
-const PATHS: [&str; 10] = [
-    "/", "/a", "/b", "/d", "/e", "/d/a", "/d/b", "/d/s", "/e/a", "/d/s/a",
-];
+const PATHS: [&str; 10] = ["/", "/a", "/b", "/d", "/e", "/d/a", "/d/b", "/d/s", "/e/a", "/d/s/a"];
 /// Indexes into `PATHS` of the names most sequences make directories.
 const DIRS: [usize; 4] = [0, 3, 4, 7];
 const SLOTS: usize = 2;
@@ -29,19 +27,9 @@ const TORN_SEEDS: u64 = 4;
 #[derive(Clone, Debug)]
 enum Op {
     Create(usize),
-    Write {
-        path: usize,
-        offset: u8,
-        data: Vec<u8>,
-    },
-    Append {
-        path: usize,
-        data: Vec<u8>,
-    },
-    SetLen {
-        path: usize,
-        len: u8,
-    },
+    Write { path: usize, offset: u8, data: Vec<u8> },
+    Append { path: usize, data: Vec<u8> },
+    SetLen { path: usize, len: u8 },
     SyncData(usize),
     Rename(usize, usize),
     HardLink(usize, usize),
@@ -49,15 +37,8 @@ enum Op {
     Mkdir(usize),
     RemoveDir(usize),
     SyncDir(usize),
-    Open {
-        slot: usize,
-        path: usize,
-    },
-    HandleWrite {
-        slot: usize,
-        offset: u8,
-        data: Vec<u8>,
-    },
+    Open { slot: usize, path: usize },
+    HandleWrite { slot: usize, offset: u8, data: Vec<u8> },
     HandleSync(usize),
     Close(usize),
 }
@@ -69,11 +50,7 @@ fn pick(g: &mut Gen, n: usize) -> usize {
 /// Mostly a likely directory, so that directory syncs and creates below
 /// directories are common.
 fn dir_path(g: &mut Gen) -> usize {
-    if pick(g, 4) == 0 {
-        pick(g, PATHS.len())
-    } else {
-        DIRS[pick(g, DIRS.len())]
-    }
+    if pick(g, 4) == 0 { pick(g, PATHS.len()) } else { DIRS[pick(g, DIRS.len())] }
 }
 
 fn data(g: &mut Gen) -> Vec<u8> {
@@ -86,19 +63,9 @@ impl Arbitrary for Op {
         let (other, slot, offset) = (pick(g, PATHS.len()), pick(g, SLOTS), pick(g, 24) as u8);
         match pick(g, 19) {
             0 | 1 => Op::Create(path),
-            2 => Op::Write {
-                path,
-                offset,
-                data: data(g),
-            },
-            3 => Op::Append {
-                path,
-                data: data(g),
-            },
-            4 => Op::SetLen {
-                path,
-                len: pick(g, 32) as u8,
-            },
+            2 => Op::Write { path, offset, data: data(g) },
+            3 => Op::Append { path, data: data(g) },
+            4 => Op::SetLen { path, len: pick(g, 32) as u8 },
             5 | 6 => Op::SyncData(path),
             7 => Op::Rename(path, other),
             8 => Op::HardLink(path, other),
@@ -107,11 +74,7 @@ impl Arbitrary for Op {
             12 => Op::RemoveDir(path),
             13..=15 => Op::SyncDir(dir_path(g)),
             16 => Op::Open { slot, path },
-            17 => Op::HandleWrite {
-                slot,
-                offset,
-                data: data(g),
-            },
+            17 => Op::HandleWrite { slot, offset, data: data(g) },
             _ => [Op::HandleSync(slot), Op::Close(slot)][pick(g, 2)].clone(),
         }
     }
@@ -179,16 +142,8 @@ fn apply_dir(entries: &mut Entries, change: &DirChange) {
 
 #[derive(Debug)]
 enum Node {
-    File {
-        live: Vec<u8>,
-        durable: Vec<u8>,
-        pending: Vec<FileChange>,
-    },
-    Dir {
-        live: Entries,
-        durable: Entries,
-        pending: Vec<DirChange>,
-    },
+    File { live: Vec<u8>, durable: Vec<u8>, pending: Vec<FileChange> },
+    Dir { live: Entries, durable: Entries, pending: Vec<DirChange> },
 }
 
 /// What a tree of files looks like from outside: compared between the
@@ -216,15 +171,8 @@ fn names(path: &str) -> Vec<&str> {
 
 impl Model {
     fn new() -> Self {
-        let root = Node::Dir {
-            live: Entries::new(),
-            durable: Entries::new(),
-            pending: Vec::new(),
-        };
-        Model {
-            nodes: vec![root],
-            slots: [None; SLOTS],
-        }
+        let root = Node::Dir { live: Entries::new(), durable: Entries::new(), pending: Vec::new() };
+        Model { nodes: vec![root], slots: [None; SLOTS] }
     }
 
     fn entries(&self, id: Id) -> Option<&Entries> {
@@ -239,9 +187,7 @@ impl Model {
     }
 
     fn lookup(&self, names: &[&str]) -> Option<Id> {
-        names
-            .iter()
-            .try_fold(0, |id, name| self.entries(id)?.get(*name).copied())
+        names.iter().try_fold(0, |id, name| self.entries(id)?.get(*name).copied())
     }
 
     /// The directory holding the path's last name, and that name.
@@ -278,19 +224,11 @@ impl Model {
 
     fn sync(&mut self, id: Id) {
         match &mut self.nodes[id] {
-            Node::File {
-                live,
-                durable,
-                pending,
-            } => {
+            Node::File { live, durable, pending } => {
                 *durable = live.clone();
                 pending.clear();
             }
-            Node::Dir {
-                live,
-                durable,
-                pending,
-            } => {
+            Node::Dir { live, durable, pending } => {
                 *durable = live.clone();
                 pending.clear();
             }
@@ -303,19 +241,11 @@ impl Model {
     }
 
     fn new_file() -> Node {
-        Node::File {
-            live: Vec::new(),
-            durable: Vec::new(),
-            pending: Vec::new(),
-        }
+        Node::File { live: Vec::new(), durable: Vec::new(), pending: Vec::new() }
     }
 
     fn new_dir() -> Node {
-        Node::Dir {
-            live: Entries::new(),
-            durable: Entries::new(),
-            pending: Vec::new(),
-        }
+        Node::Dir { live: Entries::new(), durable: Entries::new(), pending: Vec::new() }
     }
 
     /// Applies `op` if it should succeed; returns whether it should, or
@@ -323,18 +253,12 @@ impl Model {
     fn apply(&mut self, op: &Op) -> Option<bool> {
         Some(match op {
             Op::Create(p) => self.create(PATHS[*p]),
-            Op::Write { path, offset, data } => {
-                self.write(self.file(PATHS[*path]), Some(*offset), data)
-            }
+            Op::Write { path, offset, data } => self.write(self.file(PATHS[*path]), Some(*offset), data),
             Op::Append { path, data } => self.write(self.file(PATHS[*path]), None, data),
-            Op::SetLen { path, len } => self
-                .file(PATHS[*path])
-                .map(|id| self.change_file(id, FileChange::SetLen(*len as usize)))
-                .is_some(),
-            Op::SyncData(p) => self
-                .lookup(&names(PATHS[*p]))
-                .map(|id| self.sync(id))
-                .is_some(),
+            Op::SetLen { path, len } => {
+                self.file(PATHS[*path]).map(|id| self.change_file(id, FileChange::SetLen(*len as usize))).is_some()
+            }
+            Op::SyncData(p) => self.lookup(&names(PATHS[*p])).map(|id| self.sync(id)).is_some(),
             Op::Rename(a, b) => self.rename(PATHS[*a], PATHS[*b]),
             Op::HardLink(a, b) => self.hard_link(PATHS[*a], PATHS[*b]),
             Op::RemoveFile(p) => self.remove(PATHS[*p], false),
@@ -351,9 +275,7 @@ impl Model {
                 }
                 file.is_some()
             }
-            Op::HandleWrite { slot, offset, data } => {
-                self.write(Some(self.slots[*slot]?), Some(*offset), data)
-            }
+            Op::HandleWrite { slot, offset, data } => self.write(Some(self.slots[*slot]?), Some(*offset), data),
             Op::HandleSync(slot) => {
                 self.sync(self.slots[*slot]?);
                 true
@@ -433,11 +355,7 @@ impl Model {
         let Some((from_dir, from_name)) = self.parent(&from_names) else {
             return false;
         };
-        let Some(id) = self
-            .entries(from_dir)
-            .and_then(|e| e.get(from_name))
-            .copied()
-        else {
+        let Some(id) = self.entries(from_dir).and_then(|e| e.get(from_name)).copied() else {
             return false;
         };
         let Some((to_dir, to_name)) = self.parent(&to_names) else {
@@ -448,8 +366,7 @@ impl Model {
             return true;
         }
         let allowed = if self.is_dir(id) {
-            let into_itself =
-                to_names.len() > from_names.len() && to_names.starts_with(&from_names);
+            let into_itself = to_names.len() > from_names.len() && to_names.starts_with(&from_names);
             !into_itself && target.is_none_or(|t| self.entries(t).is_some_and(|e| e.is_empty()))
         } else {
             target.is_none_or(|t| !self.is_dir(t))
@@ -469,12 +386,7 @@ impl Model {
     /// The tree reached from the root through live or durable entries. A
     /// directory reached a second time is left out.
     fn shape(&self, id: Id, durable: bool, seen: &mut HashSet<Id>) -> Shape {
-        let Node::Dir {
-            live,
-            durable: kept,
-            ..
-        } = &self.nodes[id]
-        else {
+        let Node::Dir { live, durable: kept, .. } = &self.nodes[id] else {
             return Shape::File(id);
         };
         let entries = if durable { kept } else { live };
@@ -497,36 +409,20 @@ impl Model {
 
     fn fill(&self, shape: &Shape, durable: bool, links: &HashMap<Id, u64>) -> Tree {
         match shape {
-            Shape::Dir(entries) => Tree::Dir(
-                entries
-                    .iter()
-                    .map(|(n, s)| (n.clone(), self.fill(s, durable, links)))
-                    .collect(),
-            ),
+            Shape::Dir(entries) => {
+                Tree::Dir(entries.iter().map(|(n, s)| (n.clone(), self.fill(s, durable, links))).collect())
+            }
             Shape::File(id) => {
-                let Node::File {
-                    live,
-                    durable: kept,
-                    ..
-                } = &self.nodes[*id]
-                else {
-                    unreachable!()
-                };
+                let Node::File { live, durable: kept, .. } = &self.nodes[*id] else { unreachable!() };
                 let content = if durable { kept.clone() } else { live.clone() };
-                Tree::File {
-                    content,
-                    nlink: links[id],
-                }
+                Tree::File { content, nlink: links[id] }
             }
         }
     }
 
     /// Every content a torn crash may leave in file `id`.
     fn allowed_contents(&self, id: Id) -> Vec<Vec<u8>> {
-        let Node::File {
-            durable, pending, ..
-        } = &self.nodes[id]
-        else {
+        let Node::File { durable, pending, .. } = &self.nodes[id] else {
             return Vec::new();
         };
         let mut content = durable.clone();
@@ -549,13 +445,7 @@ impl Model {
     /// its durable entries with a prefix of its pending changes applied,
     /// each entry itself an allowed state.
     fn torn_dir_ok(&self, actual: &Tree, id: Id) -> bool {
-        let (
-            Tree::Dir(actual),
-            Node::Dir {
-                durable, pending, ..
-            },
-        ) = (actual, &self.nodes[id])
-        else {
+        let (Tree::Dir(actual), Node::Dir { durable, pending, .. }) = (actual, &self.nodes[id]) else {
             return false;
         };
         let mut entries = durable.clone();
@@ -592,28 +482,16 @@ fn path(index: usize) -> PathBuf {
 }
 
 /// Runs `op` on the real `MemFs`.
-fn execute(
-    fs: &MemFs,
-    handles: &mut [Option<Box<dyn FsFile>>; SLOTS],
-    op: &Op,
-) -> cairndb::Result<()> {
+fn execute(fs: &MemFs, handles: &mut [Option<Box<dyn FsFile>>; SLOTS], op: &Op) -> cairndb::Result<()> {
     let write = |p: usize| fs.open(&path(p), OpenOptions::read_write());
     match op {
         Op::Create(p) => {
-            let options = OpenOptions {
-                read: true,
-                write: true,
-                create: true,
-                ..OpenOptions::default()
-            };
+            let options = OpenOptions { read: true, write: true, create: true, ..OpenOptions::default() };
             fs.open(&path(*p), options).map(drop)
         }
         Op::Write { path, offset, data } => write(*path)?.write_all_at(data, u64::from(*offset)),
         Op::Append { path: p, data } => {
-            let options = OpenOptions {
-                append: true,
-                ..OpenOptions::default()
-            };
+            let options = OpenOptions { append: true, ..OpenOptions::default() };
             fs.open(&path(*p), options)?.write_all_at(data, 0)
         }
         Op::SetLen { path, len } => write(*path)?.set_len(u64::from(*len)),
@@ -628,9 +506,9 @@ fn execute(
             handles[*slot] = Some(write(*path)?);
             Ok(())
         }
-        Op::HandleWrite { slot, offset, data } => handles[*slot]
-            .as_ref()
-            .map_or(Ok(()), |h| h.write_all_at(data, u64::from(*offset))),
+        Op::HandleWrite { slot, offset, data } => {
+            handles[*slot].as_ref().map_or(Ok(()), |h| h.write_all_at(data, u64::from(*offset)))
+        }
         Op::HandleSync(slot) => handles[*slot].as_ref().map_or(Ok(()), |h| h.sync_data()),
         Op::Close(slot) => {
             handles[*slot] = None;
@@ -646,10 +524,7 @@ fn snapshot(fs: &MemFs, dir: &Path) -> Tree {
         let child = dir.join(&entry.name);
         let tree = match entry.kind {
             FileKind::Dir => snapshot(fs, &child),
-            _ => Tree::File {
-                content: read_to_vec(fs, &child).unwrap(),
-                nlink: fs.metadata(&child).unwrap().nlink,
-            },
+            _ => Tree::File { content: read_to_vec(fs, &child).unwrap(), nlink: fs.metadata(&child).unwrap().nlink },
         };
         entries.insert(entry.name.into_string().unwrap(), tree);
     }
@@ -662,11 +537,7 @@ fn run(ops: &[Op], dir_renames: bool) -> Result<(MemFs, Model), String> {
     let (fs, mut model) = (MemFs::new(), Model::new());
     let mut handles: [Option<Box<dyn FsFile>>; SLOTS] = [None, None];
     for (i, op) in ops.iter().enumerate() {
-        let from_dir = |from: &usize| {
-            model
-                .lookup(&names(PATHS[*from]))
-                .is_some_and(|id| model.is_dir(id))
-        };
+        let from_dir = |from: &usize| model.lookup(&names(PATHS[*from])).is_some_and(|id| model.is_dir(id));
         if let (false, Op::Rename(from, _)) = (dir_renames, op)
             && from_dir(from)
         {
@@ -677,9 +548,7 @@ fn run(ops: &[Op], dir_renames: bool) -> Result<(MemFs, Model), String> {
         };
         let actual = execute(&fs, &mut handles, op);
         if actual.is_ok() != expected {
-            return Err(format!(
-                "op {i} {op:?}: model expected success={expected}, MemFs gave {actual:?}"
-            ));
+            return Err(format!("op {i} {op:?}: model expected success={expected}, MemFs gave {actual:?}"));
         }
     }
     Ok((fs, model))
@@ -692,18 +561,12 @@ fn exact_crash_matches_model(Ops(ops): Ops) -> TestResult {
     };
     let root = Path::new("/");
     if snapshot(&fs, root) != model.tree(false) {
-        return TestResult::error(format!(
-            "live state differs: {:?} vs {:?}",
-            snapshot(&fs, root),
-            model.tree(false)
-        ));
+        return TestResult::error(format!("live state differs: {:?} vs {:?}", snapshot(&fs, root), model.tree(false)));
     }
     let crashed = fs.crash_copy();
     let (actual, expected) = (snapshot(&crashed, root), model.tree(true));
     if actual != expected {
-        return TestResult::error(format!(
-            "crash_copy: got {actual:?}, model says {expected:?}"
-        ));
+        return TestResult::error(format!("crash_copy: got {actual:?}, model says {expected:?}"));
     }
     // After a crash everything left is durable: a second crash changes nothing.
     TestResult::from_bool(snapshot(&crashed.crash_copy(), root) == actual)
@@ -717,19 +580,14 @@ fn torn_crash_is_allowed_by_model(Ops(ops): Ops) -> TestResult {
     for seed in 0..TORN_SEEDS {
         let actual = snapshot(&fs.crash_copy_torn(seed), Path::new("/"));
         if !model.torn_dir_ok(&actual, 0) {
-            return TestResult::error(format!(
-                "seed {seed}: {actual:?} is not a state the model allows"
-            ));
+            return TestResult::error(format!("seed {seed}: {actual:?} is not a state the model allows"));
         }
     }
     TestResult::passed()
 }
 
 fn quickcheck(tests: u64) -> QuickCheck {
-    QuickCheck::new()
-        .tests(tests)
-        .max_tests(10 * tests)
-        .rng(Gen::new(SEQUENCE_OPS_MAX))
+    QuickCheck::new().tests(tests).max_tests(10 * tests).rng(Gen::new(SEQUENCE_OPS_MAX))
 }
 
 #[test]
@@ -752,13 +610,8 @@ fn crash_copy_torn_differs_from_crash_copy_sometimes() {
         file.write_all_at(&[i; 4], u64::from(i) * 4).unwrap();
     }
     fs.create_dir(Path::new("/d")).unwrap();
-    let lengths: HashSet<usize> = (0..64)
-        .map(|seed| {
-            read_to_vec(&fs.crash_copy_torn(seed), Path::new("/f"))
-                .unwrap()
-                .len()
-        })
-        .collect();
+    let lengths: HashSet<usize> =
+        (0..64).map(|seed| read_to_vec(&fs.crash_copy_torn(seed), Path::new("/f")).unwrap().len()).collect();
     assert!(lengths.len() > 8, "{lengths:?}");
     assert!((0..64).any(|seed| fs.crash_copy_torn(seed).exists(Path::new("/d")).unwrap()));
     assert!((0..64).any(|seed| !fs.crash_copy_torn(seed).exists(Path::new("/d")).unwrap()));

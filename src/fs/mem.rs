@@ -63,9 +63,7 @@ pub struct MemFs {
 /// Locks the namespace. No code path panics while holding the lock, so a
 /// poisoned lock still guards a consistent state.
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemFs {
@@ -84,9 +82,7 @@ impl MemFs {
     }
 
     fn from_state(state: State) -> Self {
-        MemFs {
-            state: Arc::new(Mutex::new(state)),
-        }
+        MemFs { state: Arc::new(Mutex::new(state)) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -110,9 +106,7 @@ impl MemFs {
     /// device root (`ResourceBusy`).
     pub fn mount(&self, dir: &Path, options: DeviceOptions) -> Result<DeviceId> {
         let mut state = self.state();
-        let ino = state
-            .mount(dir, options)
-            .map_err(|e| Error::io("mount", dir, e))?;
+        let ino = state.mount(dir, options).map_err(|e| Error::io("mount", dir, e))?;
         Ok(state.device_id(ino))
     }
 
@@ -149,11 +143,7 @@ impl MemFs {
     /// # Ok::<(), cairndb::Error>(())
     /// ```
     pub fn crash_copy(&self) -> MemFs {
-        Self::from_state(crash_state(
-            &self.state(),
-            next_namespace(),
-            Survival::Durable,
-        ))
+        Self::from_state(crash_state(&self.state(), next_namespace(), Survival::Durable))
     }
 
     /// A harsher power cut than [`MemFs::crash_copy`], chosen by `seed`
@@ -208,77 +198,53 @@ impl fmt::Debug for MemFs {
 impl Fs for MemFs {
     fn open(&self, path: &Path, options: OpenOptions) -> Result<Box<dyn FsFile>> {
         let mut state = self.state();
-        let ino = state
-            .open(path, options)
-            .map_err(|e| Error::io("open", path, e))?;
+        let ino = state.open(path, options).map_err(|e| Error::io("open", path, e))?;
         Ok(Box::new(self.handle(&mut state, ino, path, options)))
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {
-        self.state()
-            .create_dir(path)
-            .map_err(|e| Error::io("create directory", path, e))
+        self.state().create_dir(path).map_err(|e| Error::io("create directory", path, e))
     }
 
     fn create_dir_all(&self, path: &Path) -> Result<()> {
-        self.state()
-            .create_dir_all(path)
-            .map_err(|e| Error::io("create directory", path, e))
+        self.state().create_dir_all(path).map_err(|e| Error::io("create directory", path, e))
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>> {
-        self.state()
-            .read_dir(path)
-            .map_err(|e| Error::io("read directory", path, e))
+        self.state().read_dir(path).map_err(|e| Error::io("read directory", path, e))
     }
 
     fn remove_file(&self, path: &Path) -> Result<()> {
-        self.state()
-            .remove_file(path)
-            .map_err(|e| Error::io("remove file", path, e))
+        self.state().remove_file(path).map_err(|e| Error::io("remove file", path, e))
     }
 
     fn remove_dir(&self, path: &Path) -> Result<()> {
-        self.state()
-            .remove_dir(path)
-            .map_err(|e| Error::io("remove directory", path, e))
+        self.state().remove_dir(path).map_err(|e| Error::io("remove directory", path, e))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        self.state()
-            .rename(from, to)
-            .map_err(|e| Error::io2("rename", from, to, e))
+        self.state().rename(from, to).map_err(|e| Error::io2("rename", from, to, e))
     }
 
     fn metadata(&self, path: &Path) -> Result<Metadata> {
-        self.state()
-            .metadata(path)
-            .map_err(|e| Error::io("stat", path, e))
+        self.state().metadata(path).map_err(|e| Error::io("stat", path, e))
     }
 
     fn exists(&self, path: &Path) -> Result<bool> {
-        self.state()
-            .exists(path)
-            .map_err(|e| Error::io("stat", path, e))
+        self.state().exists(path).map_err(|e| Error::io("stat", path, e))
     }
 
     fn hard_link(&self, src: &Path, dst: &Path) -> Result<()> {
-        self.state()
-            .hard_link(src, dst)
-            .map_err(|e| Error::io2("hard-link", src, dst, e))
+        self.state().hard_link(src, dst).map_err(|e| Error::io2("hard-link", src, dst, e))
     }
 
     fn reflink(&self, src: &Path, dst: &Path) -> Result<()> {
-        self.state()
-            .reflink(src, dst)
-            .map_err(|e| Error::io2("reflink", src, dst, e))
+        self.state().reflink(src, dst).map_err(|e| Error::io2("reflink", src, dst, e))
     }
 
     fn sync_directory(&self, path: &Path) -> Result<()> {
         let mut state = self.state();
-        let ino = state
-            .lookup_dir(path)
-            .map_err(|e| Error::io("open directory", path, e))?;
+        let ino = state.lookup_dir(path).map_err(|e| Error::io("open directory", path, e))?;
         state.sync_dir(ino);
         Ok(())
     }
@@ -286,43 +252,26 @@ impl Fs for MemFs {
     fn device_id(&self, path: &Path) -> Result<DeviceId> {
         let state = self.state();
         let ino = state::components(path).and_then(|names| state.lookup(&names));
-        ino.map(|ino| state.device_id(ino))
-            .map_err(|e| Error::io("stat", path, e))
+        ino.map(|ino| state.device_id(ino)).map_err(|e| Error::io("stat", path, e))
     }
 
     fn supports_reflink(&self, dir: &Path) -> Result<bool> {
         let device = self.device_id(dir)?.device;
         let state = self.state();
-        Ok(state
-            .devices
-            .get(device as usize)
-            .is_some_and(|d| d.reflink))
+        Ok(state.devices.get(device as usize).is_some_and(|d| d.reflink))
     }
 
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
-        let options = OpenOptions {
-            read: true,
-            write: true,
-            create: true,
-            ..OpenOptions::default()
-        };
+        let options = OpenOptions { read: true, write: true, create: true, ..OpenOptions::default() };
         let mut state = self.state();
-        let ino = state
-            .open(path, options)
-            .map_err(|e| Error::io("open lock file", path, e))?;
+        let ino = state.open(path, options).map_err(|e| Error::io("open lock file", path, e))?;
         if !state.locked.insert(ino) {
-            return Err(Error::Locked {
-                path: path.to_path_buf(),
-            });
+            return Err(Error::Locked { path: path.to_path_buf() });
         }
         if let Some(inode) = state.inodes.get_mut(&ino) {
             inode.handles += 1;
         }
-        Ok(Box::new(MemLock {
-            state: Arc::clone(&self.state),
-            ino,
-            path: path.to_path_buf(),
-        }))
+        Ok(Box::new(MemLock { state: Arc::clone(&self.state), ino, path: path.to_path_buf() }))
     }
 }
 
@@ -335,10 +284,7 @@ struct MemLock {
 
 impl fmt::Debug for MemLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemLock")
-            .field("path", &self.path)
-            .field("ino", &self.ino)
-            .finish()
+        f.debug_struct("MemLock").field("path", &self.path).field("ino", &self.ino).finish()
     }
 }
 
@@ -370,10 +316,7 @@ struct MemFile {
 
 impl fmt::Debug for MemFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemFile")
-            .field("path", &self.path)
-            .field("ino", &self.ino)
-            .finish()
+        f.debug_struct("MemFile").field("path", &self.path).field("ino", &self.ino).finish()
     }
 }
 
@@ -385,11 +328,7 @@ impl Drop for MemFile {
 
 impl MemFile {
     /// Runs `f` on the file's inode; a directory is `EISDIR`.
-    fn with_file<T>(
-        &self,
-        op: &'static str,
-        f: impl FnOnce(&mut state::FileNode) -> io::Result<T>,
-    ) -> Result<T> {
+    fn with_file<T>(&self, op: &'static str, f: impl FnOnce(&mut state::FileNode) -> io::Result<T>) -> Result<T> {
         let mut state = lock_state(&self.state);
         let result = match state.inodes.get_mut(&self.ino).map(|n| &mut n.body) {
             Some(Body::File(file)) => f(file),
@@ -420,9 +359,7 @@ impl FsFile for MemFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.with_file("read", |file| {
             Self::require(self.read, Errno::BADF)?;
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(file.live.len());
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(file.live.len());
             let n = buf.len().min(file.live.len() - start);
             buf[..n].copy_from_slice(&file.live[start..start + n]);
             Ok(n)
@@ -432,11 +369,7 @@ impl FsFile for MemFile {
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
         Self::require(self.write, Errno::BADF).map_err(|e| Error::io("write", &self.path, e))?;
         self.with_file("write", |file| {
-            let offset = if self.append {
-                file.live.len() as u64
-            } else {
-                offset
-            };
+            let offset = if self.append { file.live.len() as u64 } else { offset };
             file.write(offset, buf).map(|()| buf.len())
         })
     }
@@ -450,8 +383,7 @@ impl FsFile for MemFile {
     }
 
     fn set_len(&self, len: u64) -> Result<()> {
-        Self::require(self.write, Errno::INVAL)
-            .map_err(|e| Error::io("truncate", &self.path, e))?;
+        Self::require(self.write, Errno::INVAL).map_err(|e| Error::io("truncate", &self.path, e))?;
         self.with_file("truncate", |file| file.set_len(len))
     }
 

@@ -59,9 +59,7 @@ impl Survival {
         };
         let kept = rng.up_to(pending.len());
         match kept.checked_sub(1).map(|last| (last, &pending[last])) {
-            Some((last, FileOp::Write { data, .. })) => {
-                (last, 1 + rng.up_to(data.len().saturating_sub(1)))
-            }
+            Some((last, FileOp::Write { data, .. })) => (last, 1 + rng.up_to(data.len().saturating_sub(1))),
             _ => (kept, 0),
         }
     }
@@ -70,12 +68,7 @@ impl Survival {
 /// The namespace a power cut would leave of `old`, with id `namespace`.
 pub(super) fn crash_state(old: &State, namespace: u64, survival: Survival) -> State {
     let new = State::new(namespace, old.devices.clone());
-    let mut copier = Copier {
-        old,
-        new,
-        copied: HashMap::from([(ROOT, ROOT)]),
-        survival,
-    };
+    let mut copier = Copier { old, new, copied: HashMap::from([(ROOT, ROOT)]), survival };
     copier.copy_tree();
     copier.new
 }
@@ -120,20 +113,14 @@ impl Copier<'_> {
     /// The entries of directory `old` that survive, to be copied into `new`.
     fn frame(&mut self, old: Ino, new: Ino) -> Frame {
         let Ok(dir) = self.old.dir(old) else {
-            return Frame {
-                new,
-                entries: Entries::new().into_iter(),
-            };
+            return Frame { new, entries: Entries::new().into_iter() };
         };
         let mut entries = dir.durable.clone();
         let kept = self.survival.dir_ops(dir.pending.len());
         for op in &dir.pending[..kept] {
             op.apply(&mut entries);
         }
-        Frame {
-            new,
-            entries: entries.into_iter(),
-        }
+        Frame { new, entries: entries.into_iter() }
     }
 
     /// The copy of `old` (a directory still empty); `None` when it cannot
@@ -148,16 +135,9 @@ impl Copier<'_> {
         let body = match &inode.body {
             Body::File(file) => {
                 let content = self.surviving_content(file);
-                Body::File(FileNode {
-                    live: content.clone(),
-                    durable: content,
-                    ..FileNode::default()
-                })
+                Body::File(FileNode { live: content.clone(), durable: content, ..FileNode::default() })
             }
-            Body::Dir(dir) => Body::Dir(DirNode {
-                mount_root: dir.mount_root,
-                ..DirNode::default()
-            }),
+            Body::Dir(dir) => Body::Dir(DirNode { mount_root: dir.mount_root, ..DirNode::default() }),
         };
         let new = self.new.alloc(inode.device, body);
         self.copied.insert(old, new);

@@ -16,16 +16,10 @@ use crate::fs::{DirEntry, FileKind, Metadata, OpenOptions};
 fn check_options(options: OpenOptions) -> io::Result<()> {
     let writes = options.write || options.append;
     if !options.read && !writes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "open options ask for neither read nor write",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "open options ask for neither read nor write"));
     }
     if !writes && (options.create || options.create_new || options.truncate) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "create or truncate without write access",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "create or truncate without write access"));
     }
     Ok(())
 }
@@ -43,9 +37,7 @@ impl State {
         match (existing, parent) {
             (Some(_), _) if options.create_new => Err(errno(Errno::EXIST)),
             (Some(ino), _) => self.open_existing(ino, options),
-            (None, Some((dir, name))) if options.create || options.create_new => {
-                Ok(self.create_file(dir, name))
-            }
+            (None, Some((dir, name))) if options.create || options.create_new => Ok(self.create_file(dir, name)),
             (None, _) => Err(errno(Errno::NOENT)),
         }
     }
@@ -68,13 +60,7 @@ impl State {
     fn create(&mut self, dir: Ino, name: &OsStr, body: Body) -> Ino {
         self.maybe_collect_garbage();
         let ino = self.alloc(self.device_of(dir), body);
-        self.change_dir(
-            dir,
-            DirOp::Set {
-                name: name.to_owned(),
-                ino,
-            },
-        );
+        self.change_dir(dir, DirOp::Set { name: name.to_owned(), ino });
         ino
     }
 
@@ -114,12 +100,7 @@ impl State {
     pub(super) fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
         let dir = self.dir(self.lookup(&components(path)?)?)?;
         let entries = dir.live.iter();
-        Ok(entries
-            .map(|(name, &ino)| DirEntry {
-                name: name.clone(),
-                kind: self.kind(ino),
-            })
-            .collect())
+        Ok(entries.map(|(name, &ino)| DirEntry { name: name.clone(), kind: self.kind(ino) }).collect())
     }
 
     /// `unlink(2)`.
@@ -132,12 +113,7 @@ impl State {
         if self.kind(ino) == FileKind::Dir {
             return Err(errno(Errno::ISDIR));
         }
-        self.change_dir(
-            dir,
-            DirOp::Remove {
-                name: name.to_owned(),
-            },
-        );
+        self.change_dir(dir, DirOp::Remove { name: name.to_owned() });
         Ok(())
     }
 
@@ -155,12 +131,7 @@ impl State {
         if !node.live.is_empty() {
             return Err(errno(Errno::NOTEMPTY));
         }
-        self.change_dir(
-            dir,
-            DirOp::Remove {
-                name: name.to_owned(),
-            },
-        );
+        self.change_dir(dir, DirOp::Remove { name: name.to_owned() });
         Ok(())
     }
 
@@ -170,9 +141,7 @@ impl State {
         let (from_names, to_names) = (components(from)?, components(to)?);
         let busy = || errno(Errno::BUSY);
         let (from_dir, from_name) = self.lookup_parent(&from_names)?.ok_or_else(busy)?;
-        let ino = self
-            .entry(from_dir, from_name)
-            .ok_or_else(|| errno(Errno::NOENT))?;
+        let ino = self.entry(from_dir, from_name).ok_or_else(|| errno(Errno::NOENT))?;
         let (to_dir, to_name) = self.lookup_parent(&to_names)?.ok_or_else(busy)?;
         if self.device_of(from_dir) != self.device_of(to_dir) {
             return Err(errno(Errno::XDEV));
@@ -184,14 +153,7 @@ impl State {
         self.check_rename(ino, target, &from_names, &to_names)?;
         let (from_name, to_name) = (from_name.to_owned(), to_name.to_owned());
         if from_dir == to_dir {
-            self.change_dir(
-                from_dir,
-                DirOp::Move {
-                    from: from_name,
-                    to: to_name,
-                    ino,
-                },
-            );
+            self.change_dir(from_dir, DirOp::Move { from: from_name, to: to_name, ino });
         } else {
             self.change_dir(to_dir, DirOp::Set { name: to_name, ino });
             self.change_dir(from_dir, DirOp::Remove { name: from_name });
@@ -199,13 +161,7 @@ impl State {
         Ok(())
     }
 
-    fn check_rename(
-        &self,
-        ino: Ino,
-        target: Option<Ino>,
-        from: &[&OsStr],
-        to: &[&OsStr],
-    ) -> io::Result<()> {
+    fn check_rename(&self, ino: Ino, target: Option<Ino>, from: &[&OsStr], to: &[&OsStr]) -> io::Result<()> {
         let Ok(dir) = self.dir(ino) else {
             return match target.map(|t| self.kind(t)) {
                 Some(FileKind::Dir) => Err(errno(Errno::ISDIR)),
@@ -237,12 +193,7 @@ impl State {
             _ => 0,
         };
         let (kind, nlink, device) = (self.kind(ino), self.nlink(ino), self.device_id(ino));
-        Ok(Metadata {
-            kind,
-            len,
-            nlink,
-            device,
-        })
+        Ok(Metadata { kind, len, nlink, device })
     }
 
     /// True when `path` names something; a missing name or a file used as a
@@ -257,15 +208,9 @@ impl State {
 
     /// The destination directory and name of a link or clone, which must
     /// not exist, and the source's inode.
-    fn link_ends<'p>(
-        &self,
-        src: &[&OsStr],
-        dst: &[&'p OsStr],
-    ) -> io::Result<(Ino, Ino, &'p OsStr)> {
+    fn link_ends<'p>(&self, src: &[&OsStr], dst: &[&'p OsStr]) -> io::Result<(Ino, Ino, &'p OsStr)> {
         let ino = self.lookup(src)?;
-        let (dir, name) = self
-            .lookup_parent(dst)?
-            .ok_or_else(|| errno(Errno::EXIST))?;
+        let (dir, name) = self.lookup_parent(dst)?.ok_or_else(|| errno(Errno::EXIST))?;
         if self.entry(dir, name).is_some() {
             return Err(errno(Errno::EXIST));
         }
@@ -282,13 +227,7 @@ impl State {
         if self.kind(ino) == FileKind::Dir {
             return Err(errno(Errno::PERM));
         }
-        self.change_dir(
-            dir,
-            DirOp::Set {
-                name: name.to_owned(),
-                ino,
-            },
-        );
+        self.change_dir(dir, DirOp::Set { name: name.to_owned(), ino });
         Ok(())
     }
 
@@ -310,10 +249,7 @@ impl State {
         }
         let mut file = FileNode::default();
         if !content.is_empty() {
-            file.pending.push(FileOp::Write {
-                offset: 0,
-                data: content.clone(),
-            });
+            file.pending.push(FileOp::Write { offset: 0, data: content.clone() });
         }
         file.live = content;
         self.create(dir, name, Body::File(file));

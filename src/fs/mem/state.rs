@@ -165,17 +165,12 @@ pub(super) struct FileNode {
 impl FileNode {
     /// Writes `data` at `offset`, extending the file with zeros if needed.
     pub(super) fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        let end = offset
-            .checked_add(data.len() as u64)
-            .ok_or_else(|| errno(Errno::FBIG))?;
+        let end = offset.checked_add(data.len() as u64).ok_or_else(|| errno(Errno::FBIG))?;
         if end > FILE_BYTES_MAX {
             return Err(errno(Errno::FBIG));
         }
         if !data.is_empty() {
-            self.record(FileOp::Write {
-                offset,
-                data: data.to_vec(),
-            });
+            self.record(FileOp::Write { offset, data: data.to_vec() });
         }
         Ok(())
     }
@@ -256,11 +251,7 @@ pub(super) struct State {
 impl State {
     /// An empty namespace: a root directory on device 0.
     pub(super) fn new(namespace: u64, devices: Vec<DeviceOptions>) -> Self {
-        let root = Inode {
-            device: 0,
-            handles: 0,
-            body: Body::Dir(DirNode::default()),
-        };
+        let root = Inode { device: 0, handles: 0, body: Body::Dir(DirNode::default()) };
         State {
             namespace,
             devices,
@@ -275,14 +266,7 @@ impl State {
     pub(super) fn alloc(&mut self, device: u64, body: Body) -> Ino {
         let ino = self.next_ino;
         self.next_ino += 1;
-        self.inodes.insert(
-            ino,
-            Inode {
-                device,
-                handles: 0,
-                body,
-            },
-        );
+        self.inodes.insert(ino, Inode { device, handles: 0, body });
         ino
     }
 
@@ -326,10 +310,7 @@ impl State {
 
     /// `ino`'s device as a `DeviceId`.
     pub(super) fn device_id(&self, ino: Ino) -> DeviceId {
-        DeviceId {
-            namespace: self.namespace,
-            device: self.device_of(ino),
-        }
+        DeviceId { namespace: self.namespace, device: self.device_of(ino) }
     }
 
     /// Link count as Linux reports it: live entries for a file; 2 plus the
@@ -338,10 +319,7 @@ impl State {
         match self.inodes.get(&ino).map(|n| &n.body) {
             Some(Body::File(file)) => file.nlink,
             Some(Body::Dir(dir)) => {
-                let subdirs = dir
-                    .live
-                    .values()
-                    .filter(|&&c| self.kind(c) == FileKind::Dir);
+                let subdirs = dir.live.values().filter(|&&c| self.kind(c) == FileKind::Dir);
                 2 + subdirs.count() as u64
             }
             None => 0,
@@ -352,21 +330,14 @@ impl State {
     pub(super) fn lookup(&self, names: &[&OsStr]) -> io::Result<Ino> {
         let mut ino = ROOT;
         for name in names {
-            ino = *self
-                .dir(ino)?
-                .live
-                .get(*name)
-                .ok_or_else(|| errno(Errno::NOENT))?;
+            ino = *self.dir(ino)?.live.get(*name).ok_or_else(|| errno(Errno::NOENT))?;
         }
         Ok(ino)
     }
 
     /// The directory holding the last name of `names` and that name; `None`
     /// for the root itself.
-    pub(super) fn lookup_parent<'p>(
-        &self,
-        names: &[&'p OsStr],
-    ) -> io::Result<Option<(Ino, &'p OsStr)>> {
+    pub(super) fn lookup_parent<'p>(&self, names: &[&'p OsStr]) -> io::Result<Option<(Ino, &'p OsStr)>> {
         let Some((last, parents)) = names.split_last() else {
             return Ok(None);
         };
@@ -424,12 +395,7 @@ impl State {
     fn collect_garbage(&mut self) {
         let mut marked = HashSet::new();
         let mut stack = vec![ROOT];
-        stack.extend(
-            self.inodes
-                .iter()
-                .filter(|(_, n)| n.handles > 0)
-                .map(|(&ino, _)| ino),
-        );
+        stack.extend(self.inodes.iter().filter(|(_, n)| n.handles > 0).map(|(&ino, _)| ino));
         while let Some(ino) = stack.pop() {
             if !marked.insert(ino) {
                 continue;

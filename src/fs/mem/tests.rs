@@ -24,15 +24,10 @@ fn read(fs: &MemFs, path: &str) -> Vec<u8> {
 #[track_caller]
 fn assert_errno<T: std::fmt::Debug>(result: crate::Result<T>, op: &str, code: Errno) {
     match result {
-        Err(Error::Io {
-            op: got, source, ..
-        }) => {
+        Err(Error::Io { op: got, source, .. }) => {
             assert_eq!(got, op);
             assert_eq!(source.raw_os_error(), Some(code.raw_os_error()), "{source}");
-            assert_eq!(
-                source.kind(),
-                std::io::Error::from_raw_os_error(code.raw_os_error()).kind()
-            );
+            assert_eq!(source.kind(), std::io::Error::from_raw_os_error(code.raw_os_error()).kind());
         }
         other => panic!("expected {op} to fail with {code:?}, got {other:?}"),
     }
@@ -42,40 +37,17 @@ fn assert_errno<T: std::fmt::Debug>(result: crate::Result<T>, op: &str, code: Er
 fn open_follows_posix_options() {
     let fs = MemFs::new();
     assert_errno(fs.open(p("/f"), OpenOptions::read()), "open", Errno::NOENT);
-    assert_errno(
-        fs.open(p("/no/f"), OpenOptions::create_new()),
-        "open",
-        Errno::NOENT,
-    );
+    assert_errno(fs.open(p("/no/f"), OpenOptions::create_new()), "open", Errno::NOENT);
     write(&fs, "/f", b"hello");
-    assert_errno(
-        fs.open(p("/f"), OpenOptions::create_new()),
-        "open",
-        Errno::EXIST,
-    );
-    assert_errno(
-        fs.open(p("/f/g"), OpenOptions::create_new()),
-        "open",
-        Errno::NOTDIR,
-    );
+    assert_errno(fs.open(p("/f"), OpenOptions::create_new()), "open", Errno::EXIST);
+    assert_errno(fs.open(p("/f/g"), OpenOptions::create_new()), "open", Errno::NOTDIR);
     fs.create_dir(p("/d")).unwrap();
-    assert_errno(
-        fs.open(p("/d"), OpenOptions::read_write()),
-        "open",
-        Errno::ISDIR,
-    );
-    assert_errno(
-        fs.open(p("/"), OpenOptions::create_truncate()),
-        "open",
-        Errno::ISDIR,
-    );
+    assert_errno(fs.open(p("/d"), OpenOptions::read_write()), "open", Errno::ISDIR);
+    assert_errno(fs.open(p("/"), OpenOptions::create_truncate()), "open", Errno::ISDIR);
     let dir = fs.open(p("/d"), OpenOptions::read()).unwrap();
     assert_errno(dir.read_at(&mut [0; 4], 0), "read", Errno::ISDIR);
     let none = OpenOptions::default();
-    assert_eq!(
-        fs.open(p("/f"), none).unwrap_err().io_kind(),
-        Some(ErrorKind::InvalidInput)
-    );
+    assert_eq!(fs.open(p("/f"), none).unwrap_err().io_kind(), Some(ErrorKind::InvalidInput));
     let file = fs.open(p("/f"), OpenOptions::create_truncate()).unwrap();
     assert_eq!(file.len().unwrap(), 0, "truncate on open");
 }
@@ -87,10 +59,7 @@ fn handles_respect_access_mode() {
     let ro = fs.open(p("/f"), OpenOptions::read()).unwrap();
     assert_errno(ro.write_at(b"x", 0), "write", Errno::BADF);
     assert_errno(ro.set_len(0), "truncate", Errno::INVAL);
-    let wo = OpenOptions {
-        write: true,
-        ..OpenOptions::default()
-    };
+    let wo = OpenOptions { write: true, ..OpenOptions::default() };
     let wo = fs.open(p("/f"), wo).unwrap();
     assert_errno(wo.read_at(&mut [0; 1], 0), "read", Errno::BADF);
 }
@@ -105,10 +74,7 @@ fn reads_writes_append_and_set_len() {
     assert_eq!(file.read_at(&mut buf, 3).unwrap(), 2);
     assert_eq!(&buf[..2], b"bc");
     assert_eq!(file.read_at(&mut buf, 99).unwrap(), 0);
-    let append = OpenOptions {
-        append: true,
-        ..OpenOptions::default()
-    };
+    let append = OpenOptions { append: true, ..OpenOptions::default() };
     let log = fs.open(p("/f"), append).unwrap();
     log.write_all_at(b"XY", 0).unwrap();
     assert_eq!(read(&fs, "/f"), b"\0\0abcXY");
@@ -146,38 +112,14 @@ fn directories_create_list_remove() {
     fs.create_dir_all(p("a/./c/d")).unwrap();
     fs.create_dir_all(p("/a/c")).unwrap();
     write(&fs, "/a/file", b"");
-    assert_errno(
-        fs.create_dir_all(p("/a/file")),
-        "create directory",
-        Errno::EXIST,
-    );
-    assert_errno(
-        fs.create_dir_all(p("/a/file/x")),
-        "create directory",
-        Errno::NOTDIR,
-    );
-    let names: Vec<_> = fs
-        .read_dir(p("/a"))
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.name, e.kind))
-        .collect();
-    assert_eq!(
-        names,
-        [("c".into(), FileKind::Dir), ("file".into(), FileKind::File)]
-    );
+    assert_errno(fs.create_dir_all(p("/a/file")), "create directory", Errno::EXIST);
+    assert_errno(fs.create_dir_all(p("/a/file/x")), "create directory", Errno::NOTDIR);
+    let names: Vec<_> = fs.read_dir(p("/a")).unwrap().into_iter().map(|e| (e.name, e.kind)).collect();
+    assert_eq!(names, [("c".into(), FileKind::Dir), ("file".into(), FileKind::File)]);
     assert_errno(fs.read_dir(p("/a/file")), "read directory", Errno::NOTDIR);
     assert_errno(fs.read_dir(p("/zz")), "read directory", Errno::NOENT);
-    assert_errno(
-        fs.remove_dir(p("/a/c")),
-        "remove directory",
-        Errno::NOTEMPTY,
-    );
-    assert_errno(
-        fs.remove_dir(p("/a/file")),
-        "remove directory",
-        Errno::NOTDIR,
-    );
+    assert_errno(fs.remove_dir(p("/a/c")), "remove directory", Errno::NOTEMPTY);
+    assert_errno(fs.remove_dir(p("/a/file")), "remove directory", Errno::NOTDIR);
     assert_errno(fs.remove_dir(p("/")), "remove directory", Errno::BUSY);
     assert_errno(fs.remove_file(p("/a/c")), "remove file", Errno::ISDIR);
     assert_errno(fs.remove_file(p("/a/nope")), "remove file", Errno::NOENT);
@@ -195,10 +137,7 @@ fn exists_is_false_for_any_missing_path() {
     assert!(!fs.exists(p("/g")).unwrap());
     assert!(!fs.exists(p("/f/g")).unwrap());
     assert!(!fs.exists(p("")).unwrap());
-    assert_eq!(
-        fs.exists(p("/..")).unwrap_err().io_kind(),
-        Some(ErrorKind::InvalidInput)
-    );
+    assert_eq!(fs.exists(p("/..")).unwrap_err().io_kind(), Some(ErrorKind::InvalidInput));
 }
 
 #[test]
@@ -210,11 +149,7 @@ fn rename_replaces_and_checks_kinds() {
     fs.rename(p("/a"), p("/b")).unwrap();
     assert_eq!(read(&fs, "/b"), b"A");
     assert!(!fs.exists(p("/a")).unwrap());
-    assert_eq!(
-        fs.metadata(p("/b2")).unwrap().nlink,
-        1,
-        "old target lost an entry"
-    );
+    assert_eq!(fs.metadata(p("/b2")).unwrap().nlink, 1, "old target lost an entry");
     fs.rename(p("/b"), p("/b")).unwrap();
     fs.create_dir_all(p("/d/sub")).unwrap();
     fs.create_dir(p("/e")).unwrap();
@@ -267,18 +202,12 @@ fn devices_refuse_cross_device_links() {
     let fs = MemFs::with_reflink();
     fs.create_dir(p("/disk2")).unwrap();
     write(&fs, "/a", b"x");
-    let id = fs
-        .mount(p("/disk2"), DeviceOptions { reflink: false })
-        .unwrap();
+    let id = fs.mount(p("/disk2"), DeviceOptions { reflink: false }).unwrap();
     assert_eq!(id.namespace, fs.namespace());
     assert_ne!(id, fs.device_id(p("/")).unwrap());
     assert_ne!(fs.namespace(), MemFs::new().namespace());
     assert!(!fs.supports_reflink(p("/disk2")).unwrap());
-    assert_errno(
-        fs.hard_link(p("/a"), p("/disk2/a")),
-        "hard-link",
-        Errno::XDEV,
-    );
+    assert_errno(fs.hard_link(p("/a"), p("/disk2/a")), "hard-link", Errno::XDEV);
     assert_errno(fs.reflink(p("/a"), p("/disk2/a")), "reflink", Errno::XDEV);
     let err = fs.rename(p("/a"), p("/disk2/a")).unwrap_err();
     assert_eq!(err.io_kind(), Some(ErrorKind::CrossesDevices));
@@ -287,11 +216,7 @@ fn devices_refuse_cross_device_links() {
     assert_errno(fs.remove_dir(p("/disk2")), "remove directory", Errno::BUSY);
     fs.create_dir(p("/full")).unwrap();
     write(&fs, "/full/f", b"");
-    assert_errno(
-        fs.mount(p("/full"), DeviceOptions::default()),
-        "mount",
-        Errno::NOTEMPTY,
-    );
+    assert_errno(fs.mount(p("/full"), DeviceOptions::default()), "mount", Errno::NOTEMPTY);
     let copy = fs.crash_copy();
     assert_eq!(copy.device_id(p("/")).unwrap().device, 0);
     assert!(copy.supports_reflink(p("/")).unwrap());
@@ -304,21 +229,12 @@ fn lock_is_exclusive_until_dropped() {
     let guard = fs.lock(p("/db/LOCK")).unwrap();
     assert!(fs.metadata(p("/db/LOCK")).unwrap().is_file());
     let other = fs.clone();
-    assert!(matches!(
-        other.lock(p("/db/LOCK")),
-        Err(Error::Locked { .. })
-    ));
-    assert!(
-        MemFs::new().create_dir(p("/db")).is_ok(),
-        "another namespace is independent"
-    );
+    assert!(matches!(other.lock(p("/db/LOCK")), Err(Error::Locked { .. })));
+    assert!(MemFs::new().create_dir(p("/db")).is_ok(), "another namespace is independent");
     drop(guard);
     let _again = other.lock(p("/db/LOCK")).unwrap();
     assert_errno(fs.lock(p("/nodir/LOCK")), "open lock file", Errno::NOENT);
-    assert!(
-        fs.crash_copy().lock(p("/db/LOCK")).is_err(),
-        "lock file not durable"
-    );
+    assert!(fs.crash_copy().lock(p("/db/LOCK")).is_err(), "lock file not durable");
 }
 
 #[test]
@@ -331,10 +247,7 @@ fn crash_keeps_only_synced_data_and_entries() {
     assert_eq!(fs.crash_copy().read_dir(p("/d")).unwrap(), []);
     fs.sync_directory(p("/d")).unwrap();
     assert_eq!(read(&fs.crash_copy(), "/d/f"), b"");
-    fs.open(p("/d/f"), OpenOptions::read())
-        .unwrap()
-        .sync_data()
-        .unwrap();
+    fs.open(p("/d/f"), OpenOptions::read()).unwrap().sync_data().unwrap();
     assert_eq!(read(&fs.crash_copy(), "/d/f"), b"abc");
     fs.remove_file(p("/d/f")).unwrap();
     assert_eq!(read(&fs.crash_copy(), "/d/f"), b"abc", "unlink not synced");
@@ -346,10 +259,7 @@ fn crash_keeps_only_synced_data_and_entries() {
 fn crash_keeps_hard_links_shared_and_reflinks_unsynced() {
     let fs = MemFs::with_reflink();
     write(&fs, "/a", b"xy");
-    fs.open(p("/a"), OpenOptions::read())
-        .unwrap()
-        .sync_all()
-        .unwrap();
+    fs.open(p("/a"), OpenOptions::read()).unwrap().sync_all().unwrap();
     fs.hard_link(p("/a"), p("/b")).unwrap();
     fs.reflink(p("/a"), p("/c")).unwrap();
     fs.sync_directory(p("/")).unwrap();
@@ -357,15 +267,8 @@ fn crash_keeps_hard_links_shared_and_reflinks_unsynced() {
     assert_eq!(copy.metadata(p("/b")).unwrap().nlink, 2);
     write(&copy, "/a", b"z");
     assert_eq!(read(&copy, "/b"), b"z");
-    assert_eq!(
-        read(&copy, "/c"),
-        b"",
-        "a clone's data is durable only once synced"
-    );
-    fs.open(p("/c"), OpenOptions::read())
-        .unwrap()
-        .sync_data()
-        .unwrap();
+    assert_eq!(read(&copy, "/c"), b"", "a clone's data is durable only once synced");
+    fs.open(p("/c"), OpenOptions::read()).unwrap().sync_data().unwrap();
     assert_eq!(read(&fs.crash_copy(), "/c"), b"xy");
 }
 
@@ -373,10 +276,7 @@ fn crash_keeps_hard_links_shared_and_reflinks_unsynced() {
 fn directory_handle_sync_syncs_entries() {
     let fs = MemFs::new();
     write(&fs, "/f", b"");
-    fs.open(p("/"), OpenOptions::read())
-        .unwrap()
-        .sync_all()
-        .unwrap();
+    fs.open(p("/"), OpenOptions::read()).unwrap().sync_all().unwrap();
     assert!(fs.crash_copy().exists(p("/f")).unwrap());
 }
 
@@ -393,11 +293,7 @@ fn torn_crash_keeps_a_prefix_of_writes() {
     for seed in 0..200 {
         let got = read(&fs.crash_copy_torn(seed), "/log");
         assert!(full.starts_with(&got), "{got:?}");
-        assert_eq!(
-            got,
-            read(&fs.crash_copy_torn(seed), "/log"),
-            "deterministic"
-        );
+        assert_eq!(got, read(&fs.crash_copy_torn(seed), "/log"), "deterministic");
         seen.insert(got.len());
     }
     assert_eq!(seen.len(), 9, "every cut point occurs: {seen:?}");
@@ -420,10 +316,7 @@ fn garbage_is_collected_but_durable_inodes_survive() {
     let fs = MemFs::new();
     fs.create_dir(p("/d")).unwrap();
     write(&fs, "/d/keep", b"k");
-    fs.open(p("/d/keep"), OpenOptions::read())
-        .unwrap()
-        .sync_data()
-        .unwrap();
+    fs.open(p("/d/keep"), OpenOptions::read()).unwrap().sync_data().unwrap();
     fs.sync_directory(p("/d")).unwrap();
     fs.remove_file(p("/d/keep")).unwrap();
     for i in 0..500 {
@@ -446,10 +339,7 @@ fn crash_copy_handles_deep_trees() {
         path.push("x");
         fs.create_dir(&path).unwrap();
         // Syncing through a directory handle: each level's entry is durable.
-        fs.open(path.parent().unwrap(), OpenOptions::read())
-            .unwrap()
-            .sync_all()
-            .unwrap();
+        fs.open(path.parent().unwrap(), OpenOptions::read()).unwrap().sync_all().unwrap();
     }
     let copy = fs.crash_copy();
     assert!(copy.metadata(&path).unwrap().is_dir());
@@ -464,9 +354,7 @@ fn clones_share_one_namespace_across_threads() {
             let engine = std::sync::Arc::clone(&engine);
             std::thread::spawn(move || {
                 let path = format!("/f{i}");
-                let file = engine
-                    .open(Path::new(&path), OpenOptions::create_new())
-                    .unwrap();
+                let file = engine.open(Path::new(&path), OpenOptions::create_new()).unwrap();
                 for n in 0..100u64 {
                     file.write_all_at(&[i as u8], n).unwrap();
                 }
