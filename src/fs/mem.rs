@@ -43,9 +43,10 @@ pub struct DeviceOptions {
 /// A `MemFs` is a handle: clones share one namespace, so a test can keep one
 /// clone while the code under test holds an `Arc<dyn Fs>` of another.
 ///
-/// - Paths are absolute, or relative to `/`; `.` is ignored and `..` is
-///   rejected with `InvalidInput` (`EINVAL`): callers build paths by joining
-///   names, and without symbolic links `..` would only be lexical anyway.
+/// - Paths are absolute, or relative to `/`; `.` and a trailing `/` are
+///   ignored, and `..` is rejected with `InvalidInput` (`EINVAL`): callers
+///   build paths by joining names, and without symbolic links `..` would
+///   only be lexical anyway. There are no symbolic links or permissions.
 /// - Files are inodes: a handle keeps working after its last name is
 ///   removed; hard links share one inode.
 /// - The root `/` is device 0, with hard links and without reflink unless
@@ -160,8 +161,10 @@ impl MemFs {
     }
 
     /// Opens `ino` as a handle, counting it so an unlinked inode stays alive.
-    fn handle(&self, ino: Ino, path: &Path, options: OpenOptions) -> MemFile {
-        if let Some(inode) = self.state().inodes.get_mut(&ino) {
+    /// Takes the state already locked so that nothing can collect the inode
+    /// between the lookup and the count.
+    fn handle(&self, state: &mut State, ino: Ino, path: &Path, options: OpenOptions) -> MemFile {
+        if let Some(inode) = state.inodes.get_mut(&ino) {
             inode.handles += 1;
         }
         MemFile {
@@ -194,8 +197,9 @@ impl fmt::Debug for MemFs {
 
 impl Fs for MemFs {
     fn open(&self, path: &Path, options: OpenOptions) -> Result<Box<dyn FsFile>> {
-        let ino = self.state().open(path, options).map_err(|e| Error::io("open", path, e))?;
-        Ok(Box::new(self.handle(ino, path, options)))
+        let mut state = self.state();
+        let ino = state.open(path, options).map_err(|e| Error::io("open", path, e))?;
+        Ok(Box::new(self.handle(&mut state, ino, path, options)))
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {

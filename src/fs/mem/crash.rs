@@ -3,10 +3,11 @@
 //! The copy walks from the root through the entries that survive, depth
 //! first in name order, so a seeded torn crash is reproducible.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, btree_map};
 use std::ffi::OsString;
 
-use super::state::{Body, DirNode, FileNode, FileOp, Ino, ROOT, State};
+use super::state::{Body, DirNode, Entries, FileNode, FileOp, Ino, ROOT, State};
+use crate::fs::FileKind;
 
 /// `splitmix64`: a tiny, seedable generator, enough to pick crash points.
 #[derive(Debug)]
@@ -68,7 +69,7 @@ impl Survival {
 pub(super) fn crash_state(old: &State, namespace: u64, survival: Survival) -> State {
     let new = State::new(namespace, old.devices.clone());
     let mut copier = Copier { old, new, copied: HashMap::from([(ROOT, ROOT)]), survival };
-    copier.copy_dir(ROOT, ROOT);
+    copier.copy_tree();
     copier.new
 }
 
@@ -80,47 +81,67 @@ struct Copier<'a> {
     survival: Survival,
 }
 
+/// A directory being copied: its copy, and its surviving entries not yet
+/// copied.
+struct Frame {
+    new: Ino,
+    entries: btree_map::IntoIter<OsString, Ino>,
+}
+
 impl Copier<'_> {
-    /// Fills the new directory `new` with the surviving entries of `old`.
-    fn copy_dir(&mut self, old: Ino, new: Ino) {
-        let Ok(dir) = self.old.dir(old) else { return };
+    /// Copies everything reachable from the root, depth first with names in
+    /// byte order. The stack is explicit so that a deep tree cannot overflow
+    /// the call stack.
+    fn copy_tree(&mut self) {
+        let mut stack = vec![self.frame(ROOT, ROOT)];
+        while let Some(frame) = stack.last_mut() {
+            let Some((name, old)) = frame.entries.next() else {
+                stack.pop();
+                continue;
+            };
+            let dir = frame.new;
+            let Some(new) = self.copy_entry(old) else {
+                continue;
+            };
+            self.link(dir, name, new);
+            if self.new.kind(new) == FileKind::Dir {
+                stack.push(self.frame(old, new));
+            }
+        }
+    }
+
+    /// The entries of directory `old` that survive, to be copied into `new`.
+    fn frame(&mut self, old: Ino, new: Ino) -> Frame {
+        let Ok(dir) = self.old.dir(old) else {
+            return Frame { new, entries: Entries::new().into_iter() };
+        };
         let mut entries = dir.durable.clone();
         let kept = self.survival.dir_ops(dir.pending.len());
         for op in &dir.pending[..kept] {
             op.apply(&mut entries);
         }
-        for (name, child) in entries {
-            if let Some(copy) = self.copy_entry(child) {
-                self.link(new, name, copy);
-            }
-        }
+        Frame { new, entries: entries.into_iter() }
     }
 
-    /// The copy of `old`; `None` when it cannot survive. A directory reached
-    /// a second time (possible when only one side of a cross-directory
-    /// rename was synced) is dropped, as fsck would: a directory has one
-    /// name.
+    /// The copy of `old` (a directory still empty); `None` when it cannot
+    /// survive. A directory reached a second time (possible when only one
+    /// side of a cross-directory rename was synced) is dropped, as fsck
+    /// would: a directory has one name.
     fn copy_entry(&mut self, old: Ino) -> Option<Ino> {
         if let Some(&new) = self.copied.get(&old) {
             return self.new.file_mut(new).is_some().then_some(new);
         }
         let inode = self.old.inodes.get(&old)?;
-        match &inode.body {
+        let body = match &inode.body {
             Body::File(file) => {
                 let content = self.surviving_content(file);
-                let node = FileNode { live: content.clone(), durable: content, ..FileNode::default() };
-                let new = self.new.alloc(inode.device, Body::File(node));
-                self.copied.insert(old, new);
-                Some(new)
+                Body::File(FileNode { live: content.clone(), durable: content, ..FileNode::default() })
             }
-            Body::Dir(dir) => {
-                let node = DirNode { mount_root: dir.mount_root, ..DirNode::default() };
-                let new = self.new.alloc(inode.device, Body::Dir(node));
-                self.copied.insert(old, new);
-                self.copy_dir(old, new);
-                Some(new)
-            }
-        }
+            Body::Dir(dir) => Body::Dir(DirNode { mount_root: dir.mount_root, ..DirNode::default() }),
+        };
+        let new = self.new.alloc(inode.device, body);
+        self.copied.insert(old, new);
+        Some(new)
     }
 
     fn surviving_content(&mut self, file: &FileNode) -> Vec<u8> {
