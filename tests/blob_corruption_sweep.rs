@@ -5,9 +5,7 @@
 
 mod common;
 
-use cairndb::blob::{
-    BLOB_FOOTER_BYTES, BlobFile, BlobOptions, BlobRef, BlobWriter, RECORD_HEADER_BYTES,
-};
+use cairndb::blob::{BLOB_FOOTER_BYTES, BlobFile, BlobOptions, BlobRef, BlobWriter, RECORD_HEADER_BYTES};
 use cairndb::fs::{StdFs, read_to_vec};
 use cairndb::{BlobFileId, SeqNo};
 use common::{MemFile, assert_corruption_or_io, bits_to_flip, flipped};
@@ -22,13 +20,7 @@ fn values() -> Vec<(Vec<u8>, Vec<u8>)> {
         .map(|(i, &len)| {
             let compressible = i % 2 == 0;
             let value = (0..len)
-                .map(|j| {
-                    if compressible {
-                        (j / 64) as u8
-                    } else {
-                        (j * 7919 + i * 31) as u8 ^ (j >> 3) as u8
-                    }
-                })
+                .map(|j| if compressible { (j / 64) as u8 } else { (j * 7919 + i * 31) as u8 ^ (j >> 3) as u8 })
                 .collect();
             (format!("blob-key-{i}").into_bytes(), value)
         })
@@ -38,26 +30,15 @@ fn values() -> Vec<(Vec<u8>, Vec<u8>)> {
 fn build() -> (Vec<u8>, Vec<BlobRef>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("7.blob");
-    let mut w =
-        BlobWriter::new(&StdFs::new(), &path, BlobFileId(7), BlobOptions { compression: true })
-            .unwrap();
-    let refs = values()
-        .iter()
-        .enumerate()
-        .map(|(i, (k, v))| w.add(k, SeqNo(i as u64), v).unwrap())
-        .collect();
+    let mut w = BlobWriter::new(&StdFs::new(), &path, BlobFileId(7), BlobOptions { compression: true }).unwrap();
+    let refs = values().iter().enumerate().map(|(i, (k, v))| w.add(k, SeqNo(i as u64), v).unwrap()).collect();
     w.finish().unwrap();
     (read_to_vec(&StdFs::new(), &path).unwrap(), refs)
 }
 
 /// Reads a (possibly damaged) copy every way; panics on a wrong answer;
 /// returns whether damage was detected.
-fn read_everything(
-    bytes: Vec<u8>,
-    refs: &[BlobRef],
-    expected: &[(Vec<u8>, Vec<u8>)],
-    context: &str,
-) -> bool {
+fn read_everything(bytes: Vec<u8>, refs: &[BlobRef], expected: &[(Vec<u8>, Vec<u8>)], context: &str) -> bool {
     let file = match BlobFile::from_file(MemFile::boxed("7.blob", bytes), BlobFileId(7)) {
         Ok(f) => f,
         Err(e) => {
@@ -100,16 +81,13 @@ fn every_flipped_bit_is_detected_or_harmless() {
     let (bytes, refs) = build();
     let expected = values();
     assert!(!read_everything(bytes.clone(), &refs, &expected, "intact"));
-    let mut full: Vec<_> =
-        refs.iter().map(|r| r.offset as usize..r.offset as usize + RECORD_HEADER_BYTES).collect();
+    let mut full: Vec<_> = refs.iter().map(|r| r.offset as usize..r.offset as usize + RECORD_HEADER_BYTES).collect();
     full.push(bytes.len() - BLOB_FOOTER_BYTES..bytes.len());
     let bits = bits_to_flip(bytes.len(), &full, BODY_FLIPS_BUDGET);
     let undetected: Vec<usize> = bits
         .iter()
         .copied()
-        .filter(|&bit| {
-            !read_everything(flipped(&bytes, bit), &refs, &expected, &format!("bit {bit}"))
-        })
+        .filter(|&bit| !read_everything(flipped(&bytes, bit), &refs, &expected, &format!("bit {bit}")))
         .collect();
     let full_bits: usize = full.iter().map(|r| r.len() * 8).sum();
     eprintln!(
@@ -126,15 +104,9 @@ fn every_flipped_bit_is_detected_or_harmless() {
 fn every_truncation_is_refused_at_open() {
     let (bytes, refs) = build();
     for len in 0..bytes.len() {
-        let file =
-            BlobFile::from_file(MemFile::boxed("7.blob", bytes[..len].to_vec()), BlobFileId(7));
+        let file = BlobFile::from_file(MemFile::boxed("7.blob", bytes[..len].to_vec()), BlobFileId(7));
         let e = file.expect_err("a truncated blob file must not open");
         assert_corruption_or_io(&e, &format!("truncated to {len}"));
     }
-    assert!(read_everything(
-        [bytes.as_slice(), &[0]].concat(),
-        &refs,
-        &values(),
-        "one byte appended"
-    ));
+    assert!(read_everything([bytes.as_slice(), &[0]].concat(), &refs, &values(), "one byte appended"));
 }

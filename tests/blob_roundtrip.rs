@@ -16,13 +16,8 @@ fn value(i: usize, len: usize) -> Vec<u8> {
 }
 
 fn write_blobs(dir: &std::path::Path, compression: bool, values: &[Vec<u8>]) -> Vec<BlobRef> {
-    let mut w = BlobWriter::new(
-        &StdFs::new(),
-        &dir.join("3.blob"),
-        BlobFileId(3),
-        BlobOptions { compression },
-    )
-    .unwrap();
+    let mut w =
+        BlobWriter::new(&StdFs::new(), &dir.join("3.blob"), BlobFileId(3), BlobOptions { compression }).unwrap();
     let refs: Vec<BlobRef> = values
         .iter()
         .enumerate()
@@ -35,8 +30,7 @@ fn write_blobs(dir: &std::path::Path, compression: bool, values: &[Vec<u8>]) -> 
 
 fn reads_back(lens: Vec<u16>, compression: bool) -> bool {
     let dir = tempfile::tempdir().unwrap();
-    let values: Vec<Vec<u8>> =
-        lens.iter().enumerate().map(|(i, &n)| value(i, usize::from(n) % 9000)).collect();
+    let values: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, &n)| value(i, usize::from(n) % 9000)).collect();
     let refs = write_blobs(dir.path(), compression, &values);
     let file = BlobFile::open(&StdFs::new(), &dir.path().join("3.blob"), BlobFileId(3)).unwrap();
     file.verify().unwrap();
@@ -101,8 +95,7 @@ fn table_entries_refer_to_sealed_blobs() {
     let meta = w.finish().unwrap();
     assert_eq!(meta.blob_ref_count, 100);
     assert_eq!(meta.blob_bytes, refs.iter().map(|r| u64::from(r.len)).sum::<u64>());
-    let table =
-        Table::open(&StdFs::new(), &sst, TableId(1), Arc::new(BlockCache::new(1 << 20))).unwrap();
+    let table = Table::open(&StdFs::new(), &sst, TableId(1), Arc::new(BlockCache::new(1 << 20))).unwrap();
     let blobs = BlobFile::open(&StdFs::new(), &dir.path().join("3.blob"), BlobFileId(3)).unwrap();
     for (i, expected) in values.iter().enumerate() {
         let key = format!("key{i}").into_bytes();

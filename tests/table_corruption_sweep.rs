@@ -31,10 +31,7 @@ fn entries() -> Vec<Entry> {
                     let r = BlobRef { file: BlobFileId(i), offset: i * 100, len: 4096 };
                     (ValueKind::BlobRef, r.encode().to_vec())
                 }
-                _ => (
-                    ValueKind::Value,
-                    format!("value {i} {v} {}", "ab".repeat(i as usize % 9)).into_bytes(),
-                ),
+                _ => (ValueKind::Value, format!("value {i} {v} {}", "ab".repeat(i as usize % 9)).into_bytes()),
             };
             out.push(Entry { key: key.clone(), seqno, kind, value });
         }
@@ -44,8 +41,7 @@ fn entries() -> Vec<Entry> {
 
 fn build(dir: &Path, entries: &[Entry]) -> (Vec<u8>, TableMeta) {
     let path = dir.join("1.sst");
-    let options =
-        TableOptions { block_size_bytes: 512, restart_interval: 4, ..TableOptions::default() };
+    let options = TableOptions { block_size_bytes: 512, restart_interval: 4, ..TableOptions::default() };
     let mut w = TableWriter::new(&StdFs::new(), &path, options).unwrap();
     for e in entries {
         w.add(&e.key, e.seqno, e.kind, &e.value).unwrap();

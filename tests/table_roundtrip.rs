@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use cairndb::blob::BlobRef;
 use cairndb::fs::StdFs;
-use cairndb::table::{
-    BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind, cmp_internal,
-};
+use cairndb::table::{BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind, cmp_internal};
 use cairndb::{BlobFileId, SeqNo, TableId};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
@@ -35,11 +33,7 @@ fn arbitrary_entry(g: &mut Gen) -> Entry {
     let (kind, value) = match u8::arbitrary(g) % 4 {
         0 => (ValueKind::Tombstone, Vec::new()),
         1 => {
-            let r = BlobRef {
-                file: BlobFileId(u64::arbitrary(g)),
-                offset: u64::arbitrary(g),
-                len: u32::arbitrary(g),
-            };
+            let r = BlobRef { file: BlobFileId(u64::arbitrary(g)), offset: u64::arbitrary(g), len: u32::arbitrary(g) };
             (ValueKind::BlobRef, r.encode().to_vec())
         }
         _ => {
@@ -81,9 +75,7 @@ fn write_and_open(case: &Case) -> (tempfile::TempDir, Table) {
         w.add(&e.key, e.seqno, e.kind, &e.value).unwrap();
     }
     let meta = w.finish().unwrap();
-    let table =
-        Table::open(&StdFs::new(), &path, TableId(1), Arc::new(BlockCache::new(case.cache_bytes)))
-            .unwrap();
+    let table = Table::open(&StdFs::new(), &path, TableId(1), Arc::new(BlockCache::new(case.cache_bytes))).unwrap();
     assert_eq!(table.meta(), &meta);
     (dir, table)
 }
@@ -109,18 +101,13 @@ fn reads_back(case: Case) -> TestResult {
         assert_eq!(before, case.entries[..upto], "seek_for_prev {key:?}");
 
         let got = table.get(key, *snapshot).unwrap();
-        assert_eq!(
-            got.as_ref(),
-            model_get(&case.entries, key, *snapshot),
-            "get {key:?}@{snapshot:?}"
-        );
+        assert_eq!(got.as_ref(), model_get(&case.entries, key, *snapshot), "get {key:?}@{snapshot:?}");
         let from: Vec<Entry> = table.seek(key).map(Result::unwrap).collect();
         let start = case.entries.partition_point(|e| e.key < *key);
         assert_eq!(from, case.entries[start..], "seek {key:?}");
         let mut it = table.iter();
         it.seek_at(key, *snapshot);
-        let at =
-            case.entries.partition_point(|e| cmp_internal(&e.key, e.seqno, key, *snapshot).is_lt());
+        let at = case.entries.partition_point(|e| cmp_internal(&e.key, e.seqno, key, *snapshot).is_lt());
         assert_eq!(it.next().map(Result::unwrap).as_ref(), case.entries.get(at), "seek_at");
     }
     TestResult::passed()
@@ -163,24 +150,12 @@ fn large_table_reads_back_with_and_without_compression() {
 #[test]
 fn warm_lookups_hit_the_cache() {
     let entries: Vec<Entry> = (0..1000u32)
-        .map(|i| Entry {
-            key: i.to_be_bytes().to_vec(),
-            seqno: SeqNo(1),
-            kind: ValueKind::Value,
-            value: vec![1; 100],
-        })
+        .map(|i| Entry { key: i.to_be_bytes().to_vec(), seqno: SeqNo(1), kind: ValueKind::Value, value: vec![1; 100] })
         .collect();
-    let case = Case {
-        entries,
-        options: TableOptions::default(),
-        cache_bytes: 1 << 20,
-        probes: Vec::new(),
-    };
+    let case = Case { entries, options: TableOptions::default(), cache_bytes: 1 << 20, probes: Vec::new() };
     let (dir, _) = write_and_open(&case);
     let cache = Arc::new(BlockCache::new(1 << 20));
-    let table =
-        Table::open(&StdFs::new(), &dir.path().join("1.sst"), TableId(1), Arc::clone(&cache))
-            .unwrap();
+    let table = Table::open(&StdFs::new(), &dir.path().join("1.sst"), TableId(1), Arc::clone(&cache)).unwrap();
     assert_eq!(table.iter().count(), 1000);
     let blocks = table.meta().data_block_count;
     assert_eq!(cache.stats().misses, blocks);
@@ -195,18 +170,15 @@ fn warm_lookups_hit_the_cache() {
 #[test]
 fn empty_table_is_refused_and_order_is_asserted() {
     let dir = tempfile::tempdir().unwrap();
-    let w = TableWriter::new(&StdFs::new(), &dir.path().join("1.sst"), TableOptions::default())
-        .unwrap();
+    let w = TableWriter::new(&StdFs::new(), &dir.path().join("1.sst"), TableOptions::default()).unwrap();
     assert!(matches!(w.finish(), Err(cairndb::Error::InvalidArgument { .. })));
-    let mut w = TableWriter::new(&StdFs::new(), &dir.path().join("2.sst"), TableOptions::default())
-        .unwrap();
+    let mut w = TableWriter::new(&StdFs::new(), &dir.path().join("2.sst"), TableOptions::default()).unwrap();
     w.add(b"b", SeqNo(1), ValueKind::Value, b"").unwrap();
     let out_of_order = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = w.add(b"a", SeqNo(1), ValueKind::Value, b"");
     }));
     assert!(out_of_order.is_err());
     let too_long = vec![0u8; cairndb::table::KEY_BYTES_MAX + 1];
-    let mut w = TableWriter::new(&StdFs::new(), &dir.path().join("3.sst"), TableOptions::default())
-        .unwrap();
+    let mut w = TableWriter::new(&StdFs::new(), &dir.path().join("3.sst"), TableOptions::default()).unwrap();
     assert!(w.add(&too_long, SeqNo(1), ValueKind::Value, b"").is_err());
 }

@@ -84,13 +84,7 @@ pub struct BlobRecord {
 
 /// Appends a record to `out`; compresses when asked and when it helps.
 /// Returns the stored value length.
-pub(crate) fn encode_record(
-    key: &[u8],
-    seqno: SeqNo,
-    value: &[u8],
-    compress: bool,
-    out: &mut Vec<u8>,
-) -> usize {
+pub(crate) fn encode_record(key: &[u8], seqno: SeqNo, value: &[u8], compress: bool, out: &mut Vec<u8>) -> usize {
     let compressed = if compress { Some(lz4_flex::block::compress(value)) } else { None };
     let (compression, stored) = match &compressed {
         Some(c) if c.len() < value.len() => (COMPRESSION_LZ4, c.as_slice()),
@@ -171,13 +165,7 @@ impl BlobFileMeta {
     /// Encodes the footer.
     pub(crate) fn encode_footer(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOB_FOOTER_BYTES);
-        for v in [
-            self.record_count,
-            self.data_bytes,
-            self.raw_value_bytes,
-            self.stored_value_bytes,
-            self.id.get(),
-        ] {
+        for v in [self.record_count, self.data_bytes, self.raw_value_bytes, self.stored_value_bytes, self.id.get()] {
             put_u64(&mut out, v);
         }
         put_u32(&mut out, BLOB_FORMAT_VERSION);
@@ -212,13 +200,6 @@ impl BlobFileMeta {
         }
         let id = BlobFileId(id);
         let file_size_bytes = file_len;
-        Ok(BlobFileMeta {
-            id,
-            record_count,
-            data_bytes,
-            raw_value_bytes,
-            stored_value_bytes,
-            file_size_bytes,
-        })
+        Ok(BlobFileMeta { id, record_count, data_bytes, raw_value_bytes, stored_value_bytes, file_size_bytes })
     }
 }

@@ -31,9 +31,6 @@ mod reader;
 mod writer;
 
 pub use blob_ref::{BLOB_REF_BYTES, BlobRef};
-pub use format::{
-    BLOB_FOOTER_BYTES, BLOB_FORMAT_VERSION, BLOB_MAGIC, BlobFileMeta, BlobRecord,
-    RECORD_HEADER_BYTES,
-};
+pub use format::{BLOB_FOOTER_BYTES, BLOB_FORMAT_VERSION, BLOB_MAGIC, BlobFileMeta, BlobRecord, RECORD_HEADER_BYTES};
 pub use reader::{BlobFile, BlobIter};
 pub use writer::{BlobOptions, BlobWriter};

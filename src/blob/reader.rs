@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::blob_ref::BlobRef;
-use super::format::{
-    BLOB_FOOTER_BYTES, BlobFileMeta, BlobRecord, RECORD_HEADER_BYTES, decode_record, record_len,
-};
+use super::format::{BLOB_FOOTER_BYTES, BlobFileMeta, BlobRecord, RECORD_HEADER_BYTES, decode_record, record_len};
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::{BlobFileId, Error, Result};
 
@@ -32,8 +30,8 @@ impl BlobFile {
             .ok_or_else(|| Error::corruption(&path, 0, "file shorter than a blob footer"))?;
         let mut footer = [0u8; BLOB_FOOTER_BYTES];
         file.read_exact_at(&mut footer, footer_offset)?;
-        let meta = BlobFileMeta::decode_footer(&footer, file_len)
-            .map_err(|w| Error::corruption(&path, footer_offset, w))?;
+        let meta =
+            BlobFileMeta::decode_footer(&footer, file_len).map_err(|w| Error::corruption(&path, footer_offset, w))?;
         if meta.id != id {
             let what = format!("blob footer names file {}, expected {id}", meta.id);
             return Err(Error::corruption(&path, footer_offset, what));
@@ -59,13 +57,9 @@ impl BlobFile {
     /// Reads and verifies the record `r` points at.
     pub fn read(&self, r: &BlobRef) -> Result<BlobRecord> {
         if r.file != self.meta.id {
-            return Err(Error::invalid(format!(
-                "blob reference to file {} read from file {}",
-                r.file, self.meta.id
-            )));
+            return Err(Error::invalid(format!("blob reference to file {} read from file {}", r.file, self.meta.id)));
         }
-        let inside =
-            r.offset.checked_add(u64::from(r.len)).is_some_and(|end| end <= self.meta.data_bytes);
+        let inside = r.offset.checked_add(u64::from(r.len)).is_some_and(|end| end <= self.meta.data_bytes);
         if !inside || (r.len as usize) < RECORD_HEADER_BYTES {
             return Err(self.corrupt(r.offset, "blob reference outside the data region"));
         }
@@ -115,8 +109,7 @@ impl BlobFile {
         let mut header = [0u8; RECORD_HEADER_BYTES];
         self.file.read_exact_at(&mut header, offset)?;
         let len = record_len(&header).filter(|&n| n <= left && n <= u64::from(u32::MAX));
-        let len =
-            len.ok_or_else(|| self.corrupt(offset, "blob record runs past the data region"))?;
+        let len = len.ok_or_else(|| self.corrupt(offset, "blob record runs past the data region"))?;
         let record = self.read_record(offset, len as usize)?;
         Ok((BlobRef { file: self.meta.id, offset, len: len as u32 }, record))
     }

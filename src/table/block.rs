@@ -51,13 +51,7 @@ impl BlockBuilder {
     /// An empty block with a restart point every `restart_interval` entries.
     pub(crate) fn new(restart_interval: usize) -> Self {
         assert!(restart_interval >= 1);
-        BlockBuilder {
-            buf: Vec::new(),
-            restarts: Vec::new(),
-            since_restart: 0,
-            restart_interval,
-            last_key: Vec::new(),
-        }
+        BlockBuilder { buf: Vec::new(), restarts: Vec::new(), since_restart: 0, restart_interval, last_key: Vec::new() }
     }
 
     /// True before the first `add`.
@@ -167,8 +161,7 @@ impl Block {
         if restart_count == 0 || entries_end == 0 {
             return Err("block has no entries");
         }
-        let mut block =
-            Block { data: raw.into_boxed_slice(), entries_end, restart_count, entry_count: 0 };
+        let mut block = Block { data: raw.into_boxed_slice(), entries_end, restart_count, entry_count: 0 };
         block.entry_count = block.validate_entries()?;
         Ok(block)
     }
@@ -244,14 +237,7 @@ pub(crate) struct BlockCursor {
 impl BlockCursor {
     /// A cursor before the first entry of `block`.
     pub(crate) fn new(block: Arc<Block>) -> Self {
-        BlockCursor {
-            block,
-            next: 0,
-            key: Vec::new(),
-            seqno: SeqNo(0),
-            kind: ValueKind::Value,
-            value: (0, 0),
-        }
+        BlockCursor { block, next: 0, key: Vec::new(), seqno: SeqNo(0), kind: ValueKind::Value, value: (0, 0) }
     }
 
     /// Moves to the next entry; `Ok(false)` past the last one.
@@ -322,12 +308,7 @@ impl BlockCursor {
 
     /// The current entry, copied out.
     pub(crate) fn entry(&self) -> Entry {
-        Entry {
-            key: self.key.clone(),
-            seqno: self.seqno,
-            kind: self.kind,
-            value: self.value().to_vec(),
-        }
+        Entry { key: self.key.clone(), seqno: self.seqno, kind: self.kind, value: self.value().to_vec() }
     }
 }
 

@@ -68,9 +68,8 @@ impl Bloom {
     pub(crate) fn may_contain(&self, hash: u64) -> bool {
         let bit_count = self.bits.len() as u64 * 8;
         self.probes == 0
-            || probe_bits(hash, self.probes, bit_count).all(|bit| {
-                self.bits.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0)
-            })
+            || probe_bits(hash, self.probes, bit_count)
+                .all(|bit| self.bits.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
     }
 }
 

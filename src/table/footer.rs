@@ -89,8 +89,7 @@ impl Footer {
         }
         let tiled = Some(self.index.offset) == self.filter.end()
             && Some(self.meta.offset) == self.index.end()
-            && self.meta.end().and_then(|end| end.checked_add(FOOTER_BYTES as u64))
-                == Some(file_len);
+            && self.meta.end().and_then(|end| end.checked_add(FOOTER_BYTES as u64)) == Some(file_len);
         if !tiled {
             return Err("footer handles do not tile the end of the file");
         }

@@ -186,9 +186,6 @@ mod tests {
         out[RAW_LEN_OFFSET..RAW_LEN_OFFSET + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         let sum = checksum(&out[STORED_LEN_OFFSET..]);
         out[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
-        assert_eq!(
-            decode_frame(BlockKind::Data, &out),
-            Err("compressed length claims an impossible expansion")
-        );
+        assert_eq!(decode_frame(BlockKind::Data, &out), Err("compressed length claims an impossible expansion"));
     }
 }

@@ -81,9 +81,7 @@ impl Index {
     /// The first block that can hold (`key`, `seqno`) or a later entry:
     /// the first whose last entry is not before it.
     pub(crate) fn find(&self, key: &[u8], seqno: SeqNo) -> usize {
-        self.entries.partition_point(|e| {
-            cmp_internal(&e.last_key, e.last_seqno, key, seqno) == Ordering::Less
-        })
+        self.entries.partition_point(|e| cmp_internal(&e.last_key, e.last_seqno, key, seqno) == Ordering::Less)
     }
 }
 
@@ -121,17 +119,12 @@ mod tests {
     use super::*;
 
     fn entry(key: &[u8], seqno: u64, offset: u64, len: u32) -> IndexEntry {
-        IndexEntry {
-            last_key: key.to_vec(),
-            last_seqno: SeqNo(seqno),
-            handle: BlockHandle { offset, len },
-        }
+        IndexEntry { last_key: key.to_vec(), last_seqno: SeqNo(seqno), handle: BlockHandle { offset, len } }
     }
 
     #[test]
     fn round_trips_and_finds() {
-        let entries =
-            vec![entry(b"b", 5, 0, 100), entry(b"b", 3, 100, 50), entry(b"d", 1, 150, 30)];
+        let entries = vec![entry(b"b", 5, 0, 100), entry(b"b", 3, 100, 50), entry(b"d", 1, 150, 30)];
         let idx = Index::decode(&Index::encode(&entries), 180).unwrap();
         assert_eq!(idx.entries(), entries.as_slice());
         assert_eq!(idx.find(b"a", SeqNo(0)), 0);

@@ -52,23 +52,20 @@ impl Table {
         let path = file.path().to_path_buf();
         let file_len = file.len()?;
         let corrupt = |offset: u64, what: &str| Error::corruption(&path, offset, what);
-        let footer_offset = file_len
-            .checked_sub(FOOTER_BYTES as u64)
-            .ok_or_else(|| corrupt(0, "file shorter than a table footer"))?;
+        let footer_offset =
+            file_len.checked_sub(FOOTER_BYTES as u64).ok_or_else(|| corrupt(0, "file shorter than a table footer"))?;
         let mut footer_bytes = [0u8; FOOTER_BYTES];
         file.read_exact_at(&mut footer_bytes, footer_offset)?;
-        let footer =
-            Footer::decode(&footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
+        let footer = Footer::decode(&footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
         let read = |handle, kind| read_frame(file.as_ref(), &path, handle, kind);
         let meta = TableMeta::decode(&read(footer.meta, BlockKind::Meta)?, file_len)
             .map_err(|w| corrupt(footer.meta.offset, w))?;
         let data_end = footer.filter.offset;
         let index = Index::decode(&read(footer.index, BlockKind::Index)?, data_end)
             .map_err(|w| corrupt(footer.index.offset, w))?;
-        let filter = Bloom::decode(&read(footer.filter, BlockKind::Filter)?)
-            .map_err(|w| corrupt(footer.filter.offset, w))?;
-        check_meta_against_index(&meta, &index, data_end)
-            .map_err(|w| corrupt(footer.meta.offset, w))?;
+        let filter =
+            Bloom::decode(&read(footer.filter, BlockKind::Filter)?).map_err(|w| corrupt(footer.filter.offset, w))?;
+        check_meta_against_index(&meta, &index, data_end).map_err(|w| corrupt(footer.meta.offset, w))?;
         let cache_key = cache.new_file_key();
         let inner = Inner { id, path, file, cache, cache_key, index, filter, meta };
         Ok(Table { inner: Arc::new(inner) })
@@ -133,13 +130,9 @@ impl Table {
         let mut tally = Tally::default();
         for (i, e) in self.inner.index.entries().iter().enumerate() {
             let block = Arc::new(self.load_block(i)?);
-            let walked = tally
-                .walk(BlockCursor::new(block))
-                .map_err(|w| self.corrupt(e.handle.offset, w))?;
+            let walked = tally.walk(BlockCursor::new(block)).map_err(|w| self.corrupt(e.handle.offset, w))?;
             if walked != (e.last_key.as_slice(), e.last_seqno) {
-                return Err(
-                    self.corrupt(e.handle.offset, "block's last key differs from the index")
-                );
+                return Err(self.corrupt(e.handle.offset, "block's last key differs from the index"));
             }
         }
         tally.check(self.meta()).map_err(|w| self.corrupt(self.meta().data_bytes, w))
@@ -190,11 +183,7 @@ fn read_frame(file: &dyn FsFile, path: &Path, h: BlockHandle, kind: BlockKind) -
     decode_frame(kind, &frame).map_err(|w| Error::corruption(path, h.offset, w))
 }
 
-fn check_meta_against_index(
-    meta: &TableMeta,
-    index: &Index,
-    data_end: u64,
-) -> Result<(), &'static str> {
+fn check_meta_against_index(meta: &TableMeta, index: &Index, data_end: u64) -> Result<(), &'static str> {
     let last = index.entries().last().ok_or("table has no data blocks")?;
     if meta.data_bytes != data_end || meta.data_block_count != index.entries().len() as u64 {
         return Err("meta block disagrees with the index");
@@ -249,13 +238,7 @@ impl Tally {
 
     fn check(&self, meta: &TableMeta) -> Result<(), &'static str> {
         let counts = [self.entries, self.values, self.tombstones, self.blob_refs, self.raw_bytes];
-        let expected = [
-            meta.entry_count,
-            meta.value_count,
-            meta.tombstone_count,
-            meta.blob_ref_count,
-            meta.raw_bytes,
-        ];
+        let expected = [meta.entry_count, meta.value_count, meta.tombstone_count, meta.blob_ref_count, meta.raw_bytes];
         if counts != expected {
             return Err("entry counts differ from the meta block");
         }

@@ -33,12 +33,7 @@ pub struct TableOptions {
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions {
-            block_size_bytes: 4096,
-            compression: true,
-            bloom_bits_per_key: 10,
-            restart_interval: 16,
-        }
+        TableOptions { block_size_bytes: 4096, compression: true, bloom_bits_per_key: 10, restart_interval: 16 }
     }
 }
 
@@ -155,11 +150,7 @@ impl TableWriter {
     fn close_block(&mut self) -> Result<()> {
         let raw = self.block.finish();
         let handle = self.append_frame(BlockKind::Data, &raw, self.options.compression);
-        self.index.push(IndexEntry {
-            last_key: self.last_key.clone(),
-            last_seqno: self.last_seqno,
-            handle,
-        });
+        self.index.push(IndexEntry { last_key: self.last_key.clone(), last_seqno: self.last_seqno, handle });
         self.meta.data_block_count += 1;
         if self.pending.len() >= WRITE_BUFFER_BYTES {
             self.write_pending()?;

@@ -57,20 +57,13 @@ impl FsFile for MemFile {
 
 /// A flip or truncation outcome: the error must be corruption or I/O.
 pub fn assert_corruption_or_io(e: &Error, context: &str) {
-    assert!(
-        e.is_corruption() || matches!(e, Error::Io { .. }),
-        "{context}: expected corruption, got {e}"
-    );
+    assert!(e.is_corruption() || matches!(e, Error::Io { .. }), "{context}: expected corruption, got {e}");
 }
 
 /// Bit positions to flip in a file of `len_bytes`: every bit of the byte
 /// ranges in `full`, and about `budget` more spread evenly (odd stride, so
 /// every bit position within a byte is hit) over the rest.
-pub fn bits_to_flip(
-    len_bytes: usize,
-    full: &[std::ops::Range<usize>],
-    budget: usize,
-) -> Vec<usize> {
+pub fn bits_to_flip(len_bytes: usize, full: &[std::ops::Range<usize>], budget: usize) -> Vec<usize> {
     let in_full = |bit: usize| full.iter().any(|r| r.contains(&(bit / 8)));
     let rest_bits = (0..len_bytes * 8).filter(|&b| !in_full(b)).count();
     let stride = (rest_bits / budget.max(1)).max(1) | 1;
