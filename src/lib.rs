@@ -23,6 +23,7 @@
 
 mod error;
 pub mod fs;
+pub mod hlog;
 mod types;
 
 pub use error::{Error, Result};
