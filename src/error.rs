@@ -64,12 +64,7 @@ impl Error {
     }
 
     /// An I/O error on a two-path operation.
-    pub fn io2(
-        op: &'static str,
-        path: impl Into<PathBuf>,
-        dest: impl Into<PathBuf>,
-        source: io::Error,
-    ) -> Self {
+    pub fn io2(op: &'static str, path: impl Into<PathBuf>, dest: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io { op, path: path.into(), dest: Some(dest.into()), source }
     }
 
@@ -124,15 +119,12 @@ impl fmt::Display for Error {
             }
             Error::TargetExists { path } => write!(f, "{} already exists", path.display()),
             Error::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
-            Error::Locked { path } => write!(
-                f,
-                "{} is locked: the database is open in another process or handle",
-                path.display()
-            ),
-            Error::Poisoned { cause } => write!(
-                f,
-                "database is poisoned after a failed sync ({cause}); reopen it to recover from the log"
-            ),
+            Error::Locked { path } => {
+                write!(f, "{} is locked: the database is open in another process or handle", path.display())
+            }
+            Error::Poisoned { cause } => {
+                write!(f, "database is poisoned after a failed sync ({cause}); reopen it to recover from the log")
+            }
         }
     }
 }
@@ -152,12 +144,7 @@ mod tests {
 
     #[test]
     fn display_names_paths_and_keeps_source() {
-        let e = Error::io2(
-            "hard-link",
-            "/a/src",
-            "/b/dst",
-            io::Error::from(io::ErrorKind::AlreadyExists),
-        );
+        let e = Error::io2("hard-link", "/a/src", "/b/dst", io::Error::from(io::ErrorKind::AlreadyExists));
         let text = e.to_string();
         assert!(text.contains("/a/src") && text.contains("/b/dst"), "{text}");
         assert!(std::error::Error::source(&e).is_some());

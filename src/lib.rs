@@ -12,6 +12,7 @@
 //!
 //! let fs = MemFs::new();
 //! fs.create_dir(Path::new("/db"))?;
+//! fs.sync_directory(Path::new("/"))?; // make the new directory's entry durable
 //! write_file_atomic(&fs, Path::new("/db/CURRENT"), b"v1")?;
 //! // A power cut now keeps the file: write_file_atomic synced it and its directory.
 //! let after_crash = fs.crash_copy();
@@ -21,10 +22,13 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod compaction;
 mod error;
 pub mod fs;
 pub mod hlog;
 mod types;
+pub mod version;
+mod wire;
 
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};

@@ -14,8 +14,8 @@
 //! `tests/fs_conformance.rs`. In short:
 //!
 //! - Paths are absolute or relative to the process's working directory
-//!   (`StdFs`) or to the root (`MemFs`); `..` is not interpreted specially by
-//!   `MemFs`, so callers build paths by joining names.
+//!   (`StdFs`) or to the root (`MemFs`); `MemFs` ignores `.` and rejects
+//!   `..` (`InvalidInput`), so callers build paths by joining names.
 //! - Errors are [`Error::Io`](crate::Error::Io) naming the path (and the
 //!   destination of two-path operations), with an `io::Error` whose kind is
 //!   the one the OS would report (`NotFound`, `AlreadyExists`,
@@ -28,15 +28,15 @@
 //!   link exists.
 //! - `read_dir` lists names in byte order, without `.` and `..`.
 
-// mod fault;
-// mod link;
-// mod mem;
+mod fault;
+mod link;
+mod mem;
 mod std_fs;
 mod util;
 
-// pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
-// pub use link::{LinkOutcome, LinkStrategy, link_or_copy};
-// pub use mem::MemFs;
+pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
+pub use link::{LinkOutcome, LinkStrategy, copy_file, link_or_copy};
+pub use mem::{DeviceOptions, MemFs};
 pub use std_fs::StdFs;
 pub use util::{read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
 
@@ -66,50 +66,22 @@ pub struct OpenOptions {
 impl OpenOptions {
     /// Read-only access to an existing file.
     pub const fn read() -> Self {
-        OpenOptions {
-            read: true,
-            write: false,
-            append: false,
-            create: false,
-            create_new: false,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: false, append: false, create: false, create_new: false, truncate: false }
     }
 
     /// Read and write a file that must not exist yet.
     pub const fn create_new() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: false,
-            create_new: true,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: true, append: false, create: false, create_new: true, truncate: false }
     }
 
     /// Read and write a file, creating it if missing and truncating it.
     pub const fn create_truncate() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: true,
-            create_new: false,
-            truncate: true,
-        }
+        OpenOptions { read: true, write: true, append: false, create: true, create_new: false, truncate: true }
     }
 
     /// Read and write an existing file.
     pub const fn read_write() -> Self {
-        OpenOptions {
-            read: true,
-            write: true,
-            append: false,
-            create: false,
-            create_new: false,
-            truncate: false,
-        }
+        OpenOptions { read: true, write: true, append: false, create: false, create_new: false, truncate: false }
     }
 
     /// Whether opening with these options can change the file system.

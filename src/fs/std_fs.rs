@@ -60,17 +60,11 @@ fn open_flags(options: OpenOptions) -> io::Result<OFlags> {
         (false, true) => OFlags::WRONLY,
         (true, false) => OFlags::RDONLY,
         (false, false) => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "open options ask for neither read nor write",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "open options ask for neither read nor write"));
         }
     };
     if !writes && (options.create || options.create_new || options.truncate) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "create or truncate without write access",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "create or truncate without write access"));
     }
     flags |= OFlags::CLOEXEC;
     if options.append {
@@ -103,15 +97,12 @@ fn is_unsupported_clone(errno: Errno) -> bool {
 
 impl Fs for StdFs {
     fn open(&self, path: &Path, options: OpenOptions) -> Result<Box<dyn FsFile>> {
-        let fd = open_flags(options)
-            .and_then(|flags| open_fd(path, flags))
-            .map_err(|e| Error::io("open", path, e))?;
+        let fd = open_flags(options).and_then(|flags| open_fd(path, flags)).map_err(|e| Error::io("open", path, e))?;
         Ok(Box::new(StdFile { fd, path: path.to_path_buf() }))
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {
-        retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE)))
-            .map_err(|e| Error::io("create directory", path, e))
+        retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE))).map_err(|e| Error::io("create directory", path, e))
     }
 
     fn create_dir_all(&self, path: &Path) -> Result<()> {
@@ -134,9 +125,7 @@ impl Fs for StdFs {
             self.create_dir_all(parent)?;
         }
         match retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE))) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-                Err(Error::io("create directory", path, e))
-            }
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(Error::io("create directory", path, e)),
             _ => Ok(()),
         }
     }
@@ -194,8 +183,7 @@ impl Fs for StdFs {
     }
 
     fn hard_link(&self, src: &Path, dst: &Path) -> Result<()> {
-        retry(|| sys::linkat(CWD, src, CWD, dst, AtFlags::empty()))
-            .map_err(|e| Error::io2("hard-link", src, dst, e))
+        retry(|| sys::linkat(CWD, src, CWD, dst, AtFlags::empty())).map_err(|e| Error::io2("hard-link", src, dst, e))
     }
 
     fn reflink(&self, src: &Path, dst: &Path) -> Result<()> {
@@ -236,9 +224,7 @@ impl Fs for StdFs {
         let fd = open_fd(path, flags).map_err(|e| Error::io("open lock file", path, e))?;
         match retry(|| sys::flock(&fd, FlockOperation::NonBlockingLockExclusive)) {
             Ok(()) => Ok(Box::new(StdLock { _fd: fd })),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                Err(Error::Locked { path: path.to_path_buf() })
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::Locked { path: path.to_path_buf() }),
             Err(e) => Err(Error::io("lock", path, e)),
         }
     }
@@ -262,9 +248,7 @@ fn probe_reflink(dir: &Path) -> Result<bool> {
         let dst_fd = open_fd(&dst, flags).map_err(|e| Error::io("create", &dst, e))?;
         match retry(|| sys::ioctl_ficlone(&dst_fd, &src_fd)) {
             Ok(()) => Ok(true),
-            Err(e) if e.raw_os_error().map(Errno::from_raw_os_error).is_some_and(is_unsupported_clone) => {
-                Ok(false)
-            }
+            Err(e) if e.raw_os_error().map(Errno::from_raw_os_error).is_some_and(is_unsupported_clone) => Ok(false),
             Err(e) => Err(Error::io2("reflink", &src, &dst, e)),
         }
     })();
@@ -288,13 +272,11 @@ struct StdFile {
 
 impl FsFile for StdFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        retry(|| rustix::io::pread(&self.fd, &mut *buf, offset))
-            .map_err(|e| Error::io("read", &self.path, e))
+        retry(|| rustix::io::pread(&self.fd, &mut *buf, offset)).map_err(|e| Error::io("read", &self.path, e))
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
-        retry(|| rustix::io::pwrite(&self.fd, buf, offset))
-            .map_err(|e| Error::io("write", &self.path, e))
+        retry(|| rustix::io::pwrite(&self.fd, buf, offset)).map_err(|e| Error::io("write", &self.path, e))
     }
 
     fn len(&self) -> Result<u64> {

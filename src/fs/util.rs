@@ -28,9 +28,7 @@ pub fn read_to_vec(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>> {
 /// file beside it, fsyncs it, renames it over `path`, and fsyncs the
 /// directory. After a crash the file holds either its old content or `data`.
 pub fn write_file_atomic(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
+    let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);

@@ -29,20 +29,13 @@ impl FrozenLog {
         seqno_cut: u64,
         next_base: u64,
     ) -> FrozenLog {
-        FrozenLog {
-            shared,
-            memtable,
-            commit_end,
-            seqno_cut,
-            next_base,
-        }
+        FrozenLog { shared, memtable, commit_end, seqno_cut, next_base }
     }
 
     /// The version of `key` at `at` (`None`: the newest), or `None` when
     /// this log has none. Exact at any seqno: nothing changes in place here.
     pub fn get(&self, key: &[u8], at: Option<SeqNo>) -> Option<Lookup> {
-        self.memtable
-            .get(key, ReadAt::Exact(at.map_or(u64::MAX, |s| s.0)))
+        self.memtable.get(key, ReadAt::Exact(at.map_or(u64::MAX, |s| s.0)))
     }
 
     /// Keys in `range`, in order, with their version at `at`; tombstones included.
@@ -66,9 +59,7 @@ impl FrozenLog {
 
     /// Smallest and largest seqno of the records held, if any.
     pub fn seqno_range(&self) -> Option<(SeqNo, SeqNo)> {
-        self.memtable
-            .seqno_range()
-            .map(|(a, b)| (SeqNo(a), SeqNo(b)))
+        self.memtable.seqno_range().map(|(a, b)| (SeqNo(a), SeqNo(b)))
     }
 
     /// The addresses this log covers. `end` is where the next log begins:

@@ -31,11 +31,7 @@ impl IndexKey {
         let inline = key.len().min(INLINE_BYTES);
         head[..inline].copy_from_slice(&key[..inline]);
         let rest = (key.len() > INLINE_BYTES).then(|| key[INLINE_BYTES..].into());
-        IndexKey {
-            head: u128::from_be_bytes(head),
-            len: key.len() as u32,
-            rest,
-        }
+        IndexKey { head: u128::from_be_bytes(head), len: key.len() as u32, rest }
     }
 
     fn rest(&self) -> &[u8] {
@@ -55,10 +51,7 @@ impl Ord for IndexKey {
         // Equal heads mean equal first 16 bytes, or a key of at most 16 bytes
         // that is a zero-padded prefix of the other: then the tails and
         // finally the lengths decide, as in byte-string order.
-        self.head
-            .cmp(&other.head)
-            .then_with(|| self.rest().cmp(other.rest()))
-            .then_with(|| self.len.cmp(&other.len))
+        self.head.cmp(&other.head).then_with(|| self.rest().cmp(other.rest())).then_with(|| self.len.cmp(&other.len))
     }
 }
 
@@ -94,18 +87,10 @@ impl Index {
 
     /// Up to `count_max` entries from `from` (exclusive or inclusive) and not
     /// past `to`, in key order, appended to `out`.
-    pub fn collect_range(
-        &self,
-        from: Bound<&[u8]>,
-        to: Bound<&[u8]>,
-        count_max: usize,
-        out: &mut Vec<(Vec<u8>, u64)>,
-    ) {
+    pub fn collect_range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, count_max: usize, out: &mut Vec<(Vec<u8>, u64)>) {
         let from = from.map(IndexKey::new);
         let to = to.map(IndexKey::new);
-        if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) =
-            (&from, &to)
-        {
+        if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (&from, &to) {
             let empty = match (&from, &to) {
                 (Bound::Included(_), Bound::Included(_)) => a > b,
                 _ => a >= b,
@@ -115,11 +100,7 @@ impl Index {
             }
         }
         let map = self.read();
-        out.extend(
-            map.range((from, to))
-                .take(count_max)
-                .map(|(k, &a)| (k.to_vec(), a)),
-        );
+        out.extend(map.range((from, to)).take(count_max).map(|(k, &a)| (k.to_vec(), a)));
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<IndexKey, u64>> {
@@ -148,24 +129,13 @@ mod tests {
     #[test]
     fn range_is_in_key_order_and_bounded() {
         let index = Index::default();
-        for (i, k) in [&b"b"[..], b"a", b"a\0", b"c", b"0123456789abcdefXYZ"]
-            .iter()
-            .enumerate()
-        {
+        for (i, k) in [&b"b"[..], b"a", b"a\0", b"c", b"0123456789abcdefXYZ"].iter().enumerate() {
             index.insert(k, i as u64);
         }
         let mut out = Vec::new();
         index.collect_range(Bound::Excluded(b"0"), Bound::Included(b"b"), 10, &mut out);
         let keys: Vec<_> = out.iter().map(|(k, _)| k.clone()).collect();
-        assert_eq!(
-            keys,
-            vec![
-                b"0123456789abcdefXYZ".to_vec(),
-                b"a".to_vec(),
-                b"a\0".to_vec(),
-                b"b".to_vec()
-            ]
-        );
+        assert_eq!(keys, vec![b"0123456789abcdefXYZ".to_vec(), b"a".to_vec(), b"a\0".to_vec(), b"b".to_vec()]);
         out.clear();
         index.collect_range(Bound::Included(b"c"), Bound::Excluded(b"a"), 10, &mut out);
         assert!(out.is_empty());

@@ -40,12 +40,7 @@ impl KeyCursor {
         if self.chunk.is_empty() && !self.done {
             let mut out = Vec::with_capacity(CHUNK_KEYS);
             let from = self.next_from.as_ref().map(Vec::as_slice);
-            memtable.index_range(
-                from,
-                self.to.as_ref().map(Vec::as_slice),
-                CHUNK_KEYS,
-                &mut out,
-            );
+            memtable.index_range(from, self.to.as_ref().map(Vec::as_slice), CHUNK_KEYS, &mut out);
             self.done = out.len() < CHUNK_KEYS;
             if let Some((last, _)) = out.last() {
                 self.next_from = Bound::Excluded(last.clone());
@@ -77,12 +72,7 @@ impl RangeIter {
         at: ReadAt,
         snapshot: Option<Snapshot>,
     ) -> RangeIter {
-        RangeIter {
-            memtable,
-            at,
-            keys: KeyCursor::new(range),
-            _snapshot: snapshot,
-        }
+        RangeIter { memtable, at, keys: KeyCursor::new(range), _snapshot: snapshot }
     }
 }
 
@@ -133,12 +123,7 @@ pub struct SortedIter {
 
 impl SortedIter {
     pub(crate) fn new(memtable: Arc<Memtable>) -> SortedIter {
-        SortedIter {
-            memtable,
-            keys: KeyCursor::new::<'static>(..),
-            pending: VecDeque::new(),
-            versions: Vec::new(),
-        }
+        SortedIter { memtable, keys: KeyCursor::new::<'static>(..), pending: VecDeque::new(), versions: Vec::new() }
     }
 }
 
@@ -151,18 +136,9 @@ impl Iterator for SortedIter {
             self.versions.clear();
             self.memtable.versions(address, &mut self.versions);
             for v in self.versions.drain(..) {
-                let kind = if v.kind == Kind::Value {
-                    EntryKind::Value
-                } else {
-                    EntryKind::Tombstone
-                };
+                let kind = if v.kind == Kind::Value { EntryKind::Value } else { EntryKind::Tombstone };
                 let seqno = SeqNo(v.seqno);
-                self.pending.push_back(SortedEntry {
-                    key: key.clone(),
-                    seqno,
-                    kind,
-                    value: v.value,
-                });
+                self.pending.push_back(SortedEntry { key: key.clone(), seqno, kind, value: v.value });
             }
         }
         self.pending.pop_front()

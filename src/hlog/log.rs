@@ -34,11 +34,7 @@ pub struct HlogConfig {
 
 impl Default for HlogConfig {
     fn default() -> Self {
-        HlogConfig {
-            page_size_bytes: 1 << 20,
-            segment_size_bytes: 64 << 20,
-            memtable_size_bytes: 64 << 20,
-        }
+        HlogConfig { page_size_bytes: 1 << 20, segment_size_bytes: 64 << 20, memtable_size_bytes: 64 << 20 }
     }
 }
 
@@ -167,13 +163,7 @@ pub struct HybridLog {
     shared: Arc<Shared>,
 }
 
-fn plan_page(
-    plan: &Mutex<Plan>,
-    seg: &mut SegmentCursor,
-    limit: u64,
-    memtable: &Arc<Memtable>,
-    page: &Page,
-) {
+fn plan_page(plan: &Mutex<Plan>, seg: &mut SegmentCursor, limit: u64, memtable: &Arc<Memtable>, page: &Page) {
     let len = page.len_bytes() as u64;
     if seg.start_new || seg.bytes + len > limit {
         lock(plan).start_segment(page.start(), memtable);
@@ -198,9 +188,7 @@ impl HybridLog {
         replay: ReplayFrom,
     ) -> Result<(HybridLog, RecoveryReport)> {
         if config.page_size_bytes < 4096 || !config.page_size_bytes.is_multiple_of(8) {
-            return Err(Error::invalid(
-                "page_size_bytes must be a multiple of 8 of at least 4096",
-            ));
+            return Err(Error::invalid("page_size_bytes must be a multiple of 8 of at least 4096"));
         }
         let recovered = recover(&*fs, log_dir, u64::from(config.page_size_bytes), replay)?;
         let memtable = recovered.memtable;
@@ -213,28 +201,17 @@ impl HybridLog {
                 active: Arc::clone(&memtable),
                 cursor: Cursor::new(recovered.next_address),
                 last_seqno: recovered.last_seqno,
-                segment: SegmentCursor {
-                    bytes: 0,
-                    start_new: true,
-                },
+                segment: SegmentCursor { bytes: 0, start_new: true },
             }),
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),
             snapshots: Arc::default(),
             durable_end: AtomicU64::new(recovered.plan.durable_end),
             plan: Mutex::new(recovered.plan),
-            io: Mutex::new(IoState {
-                written: recovered.next_address,
-                files: HashMap::new(),
-            }),
+            io: Mutex::new(IoState { written: recovered.next_address, files: HashMap::new() }),
             poison: Poison::default(),
         };
-        Ok((
-            HybridLog {
-                shared: Arc::new(shared),
-            },
-            recovered.report,
-        ))
+        Ok((HybridLog { shared: Arc::new(shared) }, recovered.report))
     }
 
     /// Applies `batch` atomically and returns the seqno of its last
@@ -262,19 +239,10 @@ impl HybridLog {
         let mut guard = lock(&shared.writer);
         shared.poison.check()?;
         let w = &mut *guard;
-        if !w
-            .active
-            .can_hold(w.cursor.tail(), bytes + 2 * shared.page_size)
-        {
-            return Err(Error::invalid(
-                "the memtable is full: freeze it before writing more",
-            ));
+        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) {
+            return Err(Error::invalid("the memtable is full: freeze it before writing more"));
         }
-        let (single, flags) = if batch.len() == 1 {
-            (true, 0)
-        } else {
-            (false, FLAG_BATCH)
-        };
+        let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
         let max_live = shared.snapshots.max_live();
         for op in batch {
             w.last_seqno += 1;
@@ -282,30 +250,13 @@ impl HybridLog {
             let head = w.active.head(key);
             if single
                 && let Some(head) = head
-                && w.active
-                    .update_in_place(head, w.last_seqno, kind, value, max_live)
+                && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
             }
-            let WriterState {
-                active,
-                cursor,
-                last_seqno,
-                segment,
-            } = w;
-            let mut on_page = |p: &Arc<Page>| {
-                plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p)
-            };
-            active.append_key_record(
-                cursor,
-                *last_seqno,
-                kind,
-                flags,
-                key,
-                value,
-                head,
-                &mut on_page,
-            );
+            let WriterState { active, cursor, last_seqno, segment } = w;
+            let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
+            active.append_key_record(cursor, *last_seqno, kind, flags, key, value, head, &mut on_page);
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
         Ok(SeqNo(w.last_seqno))
@@ -407,14 +358,8 @@ impl HybridLog {
         let Some(start) = w.cursor.take_uncommitted_start() else {
             return lock(&shared.plan).committed_end;
         };
-        let WriterState {
-            active,
-            cursor,
-            last_seqno,
-            segment,
-        } = w;
-        let mut on_page =
-            |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
+        let WriterState { active, cursor, last_seqno, segment } = w;
+        let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
         let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
         let mut plan = lock(&shared.plan);
         plan.committed_end = end;
@@ -448,19 +393,10 @@ impl HybridLog {
             last.limit = last.limit.min(next_base);
         }
         w.cursor = Cursor::new(next_base);
-        w.segment = SegmentCursor {
-            bytes: 0,
-            start_new: true,
-        };
+        w.segment = SegmentCursor { bytes: 0, start_new: true };
         w.active = Arc::clone(&fresh);
         *shared.active.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        FrozenLog::new(
-            Arc::clone(&self.shared),
-            old,
-            commit_end,
-            w.last_seqno,
-            next_base,
-        )
+        FrozenLog::new(Arc::clone(&self.shared), old, commit_end, w.last_seqno, next_base)
     }
 
     /// Bytes of log the active memtable holds (records, padding, commit
@@ -509,9 +445,7 @@ impl HybridLog {
             if !first.sealed || first.durable_end > address.0 {
                 break;
             }
-            self.shared
-                .fs
-                .remove_file(&segment::path(&self.shared.log_dir, first.number))?;
+            self.shared.fs.remove_file(&segment::path(&self.shared.log_dir, first.number))?;
             removed.push(first.number);
             plan.segments.remove(0);
         }
@@ -530,24 +464,16 @@ mod tests {
     use crate::fs::StdFs;
 
     fn small() -> HlogConfig {
-        HlogConfig {
-            page_size_bytes: 4096,
-            segment_size_bytes: 16 << 10,
-            memtable_size_bytes: 1 << 20,
-        }
+        HlogConfig { page_size_bytes: 4096, segment_size_bytes: 16 << 10, memtable_size_bytes: 1 << 20 }
     }
 
     fn open(dir: &Path) -> (HybridLog, RecoveryReport) {
-        let replay = ReplayFrom {
-            address: LogAddress(0),
-            next_seqno: SeqNo(1),
-        };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
         HybridLog::open(Arc::new(StdFs::new()), &dir.join("log"), small(), replay).unwrap()
     }
 
     fn value_of(log: &HybridLog, key: &[u8]) -> Option<Vec<u8>> {
-        log.get(key, None)
-            .and_then(|l| l.value().map(<[u8]>::to_vec))
+        log.get(key, None).and_then(|l| l.value().map(<[u8]>::to_vec))
     }
 
     #[test]
@@ -556,27 +482,13 @@ mod tests {
         let (log, report) = open(dir.path());
         assert_eq!(report.records_recovered, 0);
         assert_eq!(log.put(b"a", b"1").unwrap(), SeqNo(1));
-        log.write(&[
-            Op::Put {
-                key: b"b",
-                value: b"2",
-            },
-            Op::Delete { key: b"a" },
-        ])
-        .unwrap();
+        log.write(&[Op::Put { key: b"b", value: b"2" }, Op::Delete { key: b"a" }]).unwrap();
         for i in 0..500u32 {
-            log.put(format!("k{i:04}").as_bytes(), &[i as u8; 50])
-                .unwrap();
+            log.put(format!("k{i:04}").as_bytes(), &[i as u8; 50]).unwrap();
         }
-        assert_eq!(
-            log.get(b"a", None),
-            Some(Lookup::Tombstone { seqno: SeqNo(3) })
-        );
+        assert_eq!(log.get(b"a", None), Some(Lookup::Tombstone { seqno: SeqNo(3) }));
         assert_eq!(value_of(&log, b"a"), None);
-        assert_eq!(
-            log.get(b"a", Some(SeqNo(1))).unwrap().value(),
-            Some(&b"1"[..])
-        );
+        assert_eq!(log.get(b"a", Some(SeqNo(1))).unwrap().value(), Some(&b"1"[..]));
         let point = log.persist().unwrap();
         assert_eq!(point.seqno, SeqNo(503));
         log.put(b"lost", b"not persisted").unwrap();
@@ -586,21 +498,12 @@ mod tests {
         assert_eq!(report.last_seqno, SeqNo(503));
         assert_eq!(value_of(&log, b"b"), Some(b"2".to_vec()));
         assert_eq!(value_of(&log, b"k0499"), Some(vec![243; 50]));
-        assert_eq!(
-            log.get(b"a", None),
-            Some(Lookup::Tombstone { seqno: SeqNo(3) })
-        );
+        assert_eq!(log.get(b"a", None), Some(Lookup::Tombstone { seqno: SeqNo(3) }));
         assert_eq!(log.get(b"lost", None), None);
         assert_eq!(log.put(b"c", b"3").unwrap(), SeqNo(504));
         assert!(log.segments().len() > 2, "{:?}", log.segments());
-        let keys: Vec<_> = log
-            .range(&b"k0100"[..]..&b"k0103"[..], None)
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(
-            keys,
-            vec![b"k0100".to_vec(), b"k0101".to_vec(), b"k0102".to_vec()]
-        );
+        let keys: Vec<_> = log.range(&b"k0100"[..]..&b"k0103"[..], None).map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![b"k0100".to_vec(), b"k0101".to_vec(), b"k0102".to_vec()]);
     }
 
     #[test]
@@ -617,10 +520,7 @@ mod tests {
         assert_eq!(frozen.get(b"x", None).unwrap().value(), Some(&b"2"[..]));
         assert_eq!(value_of(&log, b"x"), Some(b"3".to_vec()));
         assert_eq!(log.get(b"y", None), None);
-        let entries: Vec<_> = frozen
-            .iter_sorted()
-            .map(|e| (e.key, e.seqno.0, e.value))
-            .collect();
+        let entries: Vec<_> = frozen.iter_sorted().map(|e| (e.key, e.seqno.0, e.value)).collect();
         assert_eq!(
             entries,
             vec![
@@ -632,25 +532,11 @@ mod tests {
         drop(snap);
         frozen.persist().unwrap();
         let next = frozen.address_range().end;
-        assert!(
-            log.segments()
-                .iter()
-                .filter(|s| s.start < next)
-                .all(|s| s.sealed)
-        );
+        assert!(log.segments().iter().filter(|s| s.start < next).all(|s| s.sealed));
         log.persist().unwrap();
         drop((log, frozen));
-        let replay = ReplayFrom {
-            address: next,
-            next_seqno: SeqNo(4),
-        };
-        let (log, report) = HybridLog::open(
-            Arc::new(StdFs::new()),
-            &dir.path().join("log"),
-            small(),
-            replay,
-        )
-        .unwrap();
+        let replay = ReplayFrom { address: next, next_seqno: SeqNo(4) };
+        let (log, report) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), small(), replay).unwrap();
         assert_eq!(report.records_recovered, 1);
         assert_eq!(value_of(&log, b"x"), Some(b"3".to_vec()));
         assert_eq!(log.get(b"y", None), None);

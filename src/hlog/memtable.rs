@@ -11,8 +11,8 @@ use std::sync::{Arc, OnceLock};
 use super::index::Index;
 use super::page::{Page, PageTable};
 use super::record::{
-    self, FLAG_BATCH, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET,
-    SEQNO_OFFSET, layout_word, lengths_word, split_layout, split_lengths, value_offset,
+    self, FLAG_BATCH, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
+    layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
 use crate::SeqNo;
 
@@ -81,11 +81,7 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     pub(crate) fn new(tail: u64) -> Cursor {
-        Cursor {
-            page: None,
-            tail,
-            uncommitted_start: None,
-        }
+        Cursor { page: None, tail, uncommitted_start: None }
     }
 
     pub(crate) fn tail(&self) -> u64 {
@@ -233,15 +229,10 @@ impl Memtable {
             });
             match found {
                 Some((seqno, true)) => {
-                    return Some(Lookup::Value {
-                        seqno: SeqNo(seqno),
-                        value,
-                    });
+                    return Some(Lookup::Value { seqno: SeqNo(seqno), value });
                 }
                 Some((seqno, false)) => {
-                    return Some(Lookup::Tombstone {
-                        seqno: SeqNo(seqno),
-                    });
+                    return Some(Lookup::Tombstone { seqno: SeqNo(seqno) });
                 }
                 None => address = page.load(at_off + PREV_OFFSET),
             }
@@ -291,14 +282,7 @@ impl Memtable {
     /// Overwrites the record at `address` (the key's newest) in place, if it
     /// is mutable, the value fits, and no snapshot at or above its seqno is
     /// live (`max_live` < its seqno). Returns whether it did.
-    pub(crate) fn update_in_place(
-        &self,
-        address: u64,
-        seqno: u64,
-        kind: Kind,
-        value: &[u8],
-        max_live: u64,
-    ) -> bool {
+    pub(crate) fn update_in_place(&self, address: u64, seqno: u64, kind: Kind, value: &[u8], max_live: u64) -> bool {
         if address < self.read_only() {
             return false;
         }
@@ -317,10 +301,7 @@ impl Memtable {
         }
         page.write_locked(at, |p| {
             p.store(at + SEQNO_OFFSET, seqno);
-            p.store(
-                at + LENGTHS_OFFSET,
-                lengths_word(key_len, value.len() as u32),
-            );
+            p.store(at + LENGTHS_OFFSET, lengths_word(key_len, value.len() as u32));
             p.store(at + LAYOUT_OFFSET, layout_word(record_len, kind, 0));
             p.write_bytes(at + value_at, value);
             let written_end = record::pad8(value_at + value.len());
@@ -367,16 +348,7 @@ impl Memtable {
     ) -> u64 {
         let mut payload = [0u8; record::COMMIT_VALUE_LEN];
         payload[..8].copy_from_slice(&start.to_le_bytes());
-        self.append(
-            cursor,
-            seqno,
-            NO_ADDRESS,
-            Kind::Commit,
-            0,
-            &[],
-            &payload,
-            on_new_page,
-        );
+        self.append(cursor, seqno, NO_ADDRESS, Kind::Commit, 0, &[], &payload, on_new_page);
         cursor.uncommitted_start = None;
         self.set_read_only(cursor.tail);
         cursor.tail
@@ -394,22 +366,13 @@ impl Memtable {
         value: &[u8],
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
-        let (page, address, record_len) = self.alloc(
-            cursor,
-            record::record_len_for(key.len(), value.len()),
-            on_new_page,
-        );
+        let (page, address, record_len) =
+            self.alloc(cursor, record::record_len_for(key.len(), value.len()), on_new_page);
         let at = (address - page.start()) as usize;
         page.store(at + SEQNO_OFFSET, seqno);
         page.store(at + PREV_OFFSET, prev);
-        page.store(
-            at + LENGTHS_OFFSET,
-            lengths_word(key.len() as u32, value.len() as u32),
-        );
-        page.store(
-            at + LAYOUT_OFFSET,
-            layout_word(record_len as u32, kind, flags),
-        );
+        page.store(at + LENGTHS_OFFSET, lengths_word(key.len() as u32, value.len() as u32));
+        page.store(at + LAYOUT_OFFSET, layout_word(record_len as u32, kind, flags));
         page.write_bytes(at + HEADER_LEN, key);
         page.write_bytes(at + value_offset(key.len()), value);
         cursor.uncommitted_start.get_or_insert(address);
@@ -426,10 +389,7 @@ impl Memtable {
         len: usize,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> (Arc<Page>, u64, usize) {
-        let fits = cursor
-            .page
-            .as_ref()
-            .is_some_and(|p| p.end() - cursor.tail >= len as u64);
+        let fits = cursor.page.as_ref().is_some_and(|p| p.end() - cursor.tail >= len as u64);
         if !fits {
             if let Some(page) = cursor.page.take() {
                 self.pad_to_end(cursor, &page);
@@ -444,11 +404,7 @@ impl Memtable {
         let page = Arc::clone(cursor.page.as_ref().expect("a page was just ensured"));
         let address = cursor.tail;
         let remaining = (page.end() - address) as usize - len;
-        let len = if remaining < HEADER_LEN {
-            len + remaining
-        } else {
-            len
-        };
+        let len = if remaining < HEADER_LEN { len + remaining } else { len };
         cursor.tail = address + len as u64;
         (page, address, len)
     }
@@ -461,10 +417,7 @@ impl Memtable {
         debug_assert!(remaining >= HEADER_LEN, "alloc leaves room for padding");
         let at = (cursor.tail - page.start()) as usize;
         page.store(at + PREV_OFFSET, NO_ADDRESS);
-        page.store(
-            at + LAYOUT_OFFSET,
-            layout_word(remaining as u32, Kind::Padding, 0),
-        );
+        page.store(at + LAYOUT_OFFSET, layout_word(remaining as u32, Kind::Padding, 0));
         cursor.uncommitted_start.get_or_insert(cursor.tail);
         cursor.tail = page.end();
     }

@@ -24,9 +24,7 @@ impl Page {
     /// A zeroed page of `len_bytes` (a multiple of 8) starting at address `start`.
     pub fn new(start: u64, len_bytes: usize) -> Page {
         assert!(len_bytes.is_multiple_of(WORD_BYTES));
-        let words = std::iter::repeat_with(|| AtomicU64::new(0))
-            .take(len_bytes / WORD_BYTES)
-            .collect();
+        let words = std::iter::repeat_with(|| AtomicU64::new(0)).take(len_bytes / WORD_BYTES).collect();
         Page { start, words }
     }
 
@@ -161,14 +159,8 @@ pub struct PageTable {
 impl PageTable {
     /// An empty table for pages from `base` (a multiple of `page_size`).
     pub fn new(base: u64, page_size: u64) -> PageTable {
-        let root = std::iter::repeat_with(OnceLock::new)
-            .take(ROOT_SLOTS)
-            .collect();
-        PageTable {
-            base,
-            page_size,
-            root,
-        }
+        let root = std::iter::repeat_with(OnceLock::new).take(ROOT_SLOTS).collect();
+        PageTable { base, page_size, root }
     }
 
     /// Address of the first slot.
@@ -183,34 +175,23 @@ impl PageTable {
 
     fn slot(&self, index: u64) -> Option<&OnceLock<Arc<Page>>> {
         let leaf = self.root.get((index >> LEAF_BITS) as usize)?;
-        let leaf = leaf.get_or_init(|| {
-            std::iter::repeat_with(OnceLock::new)
-                .take(LEAF_SLOTS)
-                .collect()
-        });
+        let leaf = leaf.get_or_init(|| std::iter::repeat_with(OnceLock::new).take(LEAF_SLOTS).collect());
         Some(&leaf[(index as usize) & (LEAF_SLOTS - 1)])
     }
 
     /// Whether a page may start at `start` and span `len_bytes` in this table.
     pub fn fits(&self, start: u64, len_bytes: u64) -> bool {
-        start >= self.base
-            && (start + len_bytes - self.base).div_ceil(self.page_size) <= PAGE_SLOTS_MAX
+        start >= self.base && (start + len_bytes - self.base).div_ceil(self.page_size) <= PAGE_SLOTS_MAX
     }
 
     /// Installs `page` in every slot it covers; they must be empty.
     pub fn install(&self, page: Arc<Page>) {
-        assert!(
-            self.fits(page.start(), page.len_bytes() as u64),
-            "page outside the table"
-        );
+        assert!(self.fits(page.start(), page.len_bytes() as u64), "page outside the table");
         let first = (page.start() - self.base) / self.page_size;
         let count = (page.len_bytes() as u64).div_ceil(self.page_size);
         for index in first..first + count {
             let slot = self.slot(index).expect("fits() checked the range");
-            assert!(
-                slot.set(Arc::clone(&page)).is_ok(),
-                "page slot {index} installed twice"
-            );
+            assert!(slot.set(Arc::clone(&page)).is_ok(), "page slot {index} installed twice");
         }
     }
 
@@ -266,9 +247,7 @@ mod tests {
             })
         };
         while !writer.is_finished() {
-            let words = page.read_consistent(0, |p| {
-                (8..64).step_by(8).map(|at| p.load(at)).collect::<Vec<_>>()
-            });
+            let words = page.read_consistent(0, |p| (8..64).step_by(8).map(|at| p.load(at)).collect::<Vec<_>>());
             assert!(words.iter().all(|&w| w == words[0]), "torn read {words:?}");
         }
         writer.join().unwrap();

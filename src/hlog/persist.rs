@@ -76,10 +76,7 @@ impl Plan {
     }
 
     pub(crate) fn durable_point(&self) -> PersistPoint {
-        PersistPoint {
-            seqno: SeqNo(self.durable_seqno),
-            end: LogAddress(self.durable_end),
-        }
+        PersistPoint { seqno: SeqNo(self.durable_seqno), end: LogAddress(self.durable_end) }
     }
 
     pub(crate) fn infos(&self, log_dir: &Path) -> Vec<SegmentInfo> {
@@ -107,9 +104,7 @@ pub(crate) struct Poison {
 impl Poison {
     pub(crate) fn check(&self) -> Result<()> {
         if self.poisoned.load(Ordering::Acquire) {
-            return Err(Error::Poisoned {
-                cause: lock(&self.cause).clone(),
-            });
+            return Err(Error::Poisoned { cause: lock(&self.cause).clone() });
         }
         Ok(())
     }
@@ -179,17 +174,8 @@ impl Durable<'_> {
         let mut plan = lock(self.plan);
         plan.durable_end = end;
         plan.durable_seqno = seqno;
-        for s in plan
-            .segments
-            .iter_mut()
-            .filter(|s| !s.sealed && s.start < end)
-        {
-            let data_end = s
-                .memtable
-                .as_ref()
-                .and_then(|m| m.end())
-                .unwrap_or(u64::MAX)
-                .min(s.limit);
+        for s in plan.segments.iter_mut().filter(|s| !s.sealed && s.start < end) {
+            let data_end = s.memtable.as_ref().and_then(|m| m.end()).unwrap_or(u64::MAX).min(s.limit);
             s.durable_end = s.durable_end.max(end.min(data_end));
             // Sealed once no page can be added (a later segment or a freeze
             // set the limit) and everything it holds is durable.
@@ -207,26 +193,13 @@ impl Durable<'_> {
         let plan = lock(self.plan);
         let end = plan.committed_end;
         let mut chunks = Vec::new();
-        for s in plan
-            .segments
-            .iter()
-            .filter(|s| !s.sealed && s.limit > written && s.start < end)
-        {
-            let memtable = s
-                .memtable
-                .as_ref()
-                .expect("unsealed segments keep their memtable");
+        for s in plan.segments.iter().filter(|s| !s.sealed && s.limit > written && s.start < end) {
+            let memtable = s.memtable.as_ref().expect("unsealed segments keep their memtable");
             let from = written.max(s.start);
             let to = end.min(s.limit).min(memtable.end().unwrap_or(u64::MAX));
             if from < to {
                 let memtable = Arc::clone(memtable);
-                chunks.push(Chunk {
-                    number: s.number,
-                    segment_start: s.start,
-                    from,
-                    to,
-                    memtable,
-                });
+                chunks.push(Chunk { number: s.number, segment_start: s.start, from, to, memtable });
             }
         }
         (end, plan.committed_seqno, chunks)
@@ -252,21 +225,14 @@ impl Durable<'_> {
         for chunk in chunks {
             io.files[&chunk.number].sync_data()?;
         }
-        debug_assert!(
-            chunks.last().is_none_or(|c| c.to == end),
-            "a persist ends at a commit record"
-        );
+        debug_assert!(chunks.last().is_none_or(|c| c.to == end), "a persist ends at a commit record");
         Ok(())
     }
 
     fn create_segment(&self, number: u64, start: u64) -> Result<Box<dyn FsFile>> {
         let path = segment::path(self.log_dir, number);
         let file = self.fs.open(&path, OpenOptions::create_new())?;
-        let header = SegmentHeader {
-            page_size_bytes: self.page_size as u32,
-            number,
-            start,
-        };
+        let header = SegmentHeader { page_size_bytes: self.page_size as u32, number, start };
         file.write_all_at(&header.encode(), 0)?;
         file.sync_data()?;
         self.fs.sync_directory(self.log_dir)?;
@@ -279,9 +245,7 @@ fn copy_out(memtable: &Memtable, from: u64, out: &mut [u8]) {
     let mut address = from;
     let mut rest = out;
     while !rest.is_empty() {
-        let page = memtable
-            .page(address)
-            .expect("committed bytes lie in installed pages");
+        let page = memtable.page(address).expect("committed bytes lie in installed pages");
         let n = ((page.end() - address) as usize).min(rest.len());
         let (now, later) = rest.split_at_mut(n);
         page.read_bytes((address - page.start()) as usize, now);
@@ -295,17 +259,10 @@ fn copy_out(memtable: &Memtable, from: u64, out: &mut [u8]) {
 fn seal_records(buf: &mut [u8], hasher: &mut Xxh3, run_start: u64) {
     let mut at = 0;
     while at < buf.len() {
-        let layout = u64::from_le_bytes(
-            buf[at + LAYOUT_OFFSET..at + HEADER_LEN]
-                .try_into()
-                .expect("8 bytes"),
-        );
+        let layout = u64::from_le_bytes(buf[at + LAYOUT_OFFSET..at + HEADER_LEN].try_into().expect("8 bytes"));
         let (record_len, kind, _) = split_layout(layout);
         let record_len = record_len as usize;
-        assert!(
-            record_len >= HEADER_LEN && at + record_len <= buf.len(),
-            "record layout broken in memory"
-        );
+        assert!(record_len >= HEADER_LEN && at + record_len <= buf.len(), "record layout broken in memory");
         let rec = &mut buf[at..at + record_len];
         if Kind::from_byte(kind) == Some(Kind::Commit) {
             let hash_at = value_offset(0) + record::COMMIT_RANGE_HASH;

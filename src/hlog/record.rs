@@ -195,12 +195,9 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     }
     let (key_len, value_len) = split_lengths(le_u64(&buf[LENGTHS_OFFSET..]));
     let (record_len, kind, flags) = split_layout(le_u64(&buf[LAYOUT_OFFSET..]));
-    let (key_len, value_len, record_len) =
-        (key_len as usize, value_len as usize, record_len as usize);
+    let (key_len, value_len, record_len) = (key_len as usize, value_len as usize, record_len as usize);
     if record_len < HEADER_LEN || !record_len.is_multiple_of(WORD_BYTES) {
-        return Err(DecodeError::Invalid(
-            "record length is not a multiple of 8 holding a header",
-        ));
+        return Err(DecodeError::Invalid("record length is not a multiple of 8 holding a header"));
     }
     if key_len > KEY_LEN_MAX || value_len > VALUE_LEN_MAX {
         return Err(DecodeError::Invalid("key or value length out of range"));
@@ -226,14 +223,7 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     if !shape_ok {
         return Err(DecodeError::Invalid("record fields do not fit its kind"));
     }
-    Ok(DecodedRecord {
-        seqno: le_u64(&record[SEQNO_OFFSET..]),
-        kind,
-        flags,
-        key,
-        value,
-        len: record_len,
-    })
+    Ok(DecodedRecord { seqno: le_u64(&record[SEQNO_OFFSET..]), kind, flags, key, value, len: record_len })
 }
 
 /// Encodes a record into `out` (whose length is the record length),
@@ -271,10 +261,7 @@ mod tests {
         assert_eq!(r.len, buf.len());
         assert_eq!(decode(&buf[..buf.len() - 1]), Err(DecodeError::Incomplete));
         buf[HEADER_LEN] ^= 1;
-        assert_eq!(
-            decode(&buf),
-            Err(DecodeError::Invalid("record checksum mismatch"))
-        );
+        assert_eq!(decode(&buf), Err(DecodeError::Invalid("record checksum mismatch")));
     }
 
     #[test]

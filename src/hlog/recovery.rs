@@ -100,12 +100,7 @@ struct Scan {
     tail_dropped: Option<u64>,
 }
 
-pub(crate) fn recover(
-    fs: &dyn Fs,
-    log_dir: &Path,
-    page_size: u64,
-    replay: ReplayFrom,
-) -> Result<Recovered> {
+pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: ReplayFrom) -> Result<Recovered> {
     fs.create_dir_all(log_dir)?;
     let numbers = segment::list(fs, log_dir)?;
     let mut obsolete = Vec::new();
@@ -161,11 +156,7 @@ fn load(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<Loaded> {
         }
     });
     bytes.drain(..segment::HEADER_LEN.min(bytes.len()));
-    Ok(Loaded {
-        number,
-        header,
-        bytes,
-    })
+    Ok(Loaded { number, header, bytes })
 }
 
 fn scan(loaded: &[Loaded]) -> Scan {
@@ -208,18 +199,12 @@ fn scan(loaded: &[Loaded]) -> Scan {
                 }
             };
             if rec.kind == Kind::Commit {
-                let payload = rec
-                    .commit_payload()
-                    .expect("decode checked the commit shape");
+                let payload = rec.commit_payload().expect("decode checked the commit shape");
                 if covered_start != Some(payload.covered_start)
                     || hasher.digest() != payload.range_hash
                     || rec.seqno < scan.commit_seqno
                 {
-                    scan.bad = Some((
-                        i,
-                        address,
-                        "commit record does not match the records it covers",
-                    ));
+                    scan.bad = Some((i, address, "commit record does not match the records it covers"));
                     break 'segments;
                 }
                 scan.accepted.append(&mut pending);
@@ -237,13 +222,8 @@ fn scan(loaded: &[Loaded]) -> Scan {
             }
             offset += rec.len;
         }
-        let ends_at_commit =
-            scan.commit_end.is_some_and(|(e, _)| e == seg.end()) || seg.bytes.is_empty();
-        expected = if ends_at_commit && covered_start.is_none() {
-            None
-        } else {
-            Some(seg.end())
-        };
+        let ends_at_commit = scan.commit_end.is_some_and(|(e, _)| e == seg.end()) || seg.bytes.is_empty();
+        expected = if ends_at_commit && covered_start.is_none() { None } else { Some(seg.end()) };
     }
     if scan.bad.is_some() || covered_start.is_some() {
         let committed = scan.commit_end.map(|(e, _)| e);
@@ -259,9 +239,7 @@ fn later_commit(loaded: &[Loaded], index: usize, bad_address: u64) -> Option<u64
         if seg.header.is_err() {
             continue;
         }
-        let first = bad_address
-            .saturating_sub(seg.start())
-            .next_multiple_of(WORD_BYTES as u64);
+        let first = bad_address.saturating_sub(seg.start()).next_multiple_of(WORD_BYTES as u64);
         for offset in (first as usize..seg.bytes.len()).step_by(WORD_BYTES) {
             if let Ok(rec) = record::decode(&seg.bytes[offset..])
                 && let Some(payload) = DecodedRecord::commit_payload(&rec)
@@ -313,9 +291,7 @@ fn build(
 ) -> Result<Recovered> {
     let base = replay.address.0 - replay.address.0 % page_size;
     let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
-    let next_address = durable_end
-        .max(replay.address.0)
-        .next_multiple_of(page_size);
+    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
     let memtable = Arc::new(Memtable::new(base, page_size));
     for &(index, offset, address) in &scan.accepted {
         let bytes = &loaded[index].bytes[offset..];
@@ -331,11 +307,7 @@ fn build(
         .chain(&loaded[..kept])
         .map(|s| {
             let end = s.end().min(durable_end.max(s.start()));
-            let end = if s.start() < replay.address.0 {
-                s.end()
-            } else {
-                end
-            };
+            let end = if s.start() < replay.address.0 { s.end() } else { end };
             PlannedSegment {
                 number: s.number,
                 start: s.start(),
@@ -347,12 +319,7 @@ fn build(
         })
         .collect();
     segments.sort_by_key(|s| s.start);
-    let next_number = obsolete
-        .iter()
-        .chain(loaded)
-        .map(|s| s.number + 1)
-        .max()
-        .unwrap_or(0);
+    let next_number = obsolete.iter().chain(loaded).map(|s| s.number + 1).max().unwrap_or(0);
     let plan = Plan {
         segments,
         committed_end: durable_end,
@@ -371,14 +338,7 @@ fn build(
         segments_removed: removed,
         next_address: LogAddress(next_address),
     };
-    Ok(Recovered {
-        memtable,
-        plan,
-        page_size,
-        last_seqno,
-        next_address,
-        report,
-    })
+    Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, report })
 }
 
 /// Copies one record's bytes into the memtable, creating its page.

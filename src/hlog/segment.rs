@@ -82,11 +82,7 @@ impl SegmentHeader {
         if page_size_bytes < 64 || !page_size_bytes.is_multiple_of(8) {
             return Err("segment page size out of range");
         }
-        Ok(SegmentHeader {
-            page_size_bytes,
-            number: u64_at(NUMBER_OFFSET),
-            start: u64_at(START_OFFSET),
-        })
+        Ok(SegmentHeader { page_size_bytes, number: u64_at(NUMBER_OFFSET), start: u64_at(START_OFFSET) })
     }
 }
 
@@ -143,11 +139,7 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_rejects_damage() {
-        let h = SegmentHeader {
-            page_size_bytes: 4096,
-            number: 7,
-            start: 1 << 20,
-        };
+        let h = SegmentHeader { page_size_bytes: 4096, number: 7, start: 1 << 20 };
         let mut bytes = h.encode();
         assert_eq!(SegmentHeader::decode(&bytes), Ok(h));
         bytes[20] ^= 1;

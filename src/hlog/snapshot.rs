@@ -24,14 +24,8 @@ impl SnapshotRegistry {
     pub(crate) fn register(self: &Arc<Self>, seqno: u64) -> Snapshot {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         *live.entry(seqno).or_insert(0) += 1;
-        self.max_live.store(
-            *live.keys().next_back().expect("just inserted"),
-            Ordering::Release,
-        );
-        Snapshot {
-            seqno: SeqNo(seqno),
-            registry: Arc::clone(self),
-        }
+        self.max_live.store(*live.keys().next_back().expect("just inserted"), Ordering::Release);
+        Snapshot { seqno: SeqNo(seqno), registry: Arc::clone(self) }
     }
 
     fn release(&self, seqno: u64) {
@@ -42,10 +36,7 @@ impl SnapshotRegistry {
                 live.remove(&seqno);
             }
         }
-        self.max_live.store(
-            live.keys().next_back().copied().unwrap_or(0),
-            Ordering::Release,
-        );
+        self.max_live.store(live.keys().next_back().copied().unwrap_or(0), Ordering::Release);
     }
 
     /// The largest live snapshot seqno (0 if none). A record with seqno `s`
@@ -58,11 +49,7 @@ impl SnapshotRegistry {
 
     /// How many snapshots are live.
     pub(crate) fn count(&self) -> usize {
-        self.live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .sum()
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
     }
 }
 
@@ -97,9 +84,7 @@ impl Drop for Snapshot {
 
 impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Snapshot")
-            .field("seqno", &self.seqno)
-            .finish()
+        f.debug_struct("Snapshot").field("seqno", &self.seqno).finish()
     }
 }
 

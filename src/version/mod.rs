@@ -1,0 +1,23 @@
+//! Which files make up the database.
+//!
+//! A [`Version`] is an immutable value: the live tables per level, the live
+//! blob files, the last seqno in tables and the first log address not yet in
+//! tables. [`VersionSet`] persists each new version as a full file `v{N}`
+//! and points `CURRENT` at it atomically; files that leave every live version
+//! are deleted by the [`Deleter`], unless a [`DeletionPause`] holds them.
+
+mod current;
+mod deletion;
+mod file;
+mod layout;
+mod set;
+#[expect(clippy::module_inception, reason = "the subsystem is named after its main type")]
+mod version;
+
+pub use deletion::{Deleter, DeletionPause};
+pub use layout::{DbLayout, FileName};
+pub use set::VersionSet;
+pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit, VersionId};
+
+pub(crate) use current::{decode_current, encode_current};
+pub(crate) use file::{decode_version, encode_version};

@@ -1,0 +1,266 @@
+//! [`VersionSet`]: the current version, persisted as `v{N}` + `CURRENT`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use super::deletion::FileLease;
+use super::file::VersionRecord;
+use super::version::FileRole;
+use super::{
+    BlobFile, DbLayout, Deleter, FileName, TableFile, Version, VersionEdit, decode_current, decode_version,
+    encode_current, encode_version,
+};
+use crate::fs::{Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
+use crate::wire::checksum;
+use crate::{Error, Result};
+
+/// The current version of one database directory and the means to change it.
+///
+/// Each change writes the full new version to `v{N}` (fsynced, directory
+/// fsynced), then replaces `CURRENT` atomically. A crash at any point leaves
+/// `CURRENT` naming either the old or the new version, both complete. Any
+/// failure while installing poisons the set: the disk may hold a state the
+/// memory does not, so later installs fail until the database is reopened.
+#[derive(Debug)]
+pub struct VersionSet {
+    fs: Arc<dyn Fs>,
+    layout: DbLayout,
+    deleter: Arc<Deleter>,
+    current: RwLock<Arc<Version>>,
+    install_lock: Mutex<()>,
+    next_file_id: AtomicU64,
+    poisoned: AtomicBool,
+}
+
+impl VersionSet {
+    /// Opens the database at `layout`, or creates one (`v1`, `CURRENT`, and
+    /// the `tables/`, `blobs/`, `log/` folders) in a missing or empty
+    /// directory when allowed. A directory with files but no `CURRENT` is
+    /// never taken over.
+    pub fn open(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>, create: bool) -> Result<VersionSet> {
+        if fs.exists(&layout.current())? {
+            return Self::load(fs, layout, deleter);
+        }
+        let root = layout.root();
+        let has_files = fs.exists(root)? && fs.read_dir(root)?.iter().any(|entry| entry.name != DbLayout::LOCK);
+        if has_files {
+            return Err(Error::invalid(format!(
+                "{} is not a cairndb database: it holds files but no CURRENT (damaged, or not ours)",
+                root.display()
+            )));
+        }
+        if !create {
+            return Err(Error::io(
+                "open database",
+                root,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no database here (CURRENT is missing)"),
+            ));
+        }
+        Self::create(fs, layout, deleter)
+    }
+
+    fn create(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>) -> Result<VersionSet> {
+        fs.create_dir_all(layout.root())?;
+        for dir in [layout.tables_dir(), layout.blobs_dir(), layout.log_dir()] {
+            if !fs.exists(&dir)? {
+                fs.create_dir(&dir)?;
+            }
+        }
+        let version = Version::empty();
+        let bytes = encode_version(&to_record(&version));
+        write_synced(&*fs, &layout.version(version.id), &bytes)?;
+        write_file_atomic(&*fs, &layout.current(), &encode_current(version.id, checksum(&bytes)))?;
+        // The new root's own entry in its parent must be durable too.
+        sync_parent(&*fs, layout.root())?;
+        Ok(Self::with_version(fs, layout, deleter, version))
+    }
+
+    fn load(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>) -> Result<VersionSet> {
+        let current_path = layout.current();
+        let (id, hash) = decode_current(&current_path, &read_to_vec(&*fs, &current_path)?)?;
+        let path = layout.version(id);
+        let bytes = read_to_vec(&*fs, &path).map_err(|e| {
+            if e.is_not_found() {
+                Error::corruption(&current_path, 0, format!("CURRENT names {id}, which is missing"))
+            } else {
+                e
+            }
+        })?;
+        if checksum(&bytes) != hash {
+            return Err(Error::corruption(&path, 0, format!("{id} does not match the hash CURRENT holds for it")));
+        }
+        let record = decode_version(&path, &bytes)?;
+        if record.id != id {
+            return Err(Error::corruption(&path, 0, format!("file {id} holds version {}", record.id)));
+        }
+        let version = from_record(record, &layout, &deleter);
+        version.check().map_err(|what| Error::corruption(&path, 0, what))?;
+        Ok(Self::with_version(fs, layout, deleter, version))
+    }
+
+    fn with_version(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>, version: Version) -> VersionSet {
+        VersionSet {
+            fs,
+            layout,
+            deleter,
+            next_file_id: AtomicU64::new(version.next_file_id),
+            current: RwLock::new(Arc::new(version)),
+            install_lock: Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// The current version.
+    pub fn current(&self) -> Arc<Version> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The directory layout.
+    pub fn layout(&self) -> &DbLayout {
+        &self.layout
+    }
+
+    /// The deleter obsolete files go through.
+    pub fn deleter(&self) -> &Arc<Deleter> {
+        &self.deleter
+    }
+
+    /// A fresh id for a new table or blob file.
+    pub fn new_file_id(&self) -> u64 {
+        self.next_file_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Applies `edit` to the current version, persists the result and makes
+    /// it current. Files the edit removes are deleted once no live version
+    /// holds them (and no deletion pause is active).
+    pub fn install(&self, edit: &VersionEdit) -> Result<Arc<Version>> {
+        let _serial = lock(&self.install_lock);
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned { cause: "an earlier version change failed".into() });
+        }
+        let old = self.current();
+        let mut next = old.apply(edit, |role| self.lease(role))?;
+        next.next_file_id = next.next_file_id.max(self.next_file_id.load(Ordering::Relaxed));
+        let next = Arc::new(next);
+        if let Err(e) = self.persist(&next) {
+            self.poisoned.store(true, Ordering::Release);
+            return Err(e);
+        }
+        for id in &edit.remove_tables {
+            if let Some((_, table)) = old.table(*id) {
+                table.lease.mark_obsolete();
+            }
+        }
+        for id in &edit.remove_blobs {
+            if let Some(blob) = old.blob_files.get(id) {
+                blob.lease.mark_obsolete();
+            }
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&next);
+        self.deleter.delete(self.layout.version(old.id));
+        Ok(next)
+    }
+
+    fn persist(&self, version: &Version) -> Result<()> {
+        let bytes = encode_version(&to_record(version));
+        let path = self.layout.version(version.id);
+        write_synced(&*self.fs, &path, &bytes)?;
+        self.fs.sync_directory(self.layout.root())?;
+        write_file_atomic(&*self.fs, &self.layout.current(), &encode_current(version.id, checksum(&bytes)))
+    }
+
+    fn lease(&self, role: FileRole) -> FileLease {
+        let path = match role {
+            FileRole::Table(id) => self.layout.table(id),
+            FileRole::Blob(id) => self.layout.blob(id),
+        };
+        FileLease::new(path, Arc::clone(&self.deleter))
+    }
+
+    /// Removes files a crash left behind: tables and blob files no version
+    /// references, older version files and temporary files. Files whose
+    /// names cairndb does not recognise are left alone. Returns how many
+    /// files were removed.
+    pub fn remove_orphans(&self) -> Result<usize> {
+        let version = self.current();
+        let live: BTreeSet<FileName> = version
+            .tables()
+            .map(|(_, t)| FileName::Table(t.info.id))
+            .chain(version.blob_files.keys().map(|&id| FileName::Blob(id)))
+            .chain([FileName::Current, FileName::Version(version.id)])
+            .collect();
+        let mut removed = 0;
+        let folders: [(std::path::PathBuf, NameParser); 3] = [
+            (self.layout.root().to_path_buf(), FileName::parse_root),
+            (self.layout.tables_dir(), FileName::parse_table),
+            (self.layout.blobs_dir(), FileName::parse_blob),
+        ];
+        for (dir, parse) in folders {
+            for entry in self.fs.read_dir(&dir)? {
+                let Some(name) = entry.name.to_str() else { continue };
+                let orphan = match parse(name) {
+                    Some(file) => !live.contains(&file),
+                    None => name.ends_with(".tmp"),
+                };
+                if orphan {
+                    self.fs.remove_file(&dir.join(name))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Parses a file name found in one folder of the database.
+type NameParser = fn(&str) -> Option<FileName>;
+
+fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes a new file (replacing a leftover of the same name) and fsyncs it.
+fn write_synced(fs: &dyn Fs, path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let file = fs.open(path, OpenOptions::create_truncate())?;
+    file.write_all_at(bytes, 0)?;
+    file.sync_all()
+}
+
+fn to_record(version: &Version) -> VersionRecord {
+    VersionRecord {
+        id: version.id,
+        levels: version.levels.iter().map(|l| l.iter().map(|t| t.info.clone()).collect()).collect(),
+        blob_files: version.blob_files.values().map(|b| b.info.clone()).collect(),
+        last_seqno: version.last_seqno,
+        log_start: version.log_start,
+        next_file_id: version.next_file_id,
+    }
+}
+
+fn from_record(record: VersionRecord, layout: &DbLayout, deleter: &Arc<Deleter>) -> Version {
+    let lease = |path| FileLease::new(path, Arc::clone(deleter));
+    let mut version = Version {
+        id: record.id,
+        levels: record
+            .levels
+            .into_iter()
+            .map(|level| {
+                level
+                    .into_iter()
+                    .map(|info| Arc::new(TableFile { lease: lease(layout.table(info.id)), info }))
+                    .collect()
+            })
+            .collect(),
+        blob_files: record
+            .blob_files
+            .into_iter()
+            .map(|info| (info.id, Arc::new(BlobFile { lease: lease(layout.blob(info.id)), info })))
+            .collect(),
+        last_seqno: record.last_seqno,
+        log_start: record.log_start,
+        next_file_id: record.next_file_id,
+    };
+    version.sort_levels();
+    version
+}

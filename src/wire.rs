@@ -1,0 +1,111 @@
+//! Checked little-endian reads from untrusted bytes and the matching writes.
+//!
+//! Every read returns `None` instead of panicking when the bytes run out, so
+//! decoders can turn a short or absurd length into `Error::Corruption`.
+#![allow(dead_code, reason = "shared helpers; not every format uses every width yet")]
+
+/// A read position in a byte slice whose reads are bounds-checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, pos: 0 }
+    }
+
+    /// A cursor at `pos` in `bytes` (which may be past the end: reads fail).
+    pub(crate) fn at(bytes: &'a [u8], pos: usize) -> Self {
+        Cursor { bytes, pos }
+    }
+
+    /// Offset of the next read.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.pos)
+    }
+
+    /// The next `n` bytes, or `None` when fewer remain.
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    /// One byte.
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        self.array::<1>().map(|b| b[0])
+    }
+
+    /// A little-endian `u16`.
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    /// A little-endian `u32`.
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    /// A little-endian `u64`.
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+}
+
+/// Appends a little-endian `u16`.
+pub(crate) fn put_u16(buf: &mut Vec<u8>, v: u16) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Appends a little-endian `u32`.
+pub(crate) fn put_u32(buf: &mut Vec<u8>, v: u32) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Appends a little-endian `u64`.
+pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Reads a little-endian `u32` at `pos`, if in bounds.
+pub(crate) fn get_u32(bytes: &[u8], pos: usize) -> Option<u32> {
+    Cursor::at(bytes, pos).u32()
+}
+
+/// Reads a little-endian `u64` at `pos`, if in bounds.
+pub(crate) fn get_u64(bytes: &[u8], pos: usize) -> Option<u64> {
+    Cursor::at(bytes, pos).u64()
+}
+
+/// The xxh3-64 checksum every format uses.
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stop_at_the_end() {
+        let mut c = Cursor::new(&[1, 0, 2]);
+        assert_eq!(c.u16(), Some(1));
+        assert_eq!(c.u16(), None);
+        assert_eq!(c.u8(), Some(2));
+        assert_eq!(c.take(usize::MAX), None);
+        assert_eq!(Cursor::at(&[0; 4], usize::MAX).u8(), None);
+    }
+}
