@@ -7,7 +7,9 @@
 //! cut back so it can never be mistaken for data later. A damaged spot is
 //! corruption instead when a commit record written by a *later* persist
 //! (its run start lies beyond the damage) survives: the damaged bytes had
-//! been fsynced before that persist began.
+//! been fsynced before that persist began; or when a valid record follows
+//! the damage in the same file, which a crash cannot leave (a file keeps a
+//! prefix of its unsynced writes, the last one possibly cut short).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use super::page::{Page, WORD_BYTES};
 use super::persist::{Plan, PlannedSegment};
 use super::record::{self, DecodedRecord, Kind};
 use super::segment::{self, SegmentHeader};
-use crate::fs::{Fs, OpenOptions, read_to_vec};
+use crate::fs::{Fs, OpenOptions, read_to_vec, sync_parent};
 use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Where recovery starts and the seqno floor the caller already holds.
@@ -101,7 +103,10 @@ struct Scan {
 }
 
 pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: ReplayFrom) -> Result<Recovered> {
-    fs.create_dir_all(log_dir)?;
+    if !fs.exists(log_dir)? {
+        fs.create_dir_all(log_dir)?;
+        sync_parent(fs, log_dir)?;
+    }
     let numbers = segment::list(fs, log_dir)?;
     let mut obsolete = Vec::new();
     let mut loaded = Vec::new();
@@ -129,7 +134,7 @@ pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: Repla
         .unwrap_or(page_size);
     let scan = scan(&loaded);
     if let Some((index, address, what)) = scan.bad
-        && let Some(commit_at) = later_commit(&loaded, index, address)
+        && let Some(valid_at) = evidence_after(&loaded, index, address)
     {
         let seg = &loaded[index];
         let offset = segment::HEADER_LEN as u64 + address.saturating_sub(seg.start());
@@ -137,7 +142,7 @@ pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: Repla
             log_dir,
             seg.number,
             offset,
-            format!("{what}, yet a later persist's commit record at address {commit_at} survives"),
+            format!("{what} at log address {address}, yet a valid record follows at address {valid_at}"),
         ));
     }
     let removed = cut_tail(fs, log_dir, &loaded, &scan)?;
@@ -180,8 +185,10 @@ fn scan(loaded: &[Loaded]) -> Scan {
             None
         };
         if let Some(what) = problem {
-            let previous_end = if i > 0 { loaded[i - 1].end() } else { start };
-            scan.bad = Some((i, expected.unwrap_or(previous_end), what));
+            // Damage between files lies at the end of the previous one.
+            let (index, previous_end) = if i > 0 { (i - 1, loaded[i - 1].end()) } else { (i, start) };
+            let index = if seg.header.is_err() { i } else { index };
+            scan.bad = Some((index, expected.unwrap_or(previous_end), what));
             break;
         }
         let mut offset = 0;
@@ -232,19 +239,21 @@ fn scan(loaded: &[Loaded]) -> Scan {
     scan
 }
 
-/// The address of a commit record after `bad_address` (in segment `index`
-/// or later) whose persist began after `bad_address`, if one survives.
-fn later_commit(loaded: &[Loaded], index: usize, bad_address: u64) -> Option<u64> {
-    for seg in &loaded[index..] {
+/// Proof that the damage at `bad_address` (in segment `index`) is not a
+/// torn tail: the address of a valid record after it in the same file (a
+/// file keeps a prefix of its writes, so a crash leaves nothing valid after
+/// a tear), or of a commit record in any later file whose persist began
+/// after `bad_address` (so the damaged bytes had been fsynced).
+fn evidence_after(loaded: &[Loaded], index: usize, bad_address: u64) -> Option<u64> {
+    for (i, seg) in loaded.iter().enumerate().skip(index) {
         if seg.header.is_err() {
             continue;
         }
-        let first = bad_address.saturating_sub(seg.start()).next_multiple_of(WORD_BYTES as u64);
+        let first = (bad_address + 1).saturating_sub(seg.start()).next_multiple_of(WORD_BYTES as u64);
         for offset in (first as usize..seg.bytes.len()).step_by(WORD_BYTES) {
-            if let Ok(rec) = record::decode(&seg.bytes[offset..])
-                && let Some(payload) = DecodedRecord::commit_payload(&rec)
-                && payload.run_start > bad_address
-            {
+            let Ok(rec) = record::decode(&seg.bytes[offset..]) else { continue };
+            let later_run = DecodedRecord::commit_payload(&rec).is_some_and(|p| p.run_start > bad_address);
+            if i == index || later_run {
                 return Some(seg.start() + offset as u64);
             }
         }
