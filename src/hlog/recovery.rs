@@ -103,10 +103,7 @@ struct Scan {
 }
 
 pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: ReplayFrom) -> Result<Recovered> {
-    if !fs.exists(log_dir)? {
-        fs.create_dir_all(log_dir)?;
-        sync_parent(fs, log_dir)?;
-    }
+    create_dir_durably(fs, log_dir)?;
     let numbers = segment::list(fs, log_dir)?;
     let mut obsolete = Vec::new();
     let mut loaded = Vec::new();
@@ -147,6 +144,19 @@ pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: Repla
     }
     let removed = cut_tail(fs, log_dir, &loaded, &scan)?;
     build(page_size, replay, &obsolete, &loaded, scan, removed)
+}
+
+/// Creates `dir` and any missing ancestors, syncing each parent so the new
+/// entries survive a crash.
+fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
+    if fs.exists(dir)? {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durably(fs, parent)?;
+    }
+    fs.create_dir(dir)?;
+    sync_parent(fs, dir)
 }
 
 fn load(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<Loaded> {
