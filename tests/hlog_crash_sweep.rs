@@ -87,7 +87,7 @@ fn persist_and_check(log: &HybridLog, frozen: Option<&FrozenLog>, model: &mut Mo
 fn workload(fs: Arc<dyn Fs>, model: &mut Model) -> cairndb::Result<()> {
     let (log, _) = open(fs)?;
     let mut rng = Rng(7);
-    let mut frozen = None;
+    let mut frozen_logs = Vec::new();
     for step in 0..STEPS {
         let key = format!("key-{:02}", rng.next() % 12).into_bytes();
         let value: Vec<u8> = vec![step as u8; (rng.next() % 150) as usize];
@@ -116,8 +116,9 @@ fn workload(fs: Arc<dyn Fs>, model: &mut Model) -> cairndb::Result<()> {
                 model.batches.push((seqno.0, changes));
             }
             _ if step == 79 => {
-                frozen = Some(log.freeze());
-                persist_and_check(&log, frozen.as_ref(), model)?;
+                let frozen = log.freeze();
+                persist_and_check(&log, Some(&frozen), model)?;
+                frozen_logs.push(frozen);
             }
             _ => persist_and_check(&log, None, model)?,
         }
