@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::ops::Bound;
 use std::sync::RwLock;
 
@@ -80,9 +81,33 @@ impl Index {
         map.insert(key, address)
     }
 
+    /// Points `key` at `address` in one search: `before_publish` gets the
+    /// previous address and runs under the write lock, before any reader
+    /// can find `address` (the caller links the new record to its
+    /// predecessor there).
+    pub fn upsert(&self, key: &[u8], address: u64, before_publish: impl FnOnce(Option<u64>)) {
+        let key = IndexKey::new(key);
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        match map.entry(key) {
+            Entry::Occupied(mut e) => {
+                before_publish(Some(*e.get()));
+                e.insert(address);
+            }
+            Entry::Vacant(e) => {
+                before_publish(None);
+                e.insert(address);
+            }
+        }
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.read().len()
+    }
+
+    /// True when no key is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
     }
 
     /// Up to `count_max` entries from `from` (exclusive or inclusive) and not

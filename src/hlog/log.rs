@@ -103,6 +103,39 @@ struct SegmentCursor {
     start_new: bool,
 }
 
+/// Slots of the writer's head cache (a power of two).
+const HEAD_CACHE_SLOTS: usize = 1 << 14;
+const HEAD_CACHE_EMPTY: u64 = u64::MAX;
+
+/// The writer's direct-mapped cache of key -> newest record address in the
+/// active memtable. Only the writer appends, and every append of a key
+/// stores its address in the key's slot, so a slot holding a record of the
+/// key holds the key's newest record: a hit (checked against the record's
+/// key) skips the shared index entirely on the overwrite path.
+#[derive(Debug)]
+struct HeadCache {
+    slots: Box<[u64]>,
+}
+
+impl HeadCache {
+    fn new() -> HeadCache {
+        HeadCache { slots: vec![HEAD_CACHE_EMPTY; HEAD_CACHE_SLOTS].into_boxed_slice() }
+    }
+
+    fn slot(key: &[u8]) -> usize {
+        xxhash_rust::xxh3::xxh3_64(key) as usize & (HEAD_CACHE_SLOTS - 1)
+    }
+
+    fn get(&self, memtable: &Memtable, slot: usize, key: &[u8]) -> Option<u64> {
+        let address = self.slots[slot];
+        (address != HEAD_CACHE_EMPTY && memtable.key_is(address, key)).then_some(address)
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(HEAD_CACHE_EMPTY);
+    }
+}
+
 /// State only the (one) writer touches.
 #[derive(Debug)]
 struct WriterState {
@@ -110,6 +143,7 @@ struct WriterState {
     cursor: Cursor,
     last_seqno: u64,
     segment: SegmentCursor,
+    heads: HeadCache,
 }
 
 #[derive(Debug)]
@@ -202,6 +236,7 @@ impl HybridLog {
                 cursor: Cursor::new(recovered.next_address),
                 last_seqno: recovered.last_seqno,
                 segment: SegmentCursor { bytes: 0, start_new: true },
+                heads: HeadCache::new(),
             }),
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),
@@ -247,16 +282,16 @@ impl HybridLog {
         for op in batch {
             w.last_seqno += 1;
             let (key, (kind, value)) = (op.key(), op.kind_and_value());
-            let head = w.active.head(key);
+            let slot = HeadCache::slot(key);
             if single
-                && let Some(head) = head
+                && let Some(head) = w.heads.get(&w.active, slot, key).or_else(|| w.active.head(key))
                 && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
             }
-            let WriterState { active, cursor, last_seqno, segment } = w;
+            let WriterState { active, cursor, last_seqno, segment, heads } = w;
             let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-            active.append_key_record(cursor, *last_seqno, kind, flags, key, value, head, &mut on_page);
+            heads.slots[slot] = active.append_key_record(cursor, *last_seqno, kind, flags, key, value, &mut on_page);
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
         Ok(SeqNo(w.last_seqno))
@@ -358,7 +393,7 @@ impl HybridLog {
         let Some(start) = w.cursor.take_uncommitted_start() else {
             return lock(&shared.plan).committed_end;
         };
-        let WriterState { active, cursor, last_seqno, segment } = w;
+        let WriterState { active, cursor, last_seqno, segment, .. } = w;
         let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
         let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
         let mut plan = lock(&shared.plan);
@@ -394,6 +429,7 @@ impl HybridLog {
         }
         w.cursor = Cursor::new(next_base);
         w.segment = SegmentCursor { bytes: 0, start_new: true };
+        w.heads.clear();
         w.active = Arc::clone(&fresh);
         *shared.active.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         FrozenLog::new(Arc::clone(&self.shared), old, commit_end, w.last_seqno, next_base)

@@ -311,13 +311,14 @@ impl Memtable {
             }
         });
         self.note_seqno(seqno);
-        self.in_place_updates.fetch_add(1, Ordering::Relaxed);
+        // Only the writer counts, so no read-modify-write is needed.
+        self.in_place_updates.store(self.in_place_updates.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         true
     }
 
-    /// Appends a key record (value or tombstone) after `head` (the key's
-    /// newest record, from [`head`](Self::head)) and makes it the newest.
-    /// `on_new_page` is told of each page allocated.
+    /// Appends a key record (value or tombstone), links it to the key's
+    /// previous newest record and makes it the newest. `on_new_page` is told
+    /// of each page allocated. Returns its address.
     #[expect(clippy::too_many_arguments, reason = "one record's fields")]
     pub(crate) fn append_key_record(
         &self,
@@ -327,14 +328,27 @@ impl Memtable {
         flags: u8,
         key: &[u8],
         value: &[u8],
-        head: Option<u64>,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
-        let prev = head.unwrap_or(NO_ADDRESS);
-        let address = self.append(cursor, seqno, prev, kind, flags, key, value, on_new_page);
-        self.index.insert(key, address);
+        let address = self.append(cursor, seqno, NO_ADDRESS, kind, flags, key, value, on_new_page);
+        let (page, at) = self.locate(address).expect("just appended");
+        self.index.upsert(key, address, |prev| page.store(at + PREV_OFFSET, prev.unwrap_or(NO_ADDRESS)));
         self.note_seqno(seqno);
         address
+    }
+
+    /// Whether the key record at `address` holds `key`.
+    pub(crate) fn key_is(&self, address: u64, key: &[u8]) -> bool {
+        let Some((page, at)) = self.locate(address) else { return false };
+        let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
+        if key_len as usize != key.len() {
+            return false;
+        }
+        let mut chunks = key.chunks(8);
+        (&mut chunks).enumerate().all(|(i, chunk)| {
+            let word = page.load(at + HEADER_LEN + i * 8).to_le_bytes();
+            word[..chunk.len()] == *chunk
+        })
     }
 
     /// Appends a commit record covering `[start, here)` (hash filled in by
