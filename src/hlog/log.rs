@@ -111,28 +111,41 @@ const HEAD_CACHE_EMPTY: u64 = u64::MAX;
 /// active memtable. Only the writer appends, and every append of a key
 /// stores its address in the key's slot, so a slot holding a record of the
 /// key holds the key's newest record: a hit (checked against the record's
-/// key) skips the shared index entirely on the overwrite path.
+/// key) skips the shared index entirely on the overwrite path. A miss
+/// appends without consulting the index for an in-place chance: hot keys
+/// stay cached, and inserts of new keys pay for one index search, not two.
 #[derive(Debug)]
 struct HeadCache {
-    slots: Box<[u64]>,
+    /// (full key hash, record address) per slot.
+    slots: Box<[(u64, u64)]>,
 }
 
 impl HeadCache {
     fn new() -> HeadCache {
-        HeadCache { slots: vec![HEAD_CACHE_EMPTY; HEAD_CACHE_SLOTS].into_boxed_slice() }
+        HeadCache { slots: vec![(0, HEAD_CACHE_EMPTY); HEAD_CACHE_SLOTS].into_boxed_slice() }
     }
 
-    fn slot(key: &[u8]) -> usize {
-        xxhash_rust::xxh3::xxh3_64(key) as usize & (HEAD_CACHE_SLOTS - 1)
+    fn hash(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
     }
 
-    fn get(&self, memtable: &Memtable, slot: usize, key: &[u8]) -> Option<u64> {
-        let address = self.slots[slot];
-        (address != HEAD_CACHE_EMPTY && memtable.key_is(address, key)).then_some(address)
+    fn slot(hash: u64) -> usize {
+        hash as usize & (HEAD_CACHE_SLOTS - 1)
+    }
+
+    /// The key's newest record, if cached. The hash comparison keeps a
+    /// slot taken by another key from costing a record read.
+    fn get(&self, memtable: &Memtable, hash: u64, key: &[u8]) -> Option<u64> {
+        let (cached_hash, address) = self.slots[Self::slot(hash)];
+        (address != HEAD_CACHE_EMPTY && cached_hash == hash && memtable.key_is(address, key)).then_some(address)
+    }
+
+    fn set(&mut self, hash: u64, address: u64) {
+        self.slots[Self::slot(hash)] = (hash, address);
     }
 
     fn clear(&mut self) {
-        self.slots.fill(HEAD_CACHE_EMPTY);
+        self.slots.fill((0, HEAD_CACHE_EMPTY));
     }
 }
 
@@ -282,16 +295,16 @@ impl HybridLog {
         for op in batch {
             w.last_seqno += 1;
             let (key, (kind, value)) = (op.key(), op.kind_and_value());
-            let slot = HeadCache::slot(key);
+            let hash = HeadCache::hash(key);
             if single
-                && let Some(head) = w.heads.get(&w.active, slot, key).or_else(|| w.active.head(key))
+                && let Some(head) = w.heads.get(&w.active, hash, key)
                 && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
             }
             let WriterState { active, cursor, last_seqno, segment, heads } = w;
             let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-            heads.slots[slot] = active.append_key_record(cursor, *last_seqno, kind, flags, key, value, &mut on_page);
+            heads.set(hash, active.append_key_record(cursor, *last_seqno, kind, flags, key, value, &mut on_page));
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
         Ok(SeqNo(w.last_seqno))

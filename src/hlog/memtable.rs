@@ -274,11 +274,6 @@ impl Memtable {
         self.index.collect_range(from, to, count_max, out);
     }
 
-    /// The newest record address of `key`.
-    pub(crate) fn head(&self, key: &[u8]) -> Option<u64> {
-        self.index.get(key)
-    }
-
     /// Overwrites the record at `address` (the key's newest) in place, if it
     /// is mutable, the value fits, and no snapshot at or above its seqno is
     /// live (`max_live` < its seqno). Returns whether it did.
