@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::frozen::FrozenLog;
+use super::hash_index::{self, HashIndex};
 use super::iter::RangeIter;
 use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
@@ -96,57 +97,16 @@ pub struct HlogStats {
     pub live_snapshots: usize,
 }
 
+/// Average record size the point index of a memtable is sized for: a
+/// memtable of `memtable_size_bytes` gets room for that many bytes / this
+/// keys (beyond it, lookups of further keys use the ordered index).
+const EXPECTED_RECORD_BYTES: u64 = 64;
+
 /// Which segment the writer fills.
 #[derive(Debug)]
 struct SegmentCursor {
     bytes: u64,
     start_new: bool,
-}
-
-/// Slots of the writer's head cache (a power of two).
-const HEAD_CACHE_SLOTS: usize = 1 << 14;
-const HEAD_CACHE_EMPTY: u64 = u64::MAX;
-
-/// The writer's direct-mapped cache of key -> newest record address in the
-/// active memtable. Only the writer appends, and every append of a key
-/// stores its address in the key's slot, so a slot holding a record of the
-/// key holds the key's newest record: a hit (checked against the record's
-/// key) skips the shared index entirely on the overwrite path. A miss
-/// appends without consulting the index for an in-place chance: hot keys
-/// stay cached, and inserts of new keys pay for one index search, not two.
-#[derive(Debug)]
-struct HeadCache {
-    /// (full key hash, record address) per slot.
-    slots: Box<[(u64, u64)]>,
-}
-
-impl HeadCache {
-    fn new() -> HeadCache {
-        HeadCache { slots: vec![(0, HEAD_CACHE_EMPTY); HEAD_CACHE_SLOTS].into_boxed_slice() }
-    }
-
-    fn hash(key: &[u8]) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(key)
-    }
-
-    fn slot(hash: u64) -> usize {
-        hash as usize & (HEAD_CACHE_SLOTS - 1)
-    }
-
-    /// The key's newest record, if cached. The hash comparison keeps a
-    /// slot taken by another key from costing a record read.
-    fn get(&self, memtable: &Memtable, hash: u64, key: &[u8]) -> Option<u64> {
-        let (cached_hash, address) = self.slots[Self::slot(hash)];
-        (address != HEAD_CACHE_EMPTY && cached_hash == hash && memtable.key_is(address, key)).then_some(address)
-    }
-
-    fn set(&mut self, hash: u64, address: u64) {
-        self.slots[Self::slot(hash)] = (hash, address);
-    }
-
-    fn clear(&mut self) {
-        self.slots.fill((0, HEAD_CACHE_EMPTY));
-    }
 }
 
 /// State only the (one) writer touches.
@@ -156,7 +116,6 @@ struct WriterState {
     cursor: Cursor,
     last_seqno: u64,
     segment: SegmentCursor,
-    heads: HeadCache,
 }
 
 #[derive(Debug)]
@@ -165,6 +124,8 @@ pub(crate) struct Shared {
     log_dir: PathBuf,
     page_size: u64,
     segment_size_bytes: u64,
+    /// Keys a memtable's point index is sized for.
+    expected_keys: usize,
     writer: Mutex<WriterState>,
     /// The active memtable, for readers (the writer has its own handle).
     active: RwLock<Arc<Memtable>>,
@@ -237,19 +198,20 @@ impl HybridLog {
         if config.page_size_bytes < 4096 || !config.page_size_bytes.is_multiple_of(8) {
             return Err(Error::invalid("page_size_bytes must be a multiple of 8 of at least 4096"));
         }
-        let recovered = recover(&*fs, log_dir, u64::from(config.page_size_bytes), replay)?;
+        let expected_keys = (config.memtable_size_bytes / EXPECTED_RECORD_BYTES) as usize;
+        let recovered = recover(&*fs, log_dir, u64::from(config.page_size_bytes), expected_keys, replay)?;
         let memtable = recovered.memtable;
         let shared = Shared {
             fs,
             log_dir: log_dir.to_path_buf(),
             page_size: recovered.page_size,
             segment_size_bytes: config.segment_size_bytes,
+            expected_keys,
             writer: Mutex::new(WriterState {
                 active: Arc::clone(&memtable),
                 cursor: Cursor::new(recovered.next_address),
                 last_seqno: recovered.last_seqno,
                 segment: SegmentCursor { bytes: 0, start_new: true },
-                heads: HeadCache::new(),
             }),
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),
@@ -287,7 +249,8 @@ impl HybridLog {
         let mut guard = lock(&shared.writer);
         shared.poison.check()?;
         let w = &mut *guard;
-        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) {
+        let end = w.cursor.tail() + bytes + 2 * shared.page_size;
+        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) || end >= hash_index::ADDRESS_LIMIT {
             return Err(Error::invalid("the memtable is full: freeze it before writing more"));
         }
         let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
@@ -295,16 +258,17 @@ impl HybridLog {
         for op in batch {
             w.last_seqno += 1;
             let (key, (kind, value)) = (op.key(), op.kind_and_value());
-            let hash = HeadCache::hash(key);
+            let hash = Memtable::hash(key);
+            let head = w.active.head(hash, key);
             if single
-                && let Some(head) = w.heads.get(&w.active, hash, key)
+                && let Some(head) = head
                 && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
             }
-            let WriterState { active, cursor, last_seqno, segment, heads } = w;
+            let WriterState { active, cursor, last_seqno, segment } = w;
             let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-            heads.set(hash, active.append_key_record(cursor, *last_seqno, kind, flags, key, value, &mut on_page));
+            active.append_key_record(cursor, *last_seqno, kind, flags, key, value, (hash, head), &mut on_page);
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
         Ok(SeqNo(w.last_seqno))
@@ -406,7 +370,7 @@ impl HybridLog {
         let Some(start) = w.cursor.take_uncommitted_start() else {
             return lock(&shared.plan).committed_end;
         };
-        let WriterState { active, cursor, last_seqno, segment, .. } = w;
+        let WriterState { active, cursor, last_seqno, segment } = w;
         let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
         let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
         let mut plan = lock(&shared.plan);
@@ -429,6 +393,8 @@ impl HybridLog {
     /// [`FrozenLog::persist`] before relying on them being durable.
     pub fn freeze(&self) -> FrozenLog {
         let shared = &*self.shared;
+        // Sized before the writer mutex is taken: writers do not wait for it.
+        let hashed = HashIndex::with_capacity(shared.expected_keys);
         let mut w = lock(&shared.writer);
         let commit_end = self.reserve_commit(&mut w);
         let old = Arc::clone(&w.active);
@@ -436,13 +402,12 @@ impl HybridLog {
         old.set_end(tail);
         old.set_read_only(tail);
         let next_base = tail.next_multiple_of(shared.page_size);
-        let fresh = Arc::new(Memtable::new(next_base, shared.page_size));
+        let fresh = Arc::new(Memtable::new(next_base, shared.page_size, hashed));
         if let Some(last) = lock(&shared.plan).segments.last_mut() {
             last.limit = last.limit.min(next_base);
         }
         w.cursor = Cursor::new(next_base);
         w.segment = SegmentCursor { bytes: 0, start_new: true };
-        w.heads.clear();
         w.active = Arc::clone(&fresh);
         *shared.active.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         FrozenLog::new(Arc::clone(&self.shared), old, commit_end, w.last_seqno, next_base)
@@ -553,6 +518,25 @@ mod tests {
         assert!(log.segments().len() > 2, "{:?}", log.segments());
         let keys: Vec<_> = log.range(&b"k0100"[..]..&b"k0103"[..], None).map(|(k, _)| k).collect();
         assert_eq!(keys, vec![b"k0100".to_vec(), b"k0101".to_vec(), b"k0102".to_vec()]);
+    }
+
+    #[test]
+    fn a_full_point_index_falls_back_to_the_ordered_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = HlogConfig { memtable_size_bytes: 1024, ..small() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        let (log, _) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), config, replay).unwrap();
+        for round in 0..3u8 {
+            for i in 0..300u32 {
+                log.put(format!("key-{i:03}").as_bytes(), &[round; 20]).unwrap();
+            }
+        }
+        for i in 0..300u32 {
+            assert_eq!(value_of(&log, format!("key-{i:03}").as_bytes()), Some(vec![2; 20]), "key {i}");
+        }
+        assert_eq!(log.get(b"absent", None), None);
+        assert_eq!(log.range(.., None).count(), 300);
+        assert!(log.stats().in_place_updates > 0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use super::hash_index::{HashIndex, Probe};
 use super::index::Index;
 use super::page::{Page, PageTable};
 use super::record::{
@@ -105,7 +106,11 @@ pub(crate) struct Version {
 #[derive(Debug)]
 pub(crate) struct Memtable {
     pages: PageTable,
+    /// Ordered: range scans, iteration, and point lookups the hash table
+    /// could not answer.
     index: Index,
+    /// Point lookups, without locks.
+    hashed: HashIndex,
     /// Records below this address never change again.
     read_only: AtomicU64,
     /// End of the last allocated record.
@@ -119,10 +124,13 @@ pub(crate) struct Memtable {
 }
 
 impl Memtable {
-    pub(crate) fn new(base: u64, page_size: u64) -> Memtable {
+    /// An empty memtable from `base` whose point index `hashed` was sized
+    /// beforehand (allocating it is the only non-O(1) part).
+    pub(crate) fn new(base: u64, page_size: u64, hashed: HashIndex) -> Memtable {
         Memtable {
             pages: PageTable::new(base, page_size),
             index: Index::default(),
+            hashed,
             read_only: AtomicU64::new(base),
             tail: AtomicU64::new(base),
             first_seqno: AtomicU64::new(0),
@@ -198,9 +206,23 @@ impl Memtable {
         self.last_seqno.store(seqno, Ordering::Release);
     }
 
+    /// The hash the point index uses for `key`.
+    pub(crate) fn hash(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+
+    /// The newest record of `key` (whose [`hash`](Self::hash) is `hash`).
+    pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Option<u64> {
+        match self.hashed.get(hash, |address| self.key_is(address, key)) {
+            Probe::Found(address) => Some(address),
+            Probe::Absent => None,
+            Probe::Unknown => self.index.get(key),
+        }
+    }
+
     /// The version of `key` visible at `at`.
     pub(crate) fn get(&self, key: &[u8], at: ReadAt) -> Option<Lookup> {
-        self.read_chain(self.index.get(key)?, at)
+        self.read_chain(self.head(Self::hash(key), key)?, at)
     }
 
     /// Walks a key's chain from `address` to the first version `at` admits.
@@ -311,9 +333,9 @@ impl Memtable {
         true
     }
 
-    /// Appends a key record (value or tombstone), links it to the key's
-    /// previous newest record and makes it the newest. `on_new_page` is told
-    /// of each page allocated. Returns its address.
+    /// Appends a key record (value or tombstone) after `head` (the key's
+    /// newest record, from [`head`](Self::head)) and makes it the newest.
+    /// `on_new_page` is told of each page allocated. Returns its address.
     #[expect(clippy::too_many_arguments, reason = "one record's fields")]
     pub(crate) fn append_key_record(
         &self,
@@ -323,13 +345,22 @@ impl Memtable {
         flags: u8,
         key: &[u8],
         value: &[u8],
+        (hash, head): (u64, Option<u64>),
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
-        let address = self.append(cursor, seqno, NO_ADDRESS, kind, flags, key, value, on_new_page);
-        let (page, at) = self.locate(address).expect("just appended");
-        self.index.upsert(key, address, |prev| page.store(at + PREV_OFFSET, prev.unwrap_or(NO_ADDRESS)));
+        let prev = head.unwrap_or(NO_ADDRESS);
+        let address = self.append(cursor, seqno, prev, kind, flags, key, value, on_new_page);
+        self.publish(hash, key, address);
         self.note_seqno(seqno);
         address
+    }
+
+    /// Makes the complete record at `address` the newest of `key` in both indexes.
+    fn publish(&self, hash: u64, key: &[u8], address: u64) {
+        // The ordered index first: once the hash table overflows, a key it
+        // lacks must already be findable there.
+        self.index.insert(key, address);
+        self.hashed.publish(hash, address, |a| self.key_is(a, key));
     }
 
     /// Whether the key record at `address` holds `key`.
@@ -437,8 +468,9 @@ impl Memtable {
     pub(crate) fn index_recovered(&self, address: u64, key: &[u8], seqno: u64) {
         let (page, at) = self.locate(address).expect("recovered pages are installed");
         page.store(at, 0);
-        let prev = self.index.insert(key, address).unwrap_or(NO_ADDRESS);
+        let prev = self.index.get(key).unwrap_or(NO_ADDRESS);
         page.store(at + PREV_OFFSET, prev);
+        self.publish(Self::hash(key), key, address);
         self.note_seqno(seqno);
     }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`record`]: the record format shared by pages and segment files.
 //! - `page`: pages as atomic words, the per-record sequence lock, the page table.
-//! - [`index`]: the ordered key -> newest-record index.
+//! - [`index`]: the ordered key -> newest-record index (ranges).
+//! - [`hash_index`]: the lock-free key-hash -> newest-record table (point lookups).
 //! - `memtable`: read, append and in-place paths of one memtable.
 //! - `snapshot`: the registry of live read points ([`Snapshot`]).
 //! - [`segment`]: segment files `log/{n}.hlog`.
@@ -16,6 +17,7 @@
 //! "Hybrid-log segments".
 
 mod frozen;
+pub mod hash_index;
 pub mod index;
 mod iter;
 mod log;

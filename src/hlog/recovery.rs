@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::hash_index::HashIndex;
 use super::memtable::Memtable;
 use super::page::{Page, WORD_BYTES};
 use super::persist::{Plan, PlannedSegment};
@@ -102,7 +103,13 @@ struct Scan {
     tail_dropped: Option<u64>,
 }
 
-pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: ReplayFrom) -> Result<Recovered> {
+pub(crate) fn recover(
+    fs: &dyn Fs,
+    log_dir: &Path,
+    page_size: u64,
+    expected_keys: usize,
+    replay: ReplayFrom,
+) -> Result<Recovered> {
     create_dir_durably(fs, log_dir)?;
     let numbers = segment::list(fs, log_dir)?;
     let mut obsolete = Vec::new();
@@ -143,7 +150,8 @@ pub(crate) fn recover(fs: &dyn Fs, log_dir: &Path, page_size: u64, replay: Repla
         ));
     }
     let removed = cut_tail(fs, log_dir, &loaded, &scan)?;
-    build(page_size, replay, &obsolete, &loaded, scan, removed)
+    let expected_keys = expected_keys.max(scan.accepted.len() * 2);
+    build(page_size, HashIndex::with_capacity(expected_keys), replay, &obsolete, &loaded, scan, removed)
 }
 
 /// Creates `dir` and any missing ancestors, syncing each parent so the new
@@ -302,6 +310,7 @@ fn cut_tail(fs: &dyn Fs, log_dir: &Path, loaded: &[Loaded], scan: &Scan) -> Resu
 
 fn build(
     page_size: u64,
+    hashed: HashIndex,
     replay: ReplayFrom,
     obsolete: &[Loaded],
     loaded: &[Loaded],
@@ -311,7 +320,7 @@ fn build(
     let base = replay.address.0 - replay.address.0 % page_size;
     let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
     let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
-    let memtable = Arc::new(Memtable::new(base, page_size));
+    let memtable = Arc::new(Memtable::new(base, page_size, hashed));
     for &(index, offset, address) in &scan.accepted {
         let bytes = &loaded[index].bytes[offset..];
         let rec = record::decode(bytes).expect("scan decoded it");
