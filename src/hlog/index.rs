@@ -2,7 +2,7 @@
 //!
 //! An ordered map behind a reader-writer lock. Only the log's writer (one at
 //! a time, under the writer mutex) changes it; readers share it. Keys are
-//! stored as [`IndexKey`]: the first 16 bytes inline as a big-endian `u128`,
+//! stored as [`IndexKey`]: the first 16 bytes inline as big-endian words,
 //! so comparisons of short keys never chase a pointer (see the `hlog` bench
 //! `index/*` for the measured difference against boxed keys).
 
@@ -15,15 +15,19 @@ use std::sync::RwLock;
 const INLINE_BYTES: usize = 16;
 
 /// A key as the index stores it; orders exactly like the byte string.
+///
+/// 32 bytes, so a B-tree node's keys span few cache lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexKey {
-    /// The first 16 bytes, zero-padded, big-endian.
-    head: u128,
+    /// The first 16 bytes, zero-padded, as two big-endian words.
+    head: [u64; 2],
     /// The whole key's length.
     len: u32,
-    /// Bytes after the first 16, if any.
-    rest: Option<Box<[u8]>>,
+    /// Bytes after the first 16, if any (a thin pointer).
+    rest: Option<Box<Box<[u8]>>>,
 }
+
+const _: () = assert!(size_of::<IndexKey>() == 32);
 
 impl IndexKey {
     /// Builds the index form of `key`.
@@ -31,17 +35,19 @@ impl IndexKey {
         let mut head = [0u8; INLINE_BYTES];
         let inline = key.len().min(INLINE_BYTES);
         head[..inline].copy_from_slice(&key[..inline]);
-        let rest = (key.len() > INLINE_BYTES).then(|| key[INLINE_BYTES..].into());
-        IndexKey { head: u128::from_be_bytes(head), len: key.len() as u32, rest }
+        let rest = (key.len() > INLINE_BYTES).then(|| Box::new(key[INLINE_BYTES..].into()));
+        let word = |at: usize| u64::from_be_bytes(head[at..at + 8].try_into().expect("8 bytes"));
+        IndexKey { head: [word(0), word(8)], len: key.len() as u32, rest }
     }
 
     fn rest(&self) -> &[u8] {
-        self.rest.as_deref().unwrap_or(&[])
+        self.rest.as_deref().map_or(&[], |rest| rest)
     }
 
     /// The key's bytes.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = self.head.to_be_bytes()[..(self.len as usize).min(INLINE_BYTES)].to_vec();
+        let mut out: Vec<u8> = self.head.iter().flat_map(|w| w.to_be_bytes()).collect();
+        out.truncate((self.len as usize).min(INLINE_BYTES));
         out.extend_from_slice(self.rest());
         out
     }

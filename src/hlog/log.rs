@@ -100,7 +100,7 @@ pub struct HlogStats {
 /// Average record size the point index of a memtable is sized for: a
 /// memtable of `memtable_size_bytes` gets room for that many bytes / this
 /// keys (beyond it, lookups of further keys use the ordered index).
-const EXPECTED_RECORD_BYTES: u64 = 64;
+const EXPECTED_RECORD_BYTES: u64 = 128;
 
 /// Which segment the writer fills.
 #[derive(Debug)]
