@@ -95,6 +95,11 @@ pub struct HlogStats {
     pub key_count: usize,
     /// Live registered snapshots.
     pub live_snapshots: usize,
+    /// Calls to `persist` (on this log or its frozen logs) since open.
+    pub persist_calls: u64,
+    /// Write-and-fsync runs those calls needed: fewer than the calls when
+    /// concurrent persists shared a group commit.
+    pub persist_runs: u64,
 }
 
 /// Average record size the point index of a memtable is sized for: a
@@ -136,6 +141,8 @@ pub(crate) struct Shared {
     io: Mutex<IoState>,
     durable_end: AtomicU64,
     poison: Poison,
+    persist_calls: AtomicU64,
+    persist_runs: AtomicU64,
 }
 
 impl Shared {
@@ -148,6 +155,8 @@ impl Shared {
             io: &self.io,
             durable_end: &self.durable_end,
             poison: &self.poison,
+            calls: &self.persist_calls,
+            runs: &self.persist_runs,
         }
     }
 }
@@ -220,6 +229,8 @@ impl HybridLog {
             plan: Mutex::new(recovered.plan),
             io: Mutex::new(IoState { written: recovered.next_address, files: HashMap::new() }),
             poison: Poison::default(),
+            persist_calls: AtomicU64::new(0),
+            persist_runs: AtomicU64::new(0),
         };
         Ok((HybridLog { shared: Arc::new(shared) }, recovered.report))
     }
@@ -438,6 +449,8 @@ impl HybridLog {
             in_place_updates: active.in_place_updates(),
             key_count: active.key_count(),
             live_snapshots: self.shared.snapshots.count(),
+            persist_calls: self.shared.persist_calls.load(Ordering::Relaxed),
+            persist_runs: self.shared.persist_runs.load(Ordering::Relaxed),
         }
     }
 

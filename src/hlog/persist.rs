@@ -145,6 +145,8 @@ pub(crate) struct Durable<'a> {
     pub(crate) io: &'a Mutex<IoState>,
     pub(crate) durable_end: &'a AtomicU64,
     pub(crate) poison: &'a Poison,
+    pub(crate) calls: &'a AtomicU64,
+    pub(crate) runs: &'a AtomicU64,
 }
 
 impl Durable<'_> {
@@ -153,6 +155,7 @@ impl Durable<'_> {
     /// io mutex writes everything committed so far, so callers queued behind
     /// it usually find their target already durable and return at once.
     pub(crate) fn flush_to(&self, target: u64) -> Result<PersistPoint> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         if self.durable_end.load(Ordering::Acquire) >= target {
             self.poison.check()?;
             return Ok(lock(self.plan).durable_point());
@@ -163,6 +166,7 @@ impl Durable<'_> {
             return Ok(lock(self.plan).durable_point());
         }
         let (end, seqno, chunks) = self.chunks(io.written);
+        self.runs.fetch_add(1, Ordering::Relaxed);
         match self.write_and_sync(&mut io, end, &chunks) {
             Ok(()) => {}
             Err(e) => {
