@@ -28,6 +28,7 @@ mod error;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hlog;
 pub mod table;
 mod types;
 pub mod version;

@@ -1,0 +1,590 @@
+//! [`HybridLog`]: the active memtable, seqno assignment, persist and freeze.
+
+use std::collections::HashMap;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::frozen::FrozenLog;
+use super::hash_index::{self, HashIndex};
+use super::iter::RangeIter;
+use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
+use super::page::Page;
+use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, lock};
+use super::record::{self, FLAG_BATCH, KEY_LEN_MAX, Kind, VALUE_LEN_MAX};
+use super::recovery::{RecoveryReport, ReplayFrom, recover};
+use super::segment::{self, SegmentInfo};
+use super::snapshot::{Snapshot, SnapshotRegistry};
+use crate::fs::Fs;
+use crate::{Error, LogAddress, Result, SeqNo};
+
+/// Tuning of a hybrid log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HlogConfig {
+    /// Bytes per in-memory page (a multiple of 8, at least 4 KiB). Only used
+    /// for a new log: an existing log keeps the page size in its segments.
+    pub page_size_bytes: u32,
+    /// A segment file is sealed and a new one started when the next page
+    /// would take it past this size.
+    pub segment_size_bytes: u64,
+    /// The memtable budget. The log does not act on it; the database
+    /// freezes when [`HybridLog::size_bytes`] passes it.
+    pub memtable_size_bytes: u64,
+}
+
+impl Default for HlogConfig {
+    fn default() -> Self {
+        HlogConfig { page_size_bytes: 1 << 20, segment_size_bytes: 64 << 20, memtable_size_bytes: 64 << 20 }
+    }
+}
+
+/// One operation of a write batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// Sets `key` to `value`.
+    Put {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+    },
+    /// Deletes `key`.
+    Delete {
+        /// The key.
+        key: &'a [u8],
+    },
+}
+
+impl<'a> Op<'a> {
+    fn key(&self) -> &'a [u8] {
+        match *self {
+            Op::Put { key, .. } | Op::Delete { key } => key,
+        }
+    }
+
+    fn kind_and_value(&self) -> (Kind, &'a [u8]) {
+        match *self {
+            Op::Put { value, .. } => (Kind::Value, value),
+            Op::Delete { .. } => (Kind::Tombstone, &[]),
+        }
+    }
+}
+
+/// The address bounds of the active memtable (`begin <= head <= read_only <= tail`).
+///
+/// The whole memtable stays in memory until it is flushed, so `head == begin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogAddresses {
+    /// Oldest address the memtable holds.
+    pub begin: LogAddress,
+    /// Oldest address in memory (equal to `begin`).
+    pub head: LogAddress,
+    /// Records below it are immutable (being or already persisted).
+    pub read_only: LogAddress,
+    /// Where the next record goes.
+    pub tail: LogAddress,
+}
+
+/// Counters for tests and monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HlogStats {
+    /// Overwrites done in place in the active memtable.
+    pub in_place_updates: u64,
+    /// Distinct keys in the active memtable.
+    pub key_count: usize,
+    /// Live registered snapshots.
+    pub live_snapshots: usize,
+    /// Calls to `persist` (on this log or its frozen logs) since open.
+    pub persist_calls: u64,
+    /// Write-and-fsync runs those calls needed: fewer than the calls when
+    /// concurrent persists shared a group commit.
+    pub persist_runs: u64,
+}
+
+/// Average record size the point index of a memtable is sized for: a
+/// memtable of `memtable_size_bytes` gets room for that many bytes / this
+/// keys (beyond it, lookups of further keys use the ordered index).
+const EXPECTED_RECORD_BYTES: u64 = 128;
+
+/// Which segment the writer fills.
+#[derive(Debug)]
+struct SegmentCursor {
+    bytes: u64,
+    start_new: bool,
+}
+
+/// State only the (one) writer touches.
+#[derive(Debug)]
+struct WriterState {
+    active: Arc<Memtable>,
+    cursor: Cursor,
+    last_seqno: u64,
+    segment: SegmentCursor,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    fs: Arc<dyn Fs>,
+    log_dir: PathBuf,
+    page_size: u64,
+    segment_size_bytes: u64,
+    /// Keys a memtable's point index is sized for.
+    expected_keys: usize,
+    writer: Mutex<WriterState>,
+    /// The active memtable, for readers (the writer has its own handle).
+    active: RwLock<Arc<Memtable>>,
+    /// Every batch with seqno <= this is wholly applied.
+    visible: AtomicU64,
+    snapshots: Arc<SnapshotRegistry>,
+    plan: Mutex<Plan>,
+    io: Mutex<IoState>,
+    durable_end: AtomicU64,
+    poison: Poison,
+    persist_calls: AtomicU64,
+    persist_runs: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn durable(&self) -> Durable<'_> {
+        Durable {
+            fs: &*self.fs,
+            log_dir: &self.log_dir,
+            page_size: self.page_size,
+            plan: &self.plan,
+            io: &self.io,
+            durable_end: &self.durable_end,
+            poison: &self.poison,
+            calls: &self.persist_calls,
+            runs: &self.persist_runs,
+        }
+    }
+}
+
+/// The hybrid-log memtable: where every write lands, and (its durable
+/// prefix) the write-ahead log.
+///
+/// - Writes are atomic batches ([`write`](Self::write)); the log assigns
+///   seqnos, one per operation, consecutive within a batch.
+/// - Reads see whole batches or nothing, and never a torn value.
+/// - An overwrite of a key whose newest record is in the mutable region
+///   (written since the last persist), with a value that fits, is done in
+///   place when no live [`Snapshot`] could see the old version.
+/// - [`persist`](Self::persist) makes every acknowledged write durable with
+///   one group commit; [`freeze`](Self::freeze) hands the memtable to a flush
+///   and starts a fresh one in O(1).
+///
+/// All methods take `&self` and may be called from any thread.
+#[derive(Debug)]
+pub struct HybridLog {
+    shared: Arc<Shared>,
+}
+
+fn plan_page(plan: &Mutex<Plan>, seg: &mut SegmentCursor, limit: u64, memtable: &Arc<Memtable>, page: &Page) {
+    let len = page.len_bytes() as u64;
+    if seg.start_new || seg.bytes + len > limit {
+        lock(plan).start_segment(page.start(), memtable);
+        seg.bytes = 0;
+        seg.start_new = false;
+    }
+    seg.bytes += len;
+}
+
+impl HybridLog {
+    /// Opens the log in `log_dir` (created if missing), replaying the
+    /// segments from `replay.address` into the memtable.
+    ///
+    /// Restores exactly the writes covered by the last valid commit record;
+    /// a torn tail after it (an interrupted persist) is dropped and cut from
+    /// the files. Damage that a later persist's commit record proves had
+    /// been durable is [`Error::Corruption`]. New writes go to a new segment.
+    pub fn open(
+        fs: Arc<dyn Fs>,
+        log_dir: &Path,
+        config: HlogConfig,
+        replay: ReplayFrom,
+    ) -> Result<(HybridLog, RecoveryReport)> {
+        if config.page_size_bytes < 4096 || !config.page_size_bytes.is_multiple_of(8) {
+            return Err(Error::invalid("page_size_bytes must be a multiple of 8 of at least 4096"));
+        }
+        let expected_keys = (config.memtable_size_bytes / EXPECTED_RECORD_BYTES) as usize;
+        let recovered = recover(&*fs, log_dir, u64::from(config.page_size_bytes), expected_keys, replay)?;
+        let memtable = recovered.memtable;
+        let shared = Shared {
+            fs,
+            log_dir: log_dir.to_path_buf(),
+            page_size: recovered.page_size,
+            segment_size_bytes: config.segment_size_bytes,
+            expected_keys,
+            writer: Mutex::new(WriterState {
+                active: Arc::clone(&memtable),
+                cursor: Cursor::new(recovered.next_address),
+                last_seqno: recovered.last_seqno,
+                segment: SegmentCursor { bytes: 0, start_new: true },
+            }),
+            active: RwLock::new(memtable),
+            visible: AtomicU64::new(recovered.last_seqno),
+            snapshots: Arc::default(),
+            durable_end: AtomicU64::new(recovered.plan.durable_end),
+            plan: Mutex::new(recovered.plan),
+            io: Mutex::new(IoState { written: recovered.next_address, files: HashMap::new() }),
+            poison: Poison::default(),
+            persist_calls: AtomicU64::new(0),
+            persist_runs: AtomicU64::new(0),
+        };
+        Ok((HybridLog { shared: Arc::new(shared) }, recovered.report))
+    }
+
+    /// Applies `batch` atomically and returns the seqno of its last
+    /// operation (the current seqno for an empty batch).
+    ///
+    /// Atomic for readers (no read point sees part of it) and for recovery
+    /// (a persist covers all of it or none of it). Not durable until a later
+    /// [`persist`](Self::persist) returns. Fails with
+    /// [`Error::Poisoned`] after a failed log write or fsync, and with
+    /// [`Error::InvalidArgument`] for an oversized key or value.
+    pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
+        let mut bytes = 0;
+        for op in batch {
+            let (key, (_, value)) = (op.key(), op.kind_and_value());
+            if key.len() > KEY_LEN_MAX || value.len() > VALUE_LEN_MAX {
+                return Err(Error::invalid(format!(
+                    "key of {} bytes or value of {} bytes exceeds the limits ({KEY_LEN_MAX}, {VALUE_LEN_MAX})",
+                    key.len(),
+                    value.len()
+                )));
+            }
+            bytes += record::record_len_for(key.len(), value.len()) as u64 + self.shared.page_size;
+        }
+        let shared = &*self.shared;
+        let mut guard = lock(&shared.writer);
+        shared.poison.check()?;
+        let w = &mut *guard;
+        let end = w.cursor.tail() + bytes + 2 * shared.page_size;
+        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) || end >= hash_index::ADDRESS_LIMIT {
+            return Err(Error::invalid("the memtable is full: freeze it before writing more"));
+        }
+        let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
+        let max_live = shared.snapshots.max_live();
+        for op in batch {
+            w.last_seqno += 1;
+            let (key, (kind, value)) = (op.key(), op.kind_and_value());
+            let hash = Memtable::hash(key);
+            let head = w.active.head(hash, key);
+            if single
+                && let Some(head) = head
+                && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
+            {
+                continue;
+            }
+            let WriterState { active, cursor, last_seqno, segment } = w;
+            let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
+            active.append_key_record(cursor, *last_seqno, kind, flags, key, value, (hash, head), &mut on_page);
+        }
+        shared.visible.store(w.last_seqno, Ordering::Release);
+        Ok(SeqNo(w.last_seqno))
+    }
+
+    /// Writes `batch` and persists it: when this returns `Ok`, the batch
+    /// (and every write acknowledged before it) survives any crash.
+    pub fn write_sync(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
+        let seqno = self.write(batch)?;
+        self.persist()?;
+        Ok(seqno)
+    }
+
+    /// Sets `key` to `value` (a one-operation batch).
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<SeqNo> {
+        self.write(&[Op::Put { key, value }])
+    }
+
+    /// Deletes `key` (a one-operation batch).
+    pub fn delete(&self, key: &[u8]) -> Result<SeqNo> {
+        self.write(&[Op::Delete { key }])
+    }
+
+    /// The version of `key` in the active memtable at `at`, or `None` when
+    /// the memtable has none (look further down).
+    ///
+    /// `at: Some(S)` returns exactly the newest version with seqno <= S; S
+    /// must be held by a live [`Snapshot`] (or be the current
+    /// [`visible_seqno`](Self::visible_seqno) with no writer running), else
+    /// an in-place update may have replaced that version. `at: None` returns
+    /// the newest wholly applied write.
+    pub fn get(&self, key: &[u8], at: Option<SeqNo>) -> Option<Lookup> {
+        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+        active.get(key, self.read_at(at))
+    }
+
+    fn read_at(&self, at: Option<SeqNo>) -> ReadAt {
+        match at {
+            Some(s) => ReadAt::Exact(s.0),
+            None => ReadAt::Latest(self.shared.visible.load(Ordering::Acquire)),
+        }
+    }
+
+    /// Keys of the active memtable in `range`, in order, each with its
+    /// version at `at` (same rules as [`get`](Self::get)); tombstones
+    /// included. For an exact view, pass a snapshot's seqno, or use
+    /// [`range_at_snapshot`](Self::range_at_snapshot).
+    pub fn range<'a>(&self, range: impl RangeBounds<&'a [u8]>, at: Option<SeqNo>) -> RangeIter {
+        RangeIter::new(self.active_memtable(), range, self.read_at(at), None)
+    }
+
+    /// Like [`range`](Self::range) at a snapshot the iterator holds itself:
+    /// an exact view at the current seqno for as long as it lives.
+    pub fn range_at_snapshot<'a>(&self, range: impl RangeBounds<&'a [u8]>) -> RangeIter {
+        let snapshot = self.snapshot();
+        let at = ReadAt::Exact(snapshot.seqno().0);
+        RangeIter::new(self.active_memtable(), range, at, Some(snapshot))
+    }
+
+    fn active_memtable(&self) -> Arc<Memtable> {
+        Arc::clone(&self.shared.active.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Registers a snapshot at the current seqno: every version it can see
+    /// stays readable while it lives (in-place updates spare them).
+    pub fn snapshot(&self) -> Snapshot {
+        // Under the writer mutex, so no in-place update races the choice.
+        let w = lock(&self.shared.writer);
+        self.shared.snapshots.register(w.last_seqno)
+    }
+
+    /// The newest seqno whose batch is wholly visible.
+    pub fn visible_seqno(&self) -> SeqNo {
+        SeqNo(self.shared.visible.load(Ordering::Acquire))
+    }
+
+    /// Makes every write acknowledged so far durable: moves `read_only` to
+    /// the tail with a commit record, writes all committed log bytes not yet
+    /// on disk, and fsyncs (one fsync per segment touched, usually one).
+    /// Concurrent callers share the work (group commit).
+    ///
+    /// On `Ok(point)`, every write with seqno <= `point.seqno` (at least all
+    /// writes acknowledged before the call) survives any crash. On a write
+    /// or fsync error the log is poisoned: this and every later write or
+    /// persist fail with [`Error::Poisoned`].
+    pub fn persist(&self) -> Result<PersistPoint> {
+        let target = {
+            let mut w = lock(&self.shared.writer);
+            self.shared.poison.check()?;
+            self.reserve_commit(&mut w)
+        };
+        self.shared.durable().flush_to(target)
+    }
+
+    /// Appends a commit record for everything since the last one, if
+    /// anything; returns the end of the newest commit record.
+    fn reserve_commit(&self, w: &mut WriterState) -> u64 {
+        let shared = &*self.shared;
+        let Some(start) = w.cursor.take_uncommitted_start() else {
+            return lock(&shared.plan).committed_end;
+        };
+        let WriterState { active, cursor, last_seqno, segment } = w;
+        let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
+        let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
+        let mut plan = lock(&shared.plan);
+        plan.committed_end = end;
+        plan.committed_seqno = *last_seqno;
+        end
+    }
+
+    /// The newest durable commit.
+    pub fn durable_point(&self) -> PersistPoint {
+        lock(&self.shared.plan).durable_point()
+    }
+
+    /// Freezes the active memtable and starts a fresh one, in O(1) (no I/O,
+    /// no copying); writers continue on the fresh one at once.
+    ///
+    /// A cut in seqno order: every write with seqno <= the frozen log's
+    /// [`seqno_cut`](FrozenLog::seqno_cut) is in the frozen log, every later
+    /// one in the fresh log. The frozen log's records become immutable; call
+    /// [`FrozenLog::persist`] before relying on them being durable.
+    pub fn freeze(&self) -> FrozenLog {
+        let shared = &*self.shared;
+        // Sized before the writer mutex is taken: writers do not wait for it.
+        let hashed = HashIndex::with_capacity(shared.expected_keys);
+        let mut w = lock(&shared.writer);
+        let commit_end = self.reserve_commit(&mut w);
+        let old = Arc::clone(&w.active);
+        let tail = w.cursor.tail();
+        old.set_end(tail);
+        old.set_read_only(tail);
+        let next_base = tail.next_multiple_of(shared.page_size);
+        let fresh = Arc::new(Memtable::new(next_base, shared.page_size, hashed));
+        if let Some(last) = lock(&shared.plan).segments.last_mut() {
+            last.limit = last.limit.min(next_base);
+        }
+        w.cursor = Cursor::new(next_base);
+        w.segment = SegmentCursor { bytes: 0, start_new: true };
+        w.active = Arc::clone(&fresh);
+        *shared.active.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        FrozenLog::new(Arc::clone(&self.shared), old, commit_end, w.last_seqno, next_base)
+    }
+
+    /// Bytes of log the active memtable holds (records, padding, commit
+    /// records): compare with the memtable budget to decide on a freeze.
+    pub fn size_bytes(&self) -> u64 {
+        let active = self.active_memtable();
+        active.tail() - active.base()
+    }
+
+    /// The active memtable's address bounds.
+    pub fn addresses(&self) -> LogAddresses {
+        let active = self.active_memtable();
+        LogAddresses {
+            begin: LogAddress(active.base()),
+            head: LogAddress(active.base()),
+            read_only: LogAddress(active.read_only()),
+            tail: LogAddress(active.tail()),
+        }
+    }
+
+    /// Counters of the active memtable.
+    pub fn stats(&self) -> HlogStats {
+        let active = self.active_memtable();
+        HlogStats {
+            in_place_updates: active.in_place_updates(),
+            key_count: active.key_count(),
+            live_snapshots: self.shared.snapshots.count(),
+            persist_calls: self.shared.persist_calls.load(Ordering::Relaxed),
+            persist_runs: self.shared.persist_runs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The segment files the log knows, in address order, with the address
+    /// range each holds durably. A checkpoint copies `durable_len_bytes` of
+    /// each (or links it when `sealed`) up to a [`PersistPoint::end`].
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        lock(&self.shared.plan).infos(&self.shared.log_dir)
+    }
+
+    /// Deletes sealed segments that hold only addresses below `address`
+    /// (the first log address not yet in tables); returns their numbers.
+    /// The directory is not fsynced: a crash may bring them back, and
+    /// recovery then ignores them.
+    pub fn remove_segments_below(&self, address: LogAddress) -> Result<Vec<u64>> {
+        let mut plan = lock(&self.shared.plan);
+        let mut removed = Vec::new();
+        while let Some(first) = plan.segments.first() {
+            if !first.sealed || first.durable_end > address.0 {
+                break;
+            }
+            self.shared.fs.remove_file(&segment::path(&self.shared.log_dir, first.number))?;
+            removed.push(first.number);
+            plan.segments.remove(0);
+        }
+        Ok(removed)
+    }
+
+    /// True after a failed log write or fsync.
+    pub fn is_poisoned(&self) -> bool {
+        self.shared.poison.check().is_err()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::StdFs;
+
+    fn small() -> HlogConfig {
+        HlogConfig { page_size_bytes: 4096, segment_size_bytes: 16 << 10, memtable_size_bytes: 1 << 20 }
+    }
+
+    fn open(dir: &Path) -> (HybridLog, RecoveryReport) {
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        HybridLog::open(Arc::new(StdFs::new()), &dir.join("log"), small(), replay).unwrap()
+    }
+
+    fn value_of(log: &HybridLog, key: &[u8]) -> Option<Vec<u8>> {
+        log.get(key, None).and_then(|l| l.value().map(<[u8]>::to_vec))
+    }
+
+    #[test]
+    fn writes_read_back_persist_and_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, report) = open(dir.path());
+        assert_eq!(report.records_recovered, 0);
+        assert_eq!(log.put(b"a", b"1").unwrap(), SeqNo(1));
+        log.write(&[Op::Put { key: b"b", value: b"2" }, Op::Delete { key: b"a" }]).unwrap();
+        for i in 0..500u32 {
+            log.put(format!("k{i:04}").as_bytes(), &[i as u8; 50]).unwrap();
+        }
+        assert_eq!(log.get(b"a", None), Some(Lookup::Tombstone { seqno: SeqNo(3) }));
+        assert_eq!(value_of(&log, b"a"), None);
+        assert_eq!(log.get(b"a", Some(SeqNo(1))).unwrap().value(), Some(&b"1"[..]));
+        let point = log.persist().unwrap();
+        assert_eq!(point.seqno, SeqNo(503));
+        log.put(b"lost", b"not persisted").unwrap();
+        drop(log);
+        let (log, report) = open(dir.path());
+        assert_eq!(report.records_recovered, 503);
+        assert_eq!(report.last_seqno, SeqNo(503));
+        assert_eq!(value_of(&log, b"b"), Some(b"2".to_vec()));
+        assert_eq!(value_of(&log, b"k0499"), Some(vec![243; 50]));
+        assert_eq!(log.get(b"a", None), Some(Lookup::Tombstone { seqno: SeqNo(3) }));
+        assert_eq!(log.get(b"lost", None), None);
+        assert_eq!(log.put(b"c", b"3").unwrap(), SeqNo(504));
+        assert!(log.segments().len() > 2, "{:?}", log.segments());
+        let keys: Vec<_> = log.range(&b"k0100"[..]..&b"k0103"[..], None).map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![b"k0100".to_vec(), b"k0101".to_vec(), b"k0102".to_vec()]);
+    }
+
+    #[test]
+    fn a_full_point_index_falls_back_to_the_ordered_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = HlogConfig { memtable_size_bytes: 1024, ..small() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        let (log, _) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), config, replay).unwrap();
+        for round in 0..3u8 {
+            for i in 0..300u32 {
+                log.put(format!("key-{i:03}").as_bytes(), &[round; 20]).unwrap();
+            }
+        }
+        for i in 0..300u32 {
+            assert_eq!(value_of(&log, format!("key-{i:03}").as_bytes()), Some(vec![2; 20]), "key {i}");
+        }
+        assert_eq!(log.get(b"absent", None), None);
+        assert_eq!(log.range(.., None).count(), 300);
+        assert!(log.stats().in_place_updates > 0);
+    }
+
+    #[test]
+    fn freeze_cuts_and_hands_out_sorted_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = open(dir.path());
+        log.put(b"x", b"1").unwrap();
+        let snap = log.snapshot();
+        log.put(b"y", b"1").unwrap();
+        log.put(b"x", b"2").unwrap();
+        let frozen = log.freeze();
+        log.put(b"x", b"3").unwrap();
+        assert_eq!(frozen.seqno_cut(), SeqNo(3));
+        assert_eq!(frozen.get(b"x", None).unwrap().value(), Some(&b"2"[..]));
+        assert_eq!(value_of(&log, b"x"), Some(b"3".to_vec()));
+        assert_eq!(log.get(b"y", None), None);
+        let entries: Vec<_> = frozen.iter_sorted().map(|e| (e.key, e.seqno.0, e.value)).collect();
+        assert_eq!(
+            entries,
+            vec![
+                (b"x".to_vec(), 3, b"2".to_vec()),
+                (b"x".to_vec(), 1, b"1".to_vec()),
+                (b"y".to_vec(), 2, b"1".to_vec()),
+            ]
+        );
+        drop(snap);
+        frozen.persist().unwrap();
+        let next = frozen.address_range().end;
+        assert!(log.segments().iter().filter(|s| s.start < next).all(|s| s.sealed));
+        log.persist().unwrap();
+        drop((log, frozen));
+        let replay = ReplayFrom { address: next, next_seqno: SeqNo(4) };
+        let (log, report) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), small(), replay).unwrap();
+        assert_eq!(report.records_recovered, 1);
+        assert_eq!(value_of(&log, b"x"), Some(b"3".to_vec()));
+        assert_eq!(log.get(b"y", None), None);
+    }
+}

@@ -1,0 +1,482 @@
+//! One memtable: the pages of a contiguous address range, the index over
+//! them, and the record-level read, append and in-place paths.
+//!
+//! Writers are serialised by the owning log (every `&mut Cursor` method is
+//! called under its writer mutex); readers run concurrently with them.
+
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use super::hash_index::{HashIndex, Probe};
+use super::index::Index;
+use super::page::{Page, PageTable};
+use super::record::{
+    self, FLAG_BATCH, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
+    layout_word, lengths_word, split_layout, split_lengths, value_offset,
+};
+use crate::SeqNo;
+
+/// What the memtable holds for a key at a read point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The key has this value, written at `seqno`.
+    Value {
+        /// The write's seqno.
+        seqno: SeqNo,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// The key was deleted at `seqno`: lower levels must not be consulted.
+    Tombstone {
+        /// The delete's seqno.
+        seqno: SeqNo,
+    },
+}
+
+impl Lookup {
+    /// The seqno of the version found.
+    pub fn seqno(&self) -> SeqNo {
+        match self {
+            Lookup::Value { seqno, .. } | Lookup::Tombstone { seqno } => *seqno,
+        }
+    }
+
+    /// The value, or `None` for a tombstone.
+    pub fn value(&self) -> Option<&[u8]> {
+        match self {
+            Lookup::Value { value, .. } => Some(value),
+            Lookup::Tombstone { .. } => None,
+        }
+    }
+}
+
+/// Which versions a read may return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadAt {
+    /// Exactly the newest version with seqno <= S (S registered or immutable log).
+    Exact(u64),
+    /// The newest complete write: a version newer than the visible watermark
+    /// is skipped only if it belongs to a multi-op batch (which is never
+    /// updated in place, so its predecessor is intact).
+    Latest(u64),
+}
+
+impl ReadAt {
+    fn admits(self, seqno: u64, flags: u8) -> bool {
+        match self {
+            ReadAt::Exact(s) => seqno <= s,
+            ReadAt::Latest(v) => seqno <= v || flags & FLAG_BATCH == 0,
+        }
+    }
+}
+
+/// The writer's position in the active memtable.
+#[derive(Debug)]
+pub(crate) struct Cursor {
+    page: Option<Arc<Page>>,
+    tail: u64,
+    /// First record appended since the last commit record, if any.
+    uncommitted_start: Option<u64>,
+}
+
+impl Cursor {
+    pub(crate) fn new(tail: u64) -> Cursor {
+        Cursor { page: None, tail, uncommitted_start: None }
+    }
+
+    pub(crate) fn tail(&self) -> u64 {
+        self.tail
+    }
+
+    pub(crate) fn take_uncommitted_start(&mut self) -> Option<u64> {
+        self.uncommitted_start.take()
+    }
+}
+
+/// A version of a key, as [`Memtable::versions`] lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Version {
+    pub(crate) seqno: u64,
+    pub(crate) kind: Kind,
+    pub(crate) value: Vec<u8>,
+}
+
+/// Pages, index and address bounds of one memtable.
+#[derive(Debug)]
+pub(crate) struct Memtable {
+    pages: PageTable,
+    /// Ordered: range scans, iteration, and point lookups the hash table
+    /// could not answer.
+    index: Index,
+    /// Point lookups, without locks.
+    hashed: HashIndex,
+    /// Records below this address never change again.
+    read_only: AtomicU64,
+    /// End of the last allocated record.
+    tail: AtomicU64,
+    /// Smallest and largest seqno written here (0 when none).
+    first_seqno: AtomicU64,
+    last_seqno: AtomicU64,
+    in_place_updates: AtomicU64,
+    /// Set when frozen: the address after its last record.
+    end: OnceLock<u64>,
+}
+
+impl Memtable {
+    /// An empty memtable from `base` whose point index `hashed` was sized
+    /// beforehand (allocating it is the only non-O(1) part).
+    pub(crate) fn new(base: u64, page_size: u64, hashed: HashIndex) -> Memtable {
+        Memtable {
+            pages: PageTable::new(base, page_size),
+            index: Index::default(),
+            hashed,
+            read_only: AtomicU64::new(base),
+            tail: AtomicU64::new(base),
+            first_seqno: AtomicU64::new(0),
+            last_seqno: AtomicU64::new(0),
+            in_place_updates: AtomicU64::new(0),
+            end: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn base(&self) -> u64 {
+        self.pages.base()
+    }
+
+    pub(crate) fn page_size(&self) -> u64 {
+        self.pages.page_size()
+    }
+
+    pub(crate) fn tail(&self) -> u64 {
+        self.tail.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn read_only(&self) -> u64 {
+        self.read_only.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_read_only(&self, address: u64) {
+        self.read_only.store(address, Ordering::Release);
+    }
+
+    pub(crate) fn end(&self) -> Option<u64> {
+        self.end.get().copied()
+    }
+
+    pub(crate) fn set_end(&self, address: u64) {
+        let _ = self.end.set(address);
+    }
+
+    pub(crate) fn seqno_range(&self) -> Option<(u64, u64)> {
+        let first = self.first_seqno.load(Ordering::Acquire);
+        (first != 0).then(|| (first, self.last_seqno.load(Ordering::Acquire)))
+    }
+
+    pub(crate) fn in_place_updates(&self) -> u64 {
+        self.in_place_updates.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn key_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub(crate) fn page(&self, address: u64) -> Option<&Arc<Page>> {
+        self.pages.get(address)
+    }
+
+    pub(crate) fn install_page(&self, page: Arc<Page>) {
+        self.pages.install(page);
+    }
+
+    /// Whether a page of `len_bytes` at `start` can be addressed.
+    pub(crate) fn can_hold(&self, start: u64, len_bytes: u64) -> bool {
+        self.pages.fits(start, len_bytes)
+    }
+
+    fn locate(&self, address: u64) -> Option<(&Arc<Page>, usize)> {
+        let page = self.pages.get(address)?;
+        Some((page, (address - page.start()) as usize))
+    }
+
+    fn note_seqno(&self, seqno: u64) {
+        if self.first_seqno.load(Ordering::Relaxed) == 0 {
+            self.first_seqno.store(seqno, Ordering::Release);
+        }
+        self.last_seqno.store(seqno, Ordering::Release);
+    }
+
+    /// The hash the point index uses for `key`.
+    pub(crate) fn hash(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+
+    /// The newest record of `key` (whose [`hash`](Self::hash) is `hash`).
+    pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Option<u64> {
+        match self.hashed.get(hash, |address| self.key_is(address, key)) {
+            Probe::Found(address) => Some(address),
+            Probe::Absent => None,
+            Probe::Unknown => self.index.get(key),
+        }
+    }
+
+    /// The version of `key` visible at `at`.
+    pub(crate) fn get(&self, key: &[u8], at: ReadAt) -> Option<Lookup> {
+        self.read_chain(self.head(Self::hash(key), key)?, at)
+    }
+
+    /// Walks a key's chain from `address` to the first version `at` admits.
+    pub(crate) fn read_chain(&self, mut address: u64, at: ReadAt) -> Option<Lookup> {
+        let mut value = Vec::new();
+        while address != NO_ADDRESS {
+            let (page, at_off) = self.locate(address)?;
+            let (key_len, _) = split_lengths(page.load(at_off + LENGTHS_OFFSET));
+            let value_at = at_off + value_offset(key_len as usize);
+            let found = page.read_consistent(at_off, |p| {
+                let seqno = p.load(at_off + SEQNO_OFFSET);
+                let (record_len, kind, flags) = split_layout(p.load(at_off + LAYOUT_OFFSET));
+                if !at.admits(seqno, flags) {
+                    return None;
+                }
+                if kind != Kind::Value as u8 {
+                    return Some((seqno, false));
+                }
+                let (_, value_len) = split_lengths(p.load(at_off + LENGTHS_OFFSET));
+                // A torn combination of fields is discarded by the retry; the
+                // clamp only keeps the copy inside the record meanwhile.
+                let capacity = (at_off + record_len as usize).saturating_sub(value_at);
+                value.resize((value_len as usize).min(capacity), 0);
+                p.read_bytes(value_at, &mut value);
+                Some((seqno, true))
+            });
+            match found {
+                Some((seqno, true)) => {
+                    return Some(Lookup::Value { seqno: SeqNo(seqno), value });
+                }
+                Some((seqno, false)) => {
+                    return Some(Lookup::Tombstone { seqno: SeqNo(seqno) });
+                }
+                None => address = page.load(at_off + PREV_OFFSET),
+            }
+        }
+        None
+    }
+
+    /// Every version in `key`'s chain from `address`, newest first.
+    pub(crate) fn versions(&self, mut address: u64, out: &mut Vec<Version>) {
+        while address != NO_ADDRESS {
+            let Some((page, at_off)) = self.locate(address) else {
+                return;
+            };
+            let (key_len, _) = split_lengths(page.load(at_off + LENGTHS_OFFSET));
+            let value_at = at_off + value_offset(key_len as usize);
+            let version = page.read_consistent(at_off, |p| {
+                let seqno = p.load(at_off + SEQNO_OFFSET);
+                let (record_len, kind, _) = split_layout(p.load(at_off + LAYOUT_OFFSET));
+                let (_, value_len) = split_lengths(p.load(at_off + LENGTHS_OFFSET));
+                let capacity = (at_off + record_len as usize).saturating_sub(value_at);
+                let mut value = vec![0; (value_len as usize).min(capacity)];
+                p.read_bytes(value_at, &mut value);
+                let kind = Kind::from_byte(kind).unwrap_or(Kind::Tombstone);
+                Version { seqno, kind, value }
+            });
+            out.push(version);
+            address = page.load(at_off + PREV_OFFSET);
+        }
+    }
+
+    /// Up to `count_max` (key, newest address) pairs in key order.
+    pub(crate) fn index_range(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        count_max: usize,
+        out: &mut Vec<(Vec<u8>, u64)>,
+    ) {
+        self.index.collect_range(from, to, count_max, out);
+    }
+
+    /// Overwrites the record at `address` (the key's newest) in place, if it
+    /// is mutable, the value fits, and no snapshot at or above its seqno is
+    /// live (`max_live` < its seqno). Returns whether it did.
+    pub(crate) fn update_in_place(&self, address: u64, seqno: u64, kind: Kind, value: &[u8], max_live: u64) -> bool {
+        if address < self.read_only() {
+            return false;
+        }
+        let Some((page, at)) = self.locate(address) else {
+            return false;
+        };
+        let old_seqno = page.load(at + SEQNO_OFFSET);
+        if max_live >= old_seqno {
+            return false;
+        }
+        let (key_len, old_value_len) = split_lengths(page.load(at + LENGTHS_OFFSET));
+        let (record_len, _, _) = split_layout(page.load(at + LAYOUT_OFFSET));
+        let value_at = value_offset(key_len as usize);
+        if value_at + value.len() > record_len as usize {
+            return false;
+        }
+        page.write_locked(at, |p| {
+            p.store(at + SEQNO_OFFSET, seqno);
+            p.store(at + LENGTHS_OFFSET, lengths_word(key_len, value.len() as u32));
+            p.store(at + LAYOUT_OFFSET, layout_word(record_len, kind, 0));
+            p.write_bytes(at + value_at, value);
+            let written_end = record::pad8(value_at + value.len());
+            let old_end = record::pad8(value_at + old_value_len as usize);
+            if old_end > written_end {
+                p.zero(at + written_end, at + old_end);
+            }
+        });
+        self.note_seqno(seqno);
+        // Only the writer counts, so no read-modify-write is needed.
+        self.in_place_updates.store(self.in_place_updates.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        true
+    }
+
+    /// Appends a key record (value or tombstone) after `head` (the key's
+    /// newest record, from [`head`](Self::head)) and makes it the newest.
+    /// `on_new_page` is told of each page allocated. Returns its address.
+    #[expect(clippy::too_many_arguments, reason = "one record's fields")]
+    pub(crate) fn append_key_record(
+        &self,
+        cursor: &mut Cursor,
+        seqno: u64,
+        kind: Kind,
+        flags: u8,
+        key: &[u8],
+        value: &[u8],
+        (hash, head): (u64, Option<u64>),
+        on_new_page: &mut dyn FnMut(&Arc<Page>),
+    ) -> u64 {
+        let prev = head.unwrap_or(NO_ADDRESS);
+        let address = self.append(cursor, seqno, prev, kind, flags, key, value, on_new_page);
+        self.publish(hash, key, address);
+        self.note_seqno(seqno);
+        address
+    }
+
+    /// Makes the complete record at `address` the newest of `key` in both indexes.
+    fn publish(&self, hash: u64, key: &[u8], address: u64) {
+        // The ordered index first: once the hash table overflows, a key it
+        // lacks must already be findable there.
+        self.index.insert(key, address);
+        self.hashed.publish(hash, address, |a| self.key_is(a, key));
+    }
+
+    /// Whether the key record at `address` holds `key`.
+    pub(crate) fn key_is(&self, address: u64, key: &[u8]) -> bool {
+        let Some((page, at)) = self.locate(address) else { return false };
+        let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
+        if key_len as usize != key.len() {
+            return false;
+        }
+        let mut chunks = key.chunks(8);
+        (&mut chunks).enumerate().all(|(i, chunk)| {
+            let word = page.load(at + HEADER_LEN + i * 8).to_le_bytes();
+            word[..chunk.len()] == *chunk
+        })
+    }
+
+    /// Appends a commit record covering `[start, here)` (hash filled in by
+    /// the persister) and makes everything below its end read-only.
+    pub(crate) fn append_commit(
+        &self,
+        cursor: &mut Cursor,
+        seqno: u64,
+        start: u64,
+        on_new_page: &mut dyn FnMut(&Arc<Page>),
+    ) -> u64 {
+        let mut payload = [0u8; record::COMMIT_VALUE_LEN];
+        payload[..8].copy_from_slice(&start.to_le_bytes());
+        self.append(cursor, seqno, NO_ADDRESS, Kind::Commit, 0, &[], &payload, on_new_page);
+        cursor.uncommitted_start = None;
+        self.set_read_only(cursor.tail);
+        cursor.tail
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one record's fields")]
+    fn append(
+        &self,
+        cursor: &mut Cursor,
+        seqno: u64,
+        prev: u64,
+        kind: Kind,
+        flags: u8,
+        key: &[u8],
+        value: &[u8],
+        on_new_page: &mut dyn FnMut(&Arc<Page>),
+    ) -> u64 {
+        let (page, address, record_len) =
+            self.alloc(cursor, record::record_len_for(key.len(), value.len()), on_new_page);
+        let at = (address - page.start()) as usize;
+        page.store(at + SEQNO_OFFSET, seqno);
+        page.store(at + PREV_OFFSET, prev);
+        page.store(at + LENGTHS_OFFSET, lengths_word(key.len() as u32, value.len() as u32));
+        page.store(at + LAYOUT_OFFSET, layout_word(record_len as u32, kind, flags));
+        page.write_bytes(at + HEADER_LEN, key);
+        page.write_bytes(at + value_offset(key.len()), value);
+        cursor.uncommitted_start.get_or_insert(address);
+        self.tail.store(cursor.tail, Ordering::Release);
+        address
+    }
+
+    /// Reserves `len` bytes at the tail, padding out the current page and
+    /// starting a new one when they do not fit. A record is enlarged to the
+    /// page end when what would remain could not hold a padding record.
+    fn alloc(
+        &self,
+        cursor: &mut Cursor,
+        len: usize,
+        on_new_page: &mut dyn FnMut(&Arc<Page>),
+    ) -> (Arc<Page>, u64, usize) {
+        let fits = cursor.page.as_ref().is_some_and(|p| p.end() - cursor.tail >= len as u64);
+        if !fits {
+            if let Some(page) = cursor.page.take() {
+                self.pad_to_end(cursor, &page);
+            }
+            let page_size = self.page_size() as usize;
+            let page_len = len.div_ceil(page_size).max(1) * page_size;
+            let page = Arc::new(Page::new(cursor.tail, page_len));
+            self.pages.install(Arc::clone(&page));
+            on_new_page(&page);
+            cursor.page = Some(page);
+        }
+        let page = Arc::clone(cursor.page.as_ref().expect("a page was just ensured"));
+        let address = cursor.tail;
+        let remaining = (page.end() - address) as usize - len;
+        let len = if remaining < HEADER_LEN { len + remaining } else { len };
+        cursor.tail = address + len as u64;
+        (page, address, len)
+    }
+
+    fn pad_to_end(&self, cursor: &mut Cursor, page: &Page) {
+        let remaining = (page.end() - cursor.tail) as usize;
+        if remaining == 0 {
+            return;
+        }
+        debug_assert!(remaining >= HEADER_LEN, "alloc leaves room for padding");
+        let at = (cursor.tail - page.start()) as usize;
+        page.store(at + PREV_OFFSET, NO_ADDRESS);
+        page.store(at + LAYOUT_OFFSET, layout_word(remaining as u32, Kind::Padding, 0));
+        cursor.uncommitted_start.get_or_insert(cursor.tail);
+        cursor.tail = page.end();
+    }
+
+    /// Rebuilds the index from recovered records and relinks chains:
+    /// `records` are (address, key) in address order. Word 0 (the on-disk
+    /// checksum) is reset to an unlocked sequence-lock version.
+    pub(crate) fn index_recovered(&self, address: u64, key: &[u8], seqno: u64) {
+        let (page, at) = self.locate(address).expect("recovered pages are installed");
+        page.store(at, 0);
+        let prev = self.index.get(key).unwrap_or(NO_ADDRESS);
+        page.store(at + PREV_OFFSET, prev);
+        self.publish(Self::hash(key), key, address);
+        self.note_seqno(seqno);
+    }
+
+    /// Sets the tail after recovery installed pages up to `tail`.
+    pub(crate) fn set_recovered_tail(&self, tail: u64) {
+        self.tail.store(tail, Ordering::Release);
+        self.set_read_only(tail);
+    }
+}

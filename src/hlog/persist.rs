@@ -1,0 +1,285 @@
+//! The durable side: which segment holds which addresses (the plan), and
+//! the group-commit path that writes committed ranges and fsyncs them.
+//!
+//! Lock order: writer mutex -> plan; io -> plan. The io mutex is never taken
+//! under the writer mutex, so writers never wait for a disk.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::memtable::Memtable;
+use super::record::{self, HEADER_LEN, Kind, LAYOUT_OFFSET, split_layout, value_offset};
+use super::segment::{self, SegmentHeader, SegmentInfo};
+use crate::fs::{Fs, FsFile, OpenOptions};
+use crate::{Error, LogAddress, Result, SeqNo};
+
+/// Locks a mutex; a panic elsewhere does not make the data unusable here.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a completed persist made durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PersistPoint {
+    /// Every write with seqno <= this survives any crash from now on.
+    pub seqno: SeqNo,
+    /// Address after the last durable commit record: log data up to here is
+    /// on disk and fsynced (and never changes again).
+    pub end: LogAddress,
+}
+
+/// One segment the log has planned: its pages are fixed when allocated.
+#[derive(Debug)]
+pub(crate) struct PlannedSegment {
+    pub(crate) number: u64,
+    pub(crate) start: u64,
+    /// Start of the next segment (`u64::MAX` while this is the last).
+    pub(crate) limit: u64,
+    /// The memtable holding its bytes, until it is sealed.
+    pub(crate) memtable: Option<Arc<Memtable>>,
+    pub(crate) durable_end: u64,
+    pub(crate) sealed: bool,
+}
+
+/// Segment plan and commit watermarks, shared by writer and persister.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) segments: Vec<PlannedSegment>,
+    /// End of the newest reserved commit record and the seqno it covers.
+    pub(crate) committed_end: u64,
+    pub(crate) committed_seqno: u64,
+    /// End and seqno of the newest durable commit.
+    pub(crate) durable_end: u64,
+    pub(crate) durable_seqno: u64,
+    pub(crate) next_number: u64,
+}
+
+impl Plan {
+    /// Starts a segment at `start` for `memtable`'s pages.
+    pub(crate) fn start_segment(&mut self, start: u64, memtable: &Arc<Memtable>) {
+        if let Some(last) = self.segments.last_mut() {
+            last.limit = last.limit.min(start);
+        }
+        self.segments.push(PlannedSegment {
+            number: self.next_number,
+            start,
+            limit: u64::MAX,
+            memtable: Some(Arc::clone(memtable)),
+            durable_end: start,
+            sealed: false,
+        });
+        self.next_number += 1;
+    }
+
+    pub(crate) fn durable_point(&self) -> PersistPoint {
+        PersistPoint { seqno: SeqNo(self.durable_seqno), end: LogAddress(self.durable_end) }
+    }
+
+    pub(crate) fn infos(&self, log_dir: &Path) -> Vec<SegmentInfo> {
+        self.segments
+            .iter()
+            .map(|s| SegmentInfo {
+                number: s.number,
+                path: segment::path(log_dir, s.number),
+                start: LogAddress(s.start),
+                durable_end: LogAddress(s.durable_end),
+                durable_len_bytes: segment::HEADER_LEN as u64 + (s.durable_end - s.start),
+                sealed: s.sealed,
+            })
+            .collect()
+    }
+}
+
+/// A failed write or fsync: remembered so every later write fails.
+#[derive(Debug, Default)]
+pub(crate) struct Poison {
+    poisoned: AtomicBool,
+    cause: Mutex<String>,
+}
+
+impl Poison {
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned { cause: lock(&self.cause).clone() });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set(&self, cause: &Error) {
+        let mut text = lock(&self.cause);
+        if !self.poisoned.load(Ordering::Acquire) {
+            *text = cause.to_string();
+            self.poisoned.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// The persister's private state, under the io mutex.
+#[derive(Debug)]
+pub(crate) struct IoState {
+    /// Address up to which log bytes have been handed to the file system.
+    pub(crate) written: u64,
+    /// Open handles of unsealed segments.
+    pub(crate) files: HashMap<u64, Box<dyn FsFile>>,
+}
+
+/// A byte range of one segment to write.
+struct Chunk {
+    number: u64,
+    segment_start: u64,
+    from: u64,
+    to: u64,
+    memtable: Arc<Memtable>,
+}
+
+/// Everything [`flush_to`] needs.
+pub(crate) struct Durable<'a> {
+    pub(crate) fs: &'a dyn Fs,
+    pub(crate) log_dir: &'a Path,
+    pub(crate) page_size: u64,
+    pub(crate) plan: &'a Mutex<Plan>,
+    pub(crate) io: &'a Mutex<IoState>,
+    pub(crate) durable_end: &'a AtomicU64,
+    pub(crate) poison: &'a Poison,
+    pub(crate) calls: &'a AtomicU64,
+    pub(crate) runs: &'a AtomicU64,
+}
+
+impl Durable<'_> {
+    /// Makes the log durable at least up to `target` (a reserved commit end)
+    /// and returns the durable point. Group commit: the caller that gets the
+    /// io mutex writes everything committed so far, so callers queued behind
+    /// it usually find their target already durable and return at once.
+    pub(crate) fn flush_to(&self, target: u64) -> Result<PersistPoint> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.durable_end.load(Ordering::Acquire) >= target {
+            self.poison.check()?;
+            return Ok(lock(self.plan).durable_point());
+        }
+        let mut io = lock(self.io);
+        self.poison.check()?;
+        if self.durable_end.load(Ordering::Acquire) >= target {
+            return Ok(lock(self.plan).durable_point());
+        }
+        let (end, seqno, chunks) = self.chunks(io.written);
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        match self.write_and_sync(&mut io, end, &chunks) {
+            Ok(()) => {}
+            Err(e) => {
+                self.poison.set(&e);
+                return Err(e);
+            }
+        }
+        io.written = end;
+        let mut plan = lock(self.plan);
+        plan.durable_end = end;
+        plan.durable_seqno = seqno;
+        for s in plan.segments.iter_mut().filter(|s| !s.sealed && s.start < end) {
+            let data_end = s.memtable.as_ref().and_then(|m| m.end()).unwrap_or(u64::MAX).min(s.limit);
+            s.durable_end = s.durable_end.max(end.min(data_end));
+            // Sealed once no page can be added (a later segment or a freeze
+            // set the limit) and everything it holds is durable.
+            if s.limit != u64::MAX && s.durable_end >= data_end {
+                s.sealed = true;
+                s.memtable = None;
+                io.files.remove(&s.number);
+            }
+        }
+        self.durable_end.store(end, Ordering::Release);
+        Ok(plan.durable_point())
+    }
+
+    fn chunks(&self, written: u64) -> (u64, u64, Vec<Chunk>) {
+        let plan = lock(self.plan);
+        let end = plan.committed_end;
+        let mut chunks = Vec::new();
+        for s in plan.segments.iter().filter(|s| !s.sealed && s.limit > written && s.start < end) {
+            let memtable = s.memtable.as_ref().expect("unsealed segments keep their memtable");
+            let from = written.max(s.start);
+            let to = end.min(s.limit).min(memtable.end().unwrap_or(u64::MAX));
+            if from < to {
+                let memtable = Arc::clone(memtable);
+                chunks.push(Chunk { number: s.number, segment_start: s.start, from, to, memtable });
+            }
+        }
+        (end, plan.committed_seqno, chunks)
+    }
+
+    fn write_and_sync(&self, io: &mut IoState, end: u64, chunks: &[Chunk]) -> Result<()> {
+        let mut hasher = Xxh3::new();
+        let mut buf = Vec::new();
+        for chunk in chunks {
+            buf.clear();
+            buf.resize((chunk.to - chunk.from) as usize, 0);
+            copy_out(&chunk.memtable, chunk.from, &mut buf);
+            seal_records(&mut buf, &mut hasher, io.written);
+            let file = match io.files.entry(chunk.number) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.create_segment(chunk.number, chunk.segment_start)?)
+                }
+            };
+            let offset = segment::HEADER_LEN as u64 + (chunk.from - chunk.segment_start);
+            file.write_all_at(&buf, offset)?;
+        }
+        for chunk in chunks {
+            io.files[&chunk.number].sync_data()?;
+        }
+        debug_assert!(chunks.last().is_none_or(|c| c.to == end), "a persist ends at a commit record");
+        Ok(())
+    }
+
+    fn create_segment(&self, number: u64, start: u64) -> Result<Box<dyn FsFile>> {
+        let path = segment::path(self.log_dir, number);
+        let file = self.fs.open(&path, OpenOptions::create_new())?;
+        let header = SegmentHeader { page_size_bytes: self.page_size as u32, number, start };
+        file.write_all_at(&header.encode(), 0)?;
+        file.sync_data()?;
+        self.fs.sync_directory(self.log_dir)?;
+        Ok(file)
+    }
+}
+
+/// Copies log bytes `[from, from + out.len())` of `memtable` into `out`.
+fn copy_out(memtable: &Memtable, from: u64, out: &mut [u8]) {
+    let mut address = from;
+    let mut rest = out;
+    while !rest.is_empty() {
+        let page = memtable.page(address).expect("committed bytes lie in installed pages");
+        let n = ((page.end() - address) as usize).min(rest.len());
+        let (now, later) = rest.split_at_mut(n);
+        page.read_bytes((address - page.start()) as usize, now);
+        rest = later;
+        address += n as u64;
+    }
+}
+
+/// Fills in record checksums (word 0 held the in-memory sequence lock) and
+/// commit-record range hashes in a buffer of whole records.
+fn seal_records(buf: &mut [u8], hasher: &mut Xxh3, run_start: u64) {
+    let mut at = 0;
+    while at < buf.len() {
+        let layout = u64::from_le_bytes(buf[at + LAYOUT_OFFSET..at + HEADER_LEN].try_into().expect("8 bytes"));
+        let (record_len, kind, _) = split_layout(layout);
+        let record_len = record_len as usize;
+        assert!(record_len >= HEADER_LEN && at + record_len <= buf.len(), "record layout broken in memory");
+        let rec = &mut buf[at..at + record_len];
+        if Kind::from_byte(kind) == Some(Kind::Commit) {
+            let hash_at = value_offset(0) + record::COMMIT_RANGE_HASH;
+            rec[hash_at..hash_at + 8].copy_from_slice(&hasher.digest().to_le_bytes());
+            let run_at = value_offset(0) + record::COMMIT_RUN_START;
+            rec[run_at..run_at + 8].copy_from_slice(&run_start.to_le_bytes());
+            hasher.reset();
+        }
+        let sum = record::checksum(rec);
+        rec[..8].copy_from_slice(&sum.to_le_bytes());
+        if Kind::from_byte(kind) != Some(Kind::Commit) {
+            hasher.update(rec);
+        }
+        at += record_len;
+    }
+}
