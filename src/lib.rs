@@ -24,6 +24,7 @@
 
 pub mod blob;
 pub mod compaction;
+mod db;
 mod error;
 pub mod fs;
 #[doc(hidden)]
@@ -34,5 +35,6 @@ mod types;
 pub mod version;
 mod wire;
 
+pub use db::{Config, Db, DbIter, DbStats, KEY_BYTES_MAX, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch};
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};

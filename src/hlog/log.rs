@@ -479,6 +479,12 @@ impl HybridLog {
         Ok(removed)
     }
 
+    /// The seqnos of live snapshots, ascending: what a flush or compaction
+    /// must keep readable.
+    pub fn live_snapshots(&self) -> Vec<SeqNo> {
+        self.shared.snapshots.seqnos()
+    }
+
     /// True after a failed log write or fsync.
     pub fn is_poisoned(&self) -> bool {
         self.shared.poison.check().is_err()

@@ -47,6 +47,11 @@ impl SnapshotRegistry {
         self.max_live.load(Ordering::Acquire)
     }
 
+    /// The seqnos live snapshots read at, ascending.
+    pub(crate) fn seqnos(&self) -> Vec<SeqNo> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).keys().map(|&s| SeqNo(s)).collect()
+    }
+
     /// How many snapshots are live.
     pub(crate) fn count(&self) -> usize {
         self.live.lock().unwrap_or_else(|e| e.into_inner()).values().sum()

@@ -11,7 +11,7 @@ use super::{
     BlobFile, DbLayout, Deleter, FileName, TableFile, Version, VersionEdit, decode_current, decode_version,
     encode_current, encode_version,
 };
-use crate::fs::{Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
+use crate::fs::{FileKind, Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
 use crate::wire::checksum;
 use crate::{Error, Result};
 
@@ -43,8 +43,7 @@ impl VersionSet {
             return Self::load(fs, layout, deleter);
         }
         let root = layout.root();
-        let has_files = fs.exists(root)? && fs.read_dir(root)?.iter().any(|entry| entry.name != DbLayout::LOCK);
-        if has_files {
+        if fs.exists(root)? && !holds_only_an_interrupted_creation(&*fs, &layout)? {
             return Err(Error::invalid(format!(
                 "{} is not a cairndb database: it holds files but no CURRENT (damaged, or not ours)",
                 root.display()
@@ -217,6 +216,28 @@ impl VersionSet {
         }
         Ok(removed)
     }
+}
+
+/// True when `layout`'s directory holds nothing but what creating a
+/// database writes before `CURRENT` (the lock file, empty `tables/`,
+/// `blobs/` and `log/`, `v1`, `CURRENT.tmp`): a creation a crash
+/// interrupted, which nothing was ever acknowledged from. Anything else
+/// means the directory is not ours to take over.
+fn holds_only_an_interrupted_creation(fs: &dyn Fs, layout: &DbLayout) -> Result<bool> {
+    for entry in fs.read_dir(layout.root())? {
+        let Some(name) = entry.name.to_str() else { return Ok(false) };
+        let expected = match name {
+            DbLayout::LOCK | "v1" | "CURRENT.tmp" => entry.kind == FileKind::File,
+            DbLayout::TABLES | DbLayout::BLOBS | DbLayout::LOG => {
+                entry.kind == FileKind::Dir && fs.read_dir(&layout.root().join(name))?.is_empty()
+            }
+            _ => false,
+        };
+        if !expected {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Parses a file name found in one folder of the database.

@@ -1,0 +1,153 @@
+//! [`Config`]: how a database is opened.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Db;
+use crate::Result;
+use crate::fs::{Fs, StdFs};
+
+/// Longest key accepted by writes.
+pub const KEY_BYTES_MAX: usize = 16 << 10;
+/// Longest value accepted by writes.
+pub const VALUE_BYTES_MAX: usize = 64 << 20;
+
+/// When writes become durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Every write returns only once it is durable (a group commit that
+    /// concurrent writers share).
+    Always,
+    /// Writes become durable at the next [`Db::persist`] or background
+    /// persist; a crash loses at most a suffix of them.
+    Background,
+}
+
+/// Options for opening a database; `Config::new(path)...open()`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) path: PathBuf,
+    pub(crate) fs: Arc<dyn Fs>,
+    pub(crate) memtable_size_bytes: u64,
+    pub(crate) blob_threshold_bytes: usize,
+    pub(crate) block_cache_bytes: usize,
+    pub(crate) sync: SyncMode,
+    pub(crate) read_only: bool,
+    pub(crate) create_if_missing: bool,
+    pub(crate) background_persist_interval: Option<Duration>,
+    pub(crate) table_target_bytes: u64,
+    pub(crate) level0_trigger: usize,
+    pub(crate) level0_stall: usize,
+    pub(crate) level1_target_bytes: u64,
+    pub(crate) compression: bool,
+    pub(crate) background_threads: bool,
+}
+
+impl Config {
+    /// Defaults for the database at `path` on the real file system.
+    pub fn new(path: impl AsRef<Path>) -> Config {
+        Config {
+            path: path.as_ref().to_path_buf(),
+            fs: Arc::new(StdFs::new()),
+            memtable_size_bytes: 64 << 20,
+            blob_threshold_bytes: 4 << 10,
+            block_cache_bytes: 64 << 20,
+            sync: SyncMode::Background,
+            read_only: false,
+            create_if_missing: true,
+            background_persist_interval: Some(Duration::from_millis(100)),
+            table_target_bytes: 32 << 20,
+            level0_trigger: 4,
+            level0_stall: 20,
+            level1_target_bytes: 128 << 20,
+            compression: true,
+            background_threads: true,
+        }
+    }
+
+    /// The file system to use (`StdFs` by default; `MemFs` or `FaultFs` in tests).
+    pub fn fs(mut self, fs: Arc<dyn Fs>) -> Config {
+        self.fs = fs;
+        self
+    }
+
+    /// Memtable budget: past it, the memtable is frozen and flushed to tables.
+    pub fn memtable_size_bytes(mut self, bytes: u64) -> Config {
+        self.memtable_size_bytes = bytes.max(64 << 10);
+        self
+    }
+
+    /// Values this long or longer are stored in blob files.
+    pub fn blob_threshold_bytes(mut self, bytes: usize) -> Config {
+        self.blob_threshold_bytes = bytes.max(1);
+        self
+    }
+
+    /// Capacity of the block cache shared by all tables.
+    pub fn block_cache_bytes(mut self, bytes: usize) -> Config {
+        self.block_cache_bytes = bytes;
+        self
+    }
+
+    /// When writes become durable.
+    pub fn sync(mut self, mode: SyncMode) -> Config {
+        self.sync = mode;
+        self
+    }
+
+    /// Open without writing a byte: no lock file, no recovery writes, no
+    /// background work; writes fail.
+    pub fn read_only(mut self, read_only: bool) -> Config {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Create a new database when the directory is missing or empty (default true).
+    pub fn create_if_missing(mut self, create: bool) -> Config {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// How often a background thread persists unsynced writes (`None`: never).
+    pub fn background_persist_interval(mut self, interval: Option<Duration>) -> Config {
+        self.background_persist_interval = interval;
+        self
+    }
+
+    /// Target size of a table written by flush or compaction.
+    pub fn table_target_bytes(mut self, bytes: u64) -> Config {
+        self.table_target_bytes = bytes.max(4 << 10);
+        self
+    }
+
+    /// Level-0 table count that triggers compaction.
+    pub fn level0_trigger(mut self, tables: usize) -> Config {
+        self.level0_trigger = tables.max(1);
+        self
+    }
+
+    /// Byte target of level 1 (each deeper level is 10x larger).
+    pub fn level1_target_bytes(mut self, bytes: u64) -> Config {
+        self.level1_target_bytes = bytes.max(64 << 10);
+        self
+    }
+
+    /// Compress table blocks and blob values with lz4 (default true).
+    pub fn compression(mut self, on: bool) -> Config {
+        self.compression = on;
+        self
+    }
+
+    /// Run flushes and compactions on background threads (default true).
+    /// Without, they run inline when due — deterministic, for tests.
+    pub fn background_threads(mut self, on: bool) -> Config {
+        self.background_threads = on;
+        self
+    }
+
+    /// Opens the database.
+    pub fn open(self) -> Result<Db> {
+        Db::open_with(self)
+    }
+}

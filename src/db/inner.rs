@@ -1,0 +1,343 @@
+//! The shared state of an open database and its write, freeze and flush
+//! paths.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
+use super::read::Readers;
+use super::work::Work;
+use crate::blob::BlobOptions;
+use crate::compaction::{OutputOptions, Retention};
+use crate::fs::{Fs, FsLock};
+use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot};
+use crate::table::{BlockCache, TableOptions, ValueKind};
+use crate::version::{DbLayout, Deleter, Version, VersionEdit, VersionSet};
+use crate::{Error, Result, SeqNo};
+
+/// Most frozen memtables waiting for flush before writers stall.
+pub(crate) const FROZEN_STALL: usize = 2;
+
+/// What readers need to see together: the frozen memtables (oldest first)
+/// and the current version. Readers query the active memtable while holding
+/// the read lock, so a freeze (which takes the write lock) never hides a
+/// key between the active log and the frozen list, and a flush swaps the
+/// frozen memtable for its tables in one step.
+#[derive(Debug)]
+pub(crate) struct Super {
+    pub(crate) frozen: Vec<Arc<FrozenLog>>,
+    pub(crate) version: Arc<Version>,
+}
+
+/// Counters kept as the database runs.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) flushes: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) compaction_bytes_read: AtomicU64,
+    pub(crate) compaction_bytes_written: AtomicU64,
+    pub(crate) flush_bytes_written: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+    pub(crate) stall_micros: AtomicU64,
+}
+
+/// The state behind every clone of a [`Db`](super::Db).
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) fs: Arc<dyn Fs>,
+    pub(crate) layout: DbLayout,
+    pub(crate) versions: VersionSet,
+    pub(crate) hlog: HybridLog,
+    memtables: RwLock<Super>,
+    pub(crate) readers: Readers,
+    pub(crate) work: Work,
+    pub(crate) counters: Counters,
+    poison: Mutex<Option<String>>,
+    _lock: Option<Box<dyn FsLock>>,
+}
+
+impl Inner {
+    /// Opens or creates the database, recovering the memtable from the log.
+    pub(crate) fn open(config: Config) -> Result<Arc<Inner>> {
+        let fs = Arc::clone(&config.fs);
+        let layout = DbLayout::new(&config.path);
+        let lock = if config.read_only {
+            None
+        } else {
+            if config.create_if_missing {
+                fs.create_dir_all(layout.root())?;
+            } else if !fs.exists(layout.root())? {
+                return Err(Error::io(
+                    "open database",
+                    layout.root(),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+                ));
+            }
+            Some(fs.lock(&layout.lock())?)
+        };
+        let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);
+        let create = config.create_if_missing && !config.read_only;
+        let versions = VersionSet::open(Arc::clone(&fs), layout.clone(), deleter, create)?;
+        if !config.read_only {
+            let removed = versions.remove_orphans()?;
+            if removed > 0 {
+                log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
+            }
+        }
+        let version = versions.current();
+        let replay = ReplayFrom { address: version.log_start, next_seqno: SeqNo(version.last_seqno.0 + 1) };
+        let hlog_config = HlogConfig {
+            page_size_bytes: page_size_for(config.memtable_size_bytes),
+            memtable_size_bytes: config.memtable_size_bytes,
+            ..HlogConfig::default()
+        };
+        let (hlog, report) = HybridLog::open(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay)?;
+        if report.torn_at.is_some() {
+            log::info!("recovery dropped a torn log tail at {:?}", report.torn_at);
+        }
+        if !config.read_only {
+            hlog.remove_segments_below(version.log_start)?;
+        }
+        let inner = Arc::new(Inner {
+            readers: Readers::new(Arc::new(BlockCache::new(config.block_cache_bytes))),
+            config,
+            fs,
+            layout,
+            versions,
+            hlog,
+            memtables: RwLock::new(Super { frozen: Vec::new(), version }),
+            work: Work::default(),
+            counters: Counters::default(),
+            poison: Mutex::new(None),
+            _lock: lock,
+        });
+        if !inner.config.read_only && inner.hlog.size_bytes() >= inner.config.memtable_size_bytes {
+            inner.freeze(false)?;
+        }
+        Ok(inner)
+    }
+
+    pub(crate) fn memtables(&self) -> RwLockReadGuard<'_, Super> {
+        self.memtables.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn memtables_mut(&self) -> RwLockWriteGuard<'_, Super> {
+        self.memtables.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current version.
+    pub(crate) fn current_version(&self) -> Arc<Version> {
+        Arc::clone(&self.memtables().version)
+    }
+
+    /// A registered read point at the newest complete write.
+    pub(crate) fn snapshot(&self) -> LogSnapshot {
+        self.hlog.snapshot()
+    }
+
+    /// Fails when writes are not allowed: read-only, or poisoned.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.config.read_only {
+            return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
+        }
+        match &*self.poison.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(cause) => Err(Error::Poisoned { cause: cause.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the first background failure; every later write fails with it.
+    pub(crate) fn set_poison(&self, error: &Error) {
+        let mut poison = self.poison.lock().unwrap_or_else(|p| p.into_inner());
+        if poison.is_none() {
+            log::error!("database poisoned: {error}");
+            *poison = Some(error.to_string());
+        }
+        drop(poison);
+        self.work.notify_all();
+    }
+
+    pub(crate) fn poison_cause(&self) -> Option<String> {
+        self.poison.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Writes a batch of operations atomically.
+    pub(crate) fn write(&self, ops: &[Op<'_>]) -> Result<SeqNo> {
+        self.check_writable()?;
+        for op in ops {
+            let (key, value) = match op {
+                Op::Put { key, value } => (*key, *value),
+                Op::Delete { key } => (*key, &[][..]),
+            };
+            if key.len() > KEY_BYTES_MAX {
+                return Err(Error::invalid(format!("key of {} bytes exceeds {KEY_BYTES_MAX}", key.len())));
+            }
+            if value.len() > VALUE_BYTES_MAX {
+                return Err(Error::invalid(format!("value of {} bytes exceeds {VALUE_BYTES_MAX}", value.len())));
+            }
+        }
+        self.stall_if_needed()?;
+        let seqno = self.hlog.write(ops)?;
+        if self.config.sync == SyncMode::Always {
+            self.hlog.persist()?;
+        }
+        if self.hlog.size_bytes() >= self.config.memtable_size_bytes {
+            self.freeze(false)?;
+        }
+        Ok(seqno)
+    }
+
+    /// Waits while flushes or level 0 are too far behind; counts the stall.
+    fn stall_if_needed(&self) -> Result<()> {
+        if !self.config.background_threads {
+            return Ok(());
+        }
+        let behind = || {
+            let s = self.memtables();
+            s.frozen.len() >= FROZEN_STALL || s.version.levels[0].len() >= self.config.level0_stall
+        };
+        if !behind() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.counters.stalls.fetch_add(1, Ordering::Relaxed);
+        self.work.wait_while(|| behind() && self.poison_cause().is_none());
+        self.counters.stall_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.check_writable()
+    }
+
+    /// Makes every acknowledged write durable.
+    pub(crate) fn persist(&self) -> Result<SeqNo> {
+        self.check_writable()?;
+        Ok(self.hlog.persist()?.seqno)
+    }
+
+    /// Freezes the active memtable (when full, or when `force` and not
+    /// empty) and hands it to the flusher. Returns whether it froze.
+    pub(crate) fn freeze(&self, force: bool) -> Result<bool> {
+        {
+            let mut s = self.memtables_mut();
+            let size = self.hlog.size_bytes();
+            if size == 0 || (!force && size < self.config.memtable_size_bytes) {
+                return Ok(false);
+            }
+            s.frozen.push(Arc::new(self.hlog.freeze()));
+        }
+        if self.config.background_threads {
+            self.work.notify_all();
+        } else {
+            while self.flush_oldest()? {}
+            while self.compact_once()? {}
+        }
+        Ok(true)
+    }
+
+    /// Freezes and flushes everything written so far.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.check_writable()?;
+        self.freeze(true)?;
+        while self.flush_oldest()? {}
+        Ok(())
+    }
+
+    /// Writes the oldest frozen memtable to level-0 tables and installs
+    /// them. Returns false when there was nothing to flush.
+    pub(crate) fn flush_oldest(&self) -> Result<bool> {
+        let _one_at_a_time = self.work.flush_lock();
+        let Some(frozen) = self.memtables().frozen.first().cloned() else {
+            return Ok(false);
+        };
+        let retention = Retention::new(self.hlog.live_snapshots(), false);
+        let mut output = self.output();
+        let mut group: Vec<(SeqNo, ValueKind, Vec<u8>)> = Vec::new();
+        let mut key: Vec<u8> = Vec::new();
+        for entry in frozen.iter_sorted() {
+            if entry.key != key && !group.is_empty() {
+                write_group(&mut output, &retention, &key, &mut group)?;
+            }
+            if entry.key != key {
+                key = entry.key.clone();
+            }
+            let kind = match entry.kind {
+                crate::hlog::EntryKind::Value => ValueKind::Value,
+                crate::hlog::EntryKind::Tombstone => ValueKind::Tombstone,
+            };
+            group.push((entry.seqno, kind, entry.value));
+        }
+        if !group.is_empty() {
+            write_group(&mut output, &retention, &key, &mut group)?;
+        }
+        let (tables, blobs) = output.finish()?;
+        let written: u64 = tables.iter().map(|t| t.size_bytes).chain(blobs.iter().map(|b| b.size_bytes)).sum();
+        let edit = VersionEdit {
+            add_tables: tables.into_iter().map(|t| (0, t)).collect(),
+            add_blobs: blobs,
+            last_seqno: Some(frozen.seqno_cut()),
+            log_start: Some(frozen.address_range().end),
+            ..VersionEdit::default()
+        };
+        let version = self.versions.install(&edit)?;
+        {
+            let mut s = self.memtables_mut();
+            if version.id > s.version.id {
+                s.version = Arc::clone(&version);
+            }
+            if s.frozen.first().is_some_and(|f| Arc::ptr_eq(f, &frozen)) {
+                s.frozen.remove(0);
+            }
+        }
+        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        self.counters.flush_bytes_written.fetch_add(written, Ordering::Relaxed);
+        if !self.versions.deleter().is_paused() {
+            self.hlog.remove_segments_below(version.log_start)?;
+        }
+        self.work.notify_all();
+        Ok(true)
+    }
+
+    /// Makes `version` visible to readers if it is newer than theirs.
+    pub(crate) fn publish(&self, version: &Arc<Version>) {
+        let mut s = self.memtables_mut();
+        if version.id > s.version.id {
+            s.version = Arc::clone(version);
+        }
+    }
+
+    /// A fresh output for flush or compaction.
+    pub(crate) fn output(&self) -> crate::compaction::Output {
+        let options = OutputOptions {
+            table: TableOptions { compression: self.config.compression, ..TableOptions::default() },
+            blob: BlobOptions { compression: self.config.compression },
+            table_target_bytes: self.config.table_target_bytes,
+            blob_threshold_bytes: self.config.blob_threshold_bytes,
+            blob_file_target_bytes: 256 << 20,
+        };
+        let ids = self.versions.id_source();
+        crate::compaction::Output::new(Arc::clone(&self.fs), self.layout.clone(), options, Box::new(ids))
+    }
+}
+
+/// Writes one key's versions (newest first) that the retention rule keeps.
+pub(crate) fn write_group(
+    output: &mut crate::compaction::Output,
+    retention: &Retention,
+    key: &[u8],
+    group: &mut Vec<(SeqNo, ValueKind, Vec<u8>)>,
+) -> Result<()> {
+    let flags: Vec<(SeqNo, bool)> = group.iter().map(|(s, k, _)| (*s, *k == ValueKind::Tombstone)).collect();
+    for ((seqno, kind, value), keep) in group.drain(..).zip(retention.select(&flags)) {
+        if keep {
+            output.add(key, seqno, kind, &value)?;
+        }
+    }
+    Ok(())
+}
+
+/// A page size that gives a small memtable budget several pages.
+fn page_size_for(memtable_bytes: u64) -> u32 {
+    let target = (memtable_bytes / 16).clamp(4096, 1 << 20);
+    // A power of two: a multiple of 8 and of 4096.
+    (1u64 << (63 - target.leading_zeros())) as u32
+}

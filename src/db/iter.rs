@@ -1,0 +1,213 @@
+//! [`DbIter`]: ordered iteration over a consistent read point.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use super::Inner;
+use super::merge::{MergeIter, Source};
+use crate::hlog::{Lookup, Snapshot as LogSnapshot};
+use crate::table::{Entry, ValueKind};
+use crate::version::Version;
+use crate::{Result, SeqNo};
+
+/// Owned bounds of a key range.
+pub(crate) type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+pub(crate) fn bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> KeyBounds {
+    let own = |b: Bound<&K>| match b {
+        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
+}
+
+/// The keys starting with `prefix`: from `prefix` up to (excluded) the
+/// smallest key greater than every such key.
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> KeyBounds {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
+}
+
+fn borrowed(bounds: &KeyBounds) -> (Bound<&[u8]>, Bound<&[u8]>) {
+    (borrow(&bounds.0), borrow(&bounds.1))
+}
+
+fn borrow(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Keys and values in key order, as of the read point the iterator was
+/// made at; yields `Result<(key, value)>`. Writes made after its creation
+/// are not seen, and nothing it can see is overwritten in place while it
+/// lives.
+pub struct DbIter {
+    inner: Arc<Inner>,
+    read_point: Arc<LogSnapshot>,
+    bounds: KeyBounds,
+    merge: Option<MergeIter>,
+    /// Pins the files the iterator reads: none is deleted while it lives.
+    version: Option<Arc<Version>>,
+    last_key: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl std::fmt::Debug for DbIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbIter").field("seqno", &self.read_point.seqno()).field("done", &self.done).finish()
+    }
+}
+
+impl DbIter {
+    pub(crate) fn new(inner: &Arc<Inner>, read_point: impl Into<Arc<LogSnapshot>>, bounds: KeyBounds) -> DbIter {
+        DbIter {
+            inner: Arc::clone(inner),
+            read_point: read_point.into(),
+            bounds,
+            merge: None,
+            version: None,
+            last_key: None,
+            done: false,
+        }
+    }
+
+    /// The seqno this iterator reads at.
+    pub fn seqno(&self) -> SeqNo {
+        self.read_point.seqno()
+    }
+
+    fn sources(&mut self) -> Result<Vec<Source>> {
+        let at = Some(self.read_point.seqno());
+        let range = borrowed(&self.bounds);
+        let mut sources: Vec<Source> = Vec::new();
+        let version = {
+            let s = self.inner.memtables();
+            sources.push(memtable_source(self.inner.hlog.range(range, at)));
+            for frozen in s.frozen.iter().rev() {
+                sources.push(memtable_source(frozen.range(range, at)));
+            }
+            Arc::clone(&s.version)
+        };
+        self.version = Some(Arc::clone(&version));
+        for (_, file) in version.tables() {
+            if !overlaps(&self.bounds, &file.info.smallest_key, &file.info.largest_key) {
+                continue;
+            }
+            let table = self.inner.table(file)?;
+            let iter = match &self.bounds.0 {
+                Bound::Included(k) | Bound::Excluded(k) => table.seek(k),
+                Bound::Unbounded => table.iter(),
+            };
+            sources.push(Box::new(iter));
+        }
+        Ok(sources)
+    }
+
+    fn past_end(&self, key: &[u8]) -> bool {
+        match &self.bounds.1 {
+            Bound::Included(end) => key > end.as_slice(),
+            Bound::Excluded(end) => key >= end.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    fn before_start(&self, key: &[u8]) -> bool {
+        match &self.bounds.0 {
+            Bound::Included(start) => key < start.as_slice(),
+            Bound::Excluded(start) => key <= start.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if self.merge.is_none() {
+            self.merge = Some(MergeIter::new(self.sources()?));
+        }
+        let seqno = self.read_point.seqno();
+        while let Some(entry) = self.merge.as_mut().and_then(Iterator::next) {
+            let entry = entry?;
+            if entry.seqno > seqno || self.last_key.as_deref() == Some(entry.key.as_slice()) {
+                continue;
+            }
+            if self.before_start(&entry.key) {
+                continue;
+            }
+            if self.past_end(&entry.key) {
+                return Ok(None);
+            }
+            self.last_key = Some(entry.key.clone());
+            let key = entry.key.clone();
+            if let Some(value) = self.inner.resolve(entry)? {
+                return Ok(Some((key, value)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Iterator for DbIter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.advance() {
+            Ok(Some(kv)) => Some(Ok(kv)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn memtable_source(iter: crate::hlog::RangeIter) -> Source {
+    Box::new(iter.map(|(key, found)| {
+        Ok(match found {
+            Lookup::Value { seqno, value } => Entry { key, seqno, kind: ValueKind::Value, value },
+            Lookup::Tombstone { seqno } => Entry { key, seqno, kind: ValueKind::Tombstone, value: Vec::new() },
+        })
+    }))
+}
+
+fn overlaps(bounds: &KeyBounds, smallest: &[u8], largest: &[u8]) -> bool {
+    let starts_before_end = match &bounds.1 {
+        Bound::Included(end) => smallest <= end.as_slice(),
+        Bound::Excluded(end) => smallest < end.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let ends_after_start = match &bounds.0 {
+        Bound::Included(start) => largest >= start.as_slice(),
+        Bound::Excluded(start) => largest > start.as_slice(),
+        Bound::Unbounded => true,
+    };
+    starts_before_end && ends_after_start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bounds_cover_exactly_the_prefix() {
+        assert_eq!(prefix_bounds(b"ab"), (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec())));
+        assert_eq!(prefix_bounds(b"a\xff"), (Bound::Included(b"a\xff".to_vec()), Bound::Excluded(b"b".to_vec())));
+        assert_eq!(prefix_bounds(b"\xff\xff"), (Bound::Included(b"\xff\xff".to_vec()), Bound::Unbounded));
+        assert_eq!(prefix_bounds(b""), (Bound::Included(Vec::new()), Bound::Unbounded));
+    }
+}

@@ -1,0 +1,154 @@
+//! The database: [`Db`], its [`Config`], [`WriteBatch`], [`Snapshot`] and
+//! iterators.
+//!
+//! Writes land in the hybrid log (`crate::hlog`). When it passes its budget
+//! it is frozen and flushed into level-0 tables (large values into blob
+//! files) by a background thread; another thread compacts levels. Reads
+//! consult the active memtable, the frozen ones, then the tables of the
+//! current version, newest first.
+
+mod batch;
+mod config;
+mod inner;
+mod iter;
+mod merge;
+mod read;
+mod snapshot;
+mod stats;
+mod work;
+
+pub use batch::WriteBatch;
+pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
+pub use iter::DbIter;
+pub use snapshot::Snapshot;
+pub use stats::DbStats;
+
+pub(crate) use inner::Inner;
+
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::hlog::Op;
+use crate::version::Version;
+use crate::{Result, SeqNo};
+
+/// An open database. Cheap to clone and share between threads; the last
+/// clone dropped stops background work and releases the directory lock.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cairndb::{Config, Db, WriteBatch};
+/// use cairndb::fs::MemFs;
+///
+/// let db = Config::new("/data").fs(Arc::new(MemFs::new())).open()?;
+/// db.put(b"key", b"value")?;
+/// assert_eq!(db.get(b"key")?.as_deref(), Some(&b"value"[..]));
+/// db.write(WriteBatch::new().put(b"a", b"1").delete(b"key"))?;
+/// let keys: Vec<Vec<u8>> = db.iter().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+/// assert_eq!(keys, [b"a".to_vec()]);
+/// db.persist()?; // every write above is now durable
+/// # Ok::<(), cairndb::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Db {
+    inner: Arc<Inner>,
+    _workers: Arc<work::Workers>,
+}
+
+impl Db {
+    /// Opens (or creates) the database at `path` with defaults, on the real
+    /// file system.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Config::new(path).open()
+    }
+
+    pub(crate) fn open_with(config: Config) -> Result<Db> {
+        let inner = Inner::open(config)?;
+        let workers = Arc::new(work::Workers::start(&inner)?);
+        Ok(Db { inner, _workers: workers })
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<SeqNo> {
+        self.inner.write(&[Op::Put { key: key.as_ref(), value: value.as_ref() }])
+    }
+
+    /// Deletes `key` (a no-op if absent).
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<SeqNo> {
+        self.inner.write(&[Op::Delete { key: key.as_ref() }])
+    }
+
+    /// Applies every write of `batch` atomically; returns the seqno of its last write.
+    pub fn write(&self, batch: WriteBatch) -> Result<SeqNo> {
+        let ops: Vec<Op<'_>> = batch
+            .ops
+            .iter()
+            .map(|op| match op {
+                batch::BatchOp::Put { key, value } => Op::Put { key, value },
+                batch::BatchOp::Delete { key } => Op::Delete { key },
+            })
+            .collect();
+        self.inner.write(&ops)
+    }
+
+    /// The value of `key`, if any.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key.as_ref(), None)
+    }
+
+    /// Every key and value, in key order, as of now.
+    pub fn iter(&self) -> DbIter {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// Keys and values in `range`, in key order, as of now.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
+        let snapshot = self.inner.snapshot();
+        DbIter::new(&self.inner, snapshot, iter::bounds(range))
+    }
+
+    /// Keys starting with `prefix`, in key order, as of now.
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
+        let snapshot = self.inner.snapshot();
+        DbIter::new(&self.inner, snapshot, iter::prefix_bounds(prefix.as_ref()))
+    }
+
+    /// A consistent read view of the database as of now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(Arc::clone(&self.inner))
+    }
+
+    /// Makes every write acknowledged so far durable (a group commit shared
+    /// by concurrent callers).
+    pub fn persist(&self) -> Result<SeqNo> {
+        self.inner.persist()
+    }
+
+    /// Freezes the memtable and writes it to level-0 tables now; returns
+    /// once they are part of the database.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// Flushes, then merges every table into one sorted run at the deepest
+    /// level in use, dropping deleted and overwritten data no snapshot needs.
+    pub fn compact(&self) -> Result<()> {
+        self.inner.compact_full()
+    }
+
+    /// Counters and sizes.
+    pub fn stats(&self) -> DbStats {
+        self.inner.stats()
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        self.inner.layout.root()
+    }
+
+    /// The current version (which files make up the database).
+    pub fn version(&self) -> Arc<Version> {
+        self.inner.current_version()
+    }
+}

@@ -1,0 +1,51 @@
+//! [`Snapshot`]: a frozen read view of the database.
+
+use std::ops::RangeBounds;
+use std::sync::Arc;
+
+use super::Inner;
+use super::iter::{DbIter, bounds, prefix_bounds};
+use crate::hlog::Snapshot as LogSnapshot;
+use crate::{Result, SeqNo};
+
+/// A consistent read view: every read through it sees exactly the writes
+/// with seqno <= [`seqno`](Snapshot::seqno), whatever is written, flushed
+/// or compacted meanwhile. While it lives, the versions it can see are kept
+/// (no in-place update or compaction removes them); drop it promptly.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    read_point: Arc<LogSnapshot>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(inner: Arc<Inner>) -> Snapshot {
+        let read_point = Arc::new(inner.snapshot());
+        Snapshot { inner, read_point }
+    }
+
+    /// The seqno this snapshot reads at.
+    pub fn seqno(&self) -> SeqNo {
+        self.read_point.seqno()
+    }
+
+    /// The value of `key` in this snapshot.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key.as_ref(), Some(self.seqno()))
+    }
+
+    /// Every key and value in this snapshot, in key order.
+    pub fn iter(&self) -> DbIter {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// Keys and values in `range`, in key order.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
+        DbIter::new(&self.inner, Arc::clone(&self.read_point), bounds(range))
+    }
+
+    /// Keys starting with `prefix`, in key order.
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
+        DbIter::new(&self.inner, Arc::clone(&self.read_point), prefix_bounds(prefix.as_ref()))
+    }
+}
