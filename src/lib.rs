@@ -22,10 +22,14 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod blob;
 pub mod compaction;
 mod error;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hlog;
+pub mod table;
 mod types;
 pub mod version;
 mod wire;

@@ -1,0 +1,252 @@
+//! [`Table`]: an open, verified table serving lookups and iteration.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::block::{Block, BlockCursor};
+use super::cache::BlockCache;
+use super::entry::{Entry, ValueKind, cmp_internal};
+use super::filter::{Bloom, key_hash};
+use super::footer::{FOOTER_BYTES, Footer};
+use super::frame::{BlockHandle, BlockKind, decode_frame};
+use super::index::Index;
+use super::iter::{TableIter, TableRevIter};
+use super::meta::TableMeta;
+use crate::fs::{Fs, FsFile, OpenOptions};
+use crate::{Error, Result, SeqNo, TableId};
+
+/// An open table. Cheap to clone (clones share the open file); Send + Sync.
+///
+/// Opening reads and verifies the footer, filter, index and meta block;
+/// data blocks are read on demand, verified, and kept in the shared
+/// [`BlockCache`].
+#[derive(Clone, Debug)]
+pub struct Table {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    id: TableId,
+    path: PathBuf,
+    file: Box<dyn FsFile>,
+    cache: Arc<BlockCache>,
+    cache_key: u64,
+    index: Index,
+    filter: Bloom,
+    meta: TableMeta,
+}
+
+impl Table {
+    /// Opens the table at `path`.
+    ///
+    /// Fails with [`Error::Corruption`] when the file is not a whole,
+    /// intact table of this format version.
+    pub fn open(fs: &dyn Fs, path: &Path, id: TableId, cache: Arc<BlockCache>) -> Result<Self> {
+        Self::from_file(fs.open(path, OpenOptions::read())?, id, cache)
+    }
+
+    /// Opens a table from a file already open for reading.
+    pub fn from_file(file: Box<dyn FsFile>, id: TableId, cache: Arc<BlockCache>) -> Result<Self> {
+        let path = file.path().to_path_buf();
+        let file_len = file.len()?;
+        let corrupt = |offset: u64, what: &str| Error::corruption(&path, offset, what);
+        let footer_offset =
+            file_len.checked_sub(FOOTER_BYTES as u64).ok_or_else(|| corrupt(0, "file shorter than a table footer"))?;
+        let mut footer_bytes = [0u8; FOOTER_BYTES];
+        file.read_exact_at(&mut footer_bytes, footer_offset)?;
+        let footer = Footer::decode(&footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
+        let read = |handle, kind| read_frame(file.as_ref(), &path, handle, kind);
+        let meta = TableMeta::decode(&read(footer.meta, BlockKind::Meta)?, file_len)
+            .map_err(|w| corrupt(footer.meta.offset, w))?;
+        let data_end = footer.filter.offset;
+        let index = Index::decode(&read(footer.index, BlockKind::Index)?, data_end)
+            .map_err(|w| corrupt(footer.index.offset, w))?;
+        let filter =
+            Bloom::decode(&read(footer.filter, BlockKind::Filter)?).map_err(|w| corrupt(footer.filter.offset, w))?;
+        check_meta_against_index(&meta, &index, data_end).map_err(|w| corrupt(footer.meta.offset, w))?;
+        let cache_key = cache.new_file_key();
+        let inner = Inner { id, path, file, cache, cache_key, index, filter, meta };
+        Ok(Table { inner: Arc::new(inner) })
+    }
+
+    /// The table's id.
+    pub fn id(&self) -> TableId {
+        self.inner.id
+    }
+
+    /// The path the table was opened from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// What the table holds.
+    pub fn meta(&self) -> &TableMeta {
+        &self.inner.meta
+    }
+
+    /// False when the bloom filter proves `key` absent (no block is read).
+    pub fn may_contain(&self, key: &[u8]) -> bool {
+        self.inner.filter.may_contain(key_hash(key))
+    }
+
+    /// The newest version of `key` with seqno <= `snapshot`, whatever its
+    /// kind (a tombstone is returned as such).
+    pub fn get(&self, key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        if !self.may_contain(key) {
+            return Ok(None);
+        }
+        let i = self.find_block(key, snapshot);
+        if i == self.block_count() {
+            return Ok(None);
+        }
+        let (mut cursor, offset) = (BlockCursor::new(self.block(i)?), self.block_offset(i));
+        let found = cursor.seek(key, snapshot).map_err(|w| self.corrupt(offset, w))?;
+        Ok((found && cursor.key() == key).then(|| cursor.entry()))
+    }
+
+    /// Every entry, in table order.
+    pub fn iter(&self) -> TableIter {
+        TableIter::new(self.clone())
+    }
+
+    /// Entries from the first whose key is at or after `key`, in table order.
+    pub fn seek(&self, key: &[u8]) -> TableIter {
+        let mut iter = self.iter();
+        iter.seek(key);
+        iter
+    }
+
+    /// Every entry, in reverse table order (key descending, seqno ascending).
+    pub fn iter_rev(&self) -> TableRevIter {
+        TableRevIter::new(self.clone())
+    }
+
+    /// Reads every data block from the file (bypassing the cache) and checks
+    /// its checksum, its entries, the order across blocks and the counts in
+    /// the meta block.
+    pub fn verify(&self) -> Result<()> {
+        let mut tally = Tally::default();
+        for (i, e) in self.inner.index.entries().iter().enumerate() {
+            let block = Arc::new(self.load_block(i)?);
+            let walked = tally.walk(BlockCursor::new(block)).map_err(|w| self.corrupt(e.handle.offset, w))?;
+            if walked != (e.last_key.as_slice(), e.last_seqno) {
+                return Err(self.corrupt(e.handle.offset, "block's last key differs from the index"));
+            }
+        }
+        tally.check(self.meta()).map_err(|w| self.corrupt(self.meta().data_bytes, w))
+    }
+
+    /// The first block that can hold (`key`, `seqno`) or a later entry.
+    pub(crate) fn find_block(&self, key: &[u8], seqno: SeqNo) -> usize {
+        self.inner.index.find(key, seqno)
+    }
+
+    pub(crate) fn block_count(&self) -> usize {
+        self.inner.index.entries().len()
+    }
+
+    pub(crate) fn block_offset(&self, i: usize) -> u64 {
+        self.inner.index.entries().get(i).map_or(0, |e| e.handle.offset)
+    }
+
+    pub(crate) fn corrupt(&self, offset: u64, what: &str) -> Error {
+        Error::corruption(&self.inner.path, offset, what)
+    }
+
+    /// Data block `i` (< block_count), from the cache or the file.
+    pub(crate) fn block(&self, i: usize) -> Result<Arc<Block>> {
+        let inner = &self.inner;
+        let offset = self.block_offset(i);
+        if let Some(block) = inner.cache.get(inner.cache_key, offset) {
+            return Ok(block);
+        }
+        let block = Arc::new(self.load_block(i)?);
+        inner.cache.insert(inner.cache_key, offset, Arc::clone(&block));
+        Ok(block)
+    }
+
+    fn load_block(&self, i: usize) -> Result<Block> {
+        let entry = self.inner.index.entries().get(i);
+        let handle = entry.map(|e| e.handle).ok_or_else(|| self.corrupt(0, "no such block"))?;
+        let raw = read_frame(self.inner.file.as_ref(), &self.inner.path, handle, BlockKind::Data)?;
+        Block::decode(raw).map_err(|w| self.corrupt(handle.offset, w))
+    }
+}
+
+/// Reads and verifies one frame whose handle has been checked against the
+/// file's length.
+fn read_frame(file: &dyn FsFile, path: &Path, h: BlockHandle, kind: BlockKind) -> Result<Vec<u8>> {
+    let mut frame = vec![0u8; h.len as usize];
+    file.read_exact_at(&mut frame, h.offset)?;
+    decode_frame(kind, &frame).map_err(|w| Error::corruption(path, h.offset, w))
+}
+
+fn check_meta_against_index(meta: &TableMeta, index: &Index, data_end: u64) -> Result<(), &'static str> {
+    let last = index.entries().last().ok_or("table has no data blocks")?;
+    if meta.data_bytes != data_end || meta.data_block_count != index.entries().len() as u64 {
+        return Err("meta block disagrees with the index");
+    }
+    if last.last_key != meta.key_max || meta.key_min > meta.key_max {
+        return Err("meta key range disagrees with the index");
+    }
+    Ok(())
+}
+
+/// Counts gathered by [`Table::verify`].
+#[derive(Default)]
+struct Tally {
+    entries: u64,
+    values: u64,
+    tombstones: u64,
+    blob_refs: u64,
+    raw_bytes: u64,
+    key_min: Option<Vec<u8>>,
+    seqno_range: Option<(SeqNo, SeqNo)>,
+    last: Option<(Vec<u8>, SeqNo)>,
+}
+
+impl Tally {
+    /// Walks a block, checking order against everything before it; returns
+    /// the block's last key.
+    fn walk(&mut self, mut c: BlockCursor) -> Result<(&[u8], SeqNo), &'static str> {
+        while c.advance()? {
+            if let Some((k, s)) = &self.last
+                && cmp_internal(k, *s, c.key(), c.seqno()) != Ordering::Less
+            {
+                return Err("entries out of order across blocks");
+            }
+            self.count(&c);
+            self.last = Some((c.key().to_vec(), c.seqno()));
+        }
+        self.last.as_ref().map(|(k, s)| (k.as_slice(), *s)).ok_or("empty block")
+    }
+
+    fn count(&mut self, c: &BlockCursor) {
+        self.entries += 1;
+        self.raw_bytes += (c.key().len() + c.value().len()) as u64;
+        match c.kind() {
+            ValueKind::Value => self.values += 1,
+            ValueKind::Tombstone => self.tombstones += 1,
+            ValueKind::BlobRef => self.blob_refs += 1,
+        }
+        self.key_min.get_or_insert_with(|| c.key().to_vec());
+        let (lo, hi) = self.seqno_range.get_or_insert((c.seqno(), c.seqno()));
+        (*lo, *hi) = ((*lo).min(c.seqno()), (*hi).max(c.seqno()));
+    }
+
+    fn check(&self, meta: &TableMeta) -> Result<(), &'static str> {
+        let counts = [self.entries, self.values, self.tombstones, self.blob_refs, self.raw_bytes];
+        let expected = [meta.entry_count, meta.value_count, meta.tombstone_count, meta.blob_ref_count, meta.raw_bytes];
+        if counts != expected {
+            return Err("entry counts differ from the meta block");
+        }
+        if self.key_min.as_deref() != Some(meta.key_min.as_slice())
+            || self.seqno_range != Some((meta.seqno_min, meta.seqno_max))
+        {
+            return Err("key or seqno range differs from the meta block");
+        }
+        Ok(())
+    }
+}
