@@ -81,6 +81,26 @@ fn memtable(c: &mut Criterion) {
             log.get(&key(i), None).unwrap()
         })
     });
+    group.bench_function("insert_then_iter_sorted", |b| {
+        // The flush's view: inserts, freeze, every entry in key order (this
+        // is where the deferred sorting of new keys is paid).
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let log = fresh_log();
+                let n = (iters - done).min(KEYS_PER_LOG);
+                let started = Instant::now();
+                for i in 0..n {
+                    log.put(&key(i), &VALUE).unwrap();
+                }
+                assert_eq!(log.freeze().iter_sorted().count() as u64, n);
+                spent += started.elapsed();
+                done += n;
+            }
+            spent
+        })
+    });
     group.finish();
 }
 

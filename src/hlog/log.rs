@@ -272,7 +272,7 @@ impl HybridLog {
             let hash = Memtable::hash(key);
             let head = w.active.head(hash, key);
             if single
-                && let Some(head) = head
+                && let Some(head) = head.address()
                 && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
