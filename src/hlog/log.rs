@@ -553,6 +553,33 @@ mod tests {
     }
 
     #[test]
+    fn segments_below_a_flushed_log_can_be_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = open(dir.path());
+        for i in 0..300u32 {
+            log.put(format!("old-{i:03}").as_bytes(), &[1; 60]).unwrap();
+        }
+        let frozen = log.freeze();
+        log.put(b"new", b"1").unwrap();
+        frozen.persist().unwrap();
+        log.persist().unwrap();
+        let next = frozen.address_range().end;
+        let before = log.segments();
+        assert!(before.iter().filter(|s| s.start < next).count() >= 2, "{before:?}");
+        // The database flushed the frozen log to tables; its segments go.
+        drop(frozen);
+        let removed = log.remove_segments_below(next).unwrap();
+        assert_eq!(removed.len(), before.iter().filter(|s| s.start < next).count());
+        assert!(log.segments().iter().all(|s| s.start >= next));
+        drop(log);
+        let replay = ReplayFrom { address: next, next_seqno: SeqNo(301) };
+        let (log, report) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), small(), replay).unwrap();
+        assert_eq!(report.records_recovered, 1);
+        assert_eq!(value_of(&log, b"new"), Some(b"1".to_vec()));
+        assert_eq!(log.put(b"x", b"y").unwrap(), SeqNo(302));
+    }
+
+    #[test]
     fn freeze_cuts_and_hands_out_sorted_versions() {
         let dir = tempfile::tempdir().unwrap();
         let (log, _) = open(dir.path());
