@@ -541,9 +541,9 @@ impl Memtable {
         cursor.tail = page.end();
     }
 
-    /// Rebuilds the index from recovered records and relinks chains:
-    /// `records` are (address, key) in address order. Word 0 (the on-disk
-    /// checksum) is reset to an unlocked sequence-lock version.
+    /// Indexes a recovered record (called in address order) and links it
+    /// to the key's previous one, whatever `prev` the disk said. Word 0 (the
+    /// on-disk checksum) is reset to an unlocked sequence-lock version.
     pub(crate) fn index_recovered(&self, address: u64, key: &[u8], seqno: u64) {
         let (page, at) = self.locate(address).expect("recovered pages are installed");
         page.store(at, 0);
