@@ -168,6 +168,38 @@ fn warm_lookups_hit_the_cache() {
 }
 
 #[test]
+fn threads_share_a_table_and_a_cache() {
+    let entries: Vec<Entry> = (0..5000u32)
+        .map(|i| Entry {
+            key: i.to_be_bytes().to_vec(),
+            seqno: SeqNo(7),
+            kind: ValueKind::Value,
+            value: vec![i as u8; 50],
+        })
+        .collect();
+    let case = Case { entries, options: TableOptions::default(), cache_bytes: 0, probes: Vec::new() };
+    let (dir, _) = write_and_open(&case);
+    // Small enough that the threads keep evicting each other's blocks.
+    let cache = Arc::new(BlockCache::new(64 << 10));
+    let table = Table::open(&StdFs::new(), &dir.path().join("1.sst"), TableId(1), Arc::clone(&cache)).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let (table, entries) = (table.clone(), &case.entries);
+            s.spawn(move || {
+                for i in (t..5000).step_by(3) {
+                    let got = table.get(&i.to_be_bytes(), SeqNo(7)).unwrap();
+                    assert_eq!(got.as_ref(), Some(&entries[i as usize]));
+                }
+                assert!(table.iter().map(Result::unwrap).eq(entries.iter().cloned()));
+            });
+        }
+    });
+    assert!(cache.stats().used_bytes <= 64 << 10);
+    drop(table);
+    assert_eq!(cache.stats().block_count, 0, "a closed table's blocks leave the cache");
+}
+
+#[test]
 fn empty_table_is_refused_and_order_is_asserted() {
     let dir = tempfile::tempdir().unwrap();
     let w = TableWriter::new(&StdFs::new(), &dir.path().join("1.sst"), TableOptions::default()).unwrap();
