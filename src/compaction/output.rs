@@ -198,3 +198,78 @@ impl Drop for Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::blob::BlobFile;
+    use crate::fs::MemFs;
+    use crate::table::{BlockCache, Table};
+
+    fn setup() -> (MemFs, DbLayout) {
+        let fs = MemFs::new();
+        let layout = DbLayout::new("/db");
+        for dir in [layout.tables_dir(), layout.blobs_dir()] {
+            fs.create_dir_all(&dir).unwrap();
+        }
+        (fs, layout)
+    }
+
+    fn output(fs: &MemFs, layout: &DbLayout) -> Output {
+        let options = OutputOptions {
+            table: TableOptions::default(),
+            blob: BlobOptions::default(),
+            table_target_bytes: 2048,
+            blob_threshold_bytes: 100,
+            blob_file_target_bytes: 1 << 20,
+        };
+        let next = Arc::new(AtomicU64::new(1));
+        Output::new(
+            Arc::new(fs.clone()),
+            layout.clone(),
+            options,
+            Box::new(move || next.fetch_add(1, Ordering::Relaxed)),
+        )
+    }
+
+    #[test]
+    fn splits_tables_between_keys_and_moves_large_values_to_blobs() {
+        let (fs, layout) = setup();
+        let mut out = output(&fs, &layout);
+        for k in 0..200u32 {
+            let key = format!("key{k:04}").into_bytes();
+            // Two versions per key must land in the same table.
+            out.add(&key, SeqNo(1000 + u64::from(k)), ValueKind::Value, &[b'n'; 20]).unwrap();
+            let old = if k % 10 == 0 { vec![b'B'; 150] } else { vec![b'o'; 20] };
+            out.add(&key, SeqNo(u64::from(k)), ValueKind::Value, &old).unwrap();
+        }
+        let (tables, blobs) = out.finish().unwrap();
+        assert!(tables.len() > 2, "split at the target size: {}", tables.len());
+        assert_eq!(blobs.len(), 1);
+        for pair in tables.windows(2) {
+            assert!(pair[0].largest_key < pair[1].smallest_key, "no key spans two tables");
+        }
+        let referenced: u64 = tables.iter().flat_map(|t| t.blob_refs.iter().map(|(_, b)| b)).sum();
+        assert_eq!(referenced, blobs[0].value_bytes, "every blob byte is accounted to a table");
+        let cache = Arc::new(BlockCache::new(1 << 20));
+        let blob = BlobFile::open(&fs, &layout.blob(blobs[0].id), blobs[0].id).unwrap();
+        let table = Table::open(&fs, &layout.table(tables[0].id), tables[0].id, cache).unwrap();
+        let entry = table.get(b"key0000", SeqNo(5)).unwrap().unwrap();
+        assert_eq!(entry.kind, ValueKind::BlobRef);
+        assert_eq!(blob.read_value(&entry.blob_ref().unwrap(), b"key0000").unwrap(), vec![b'B'; 150]);
+    }
+
+    #[test]
+    fn dropping_an_unfinished_output_removes_its_files() {
+        let (fs, layout) = setup();
+        let mut out = output(&fs, &layout);
+        out.add(b"a", SeqNo(1), ValueKind::Value, &[1; 500]).unwrap();
+        out.add(b"b", SeqNo(2), ValueKind::Value, b"x").unwrap();
+        drop(out);
+        assert!(fs.read_dir(Path::new("/db/tables")).unwrap().is_empty());
+        assert!(fs.read_dir(Path::new("/db/blobs")).unwrap().is_empty());
+    }
+}

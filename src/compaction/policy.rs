@@ -164,13 +164,23 @@ fn pick_blob_gc(version: &Version, options: &CompactionOptions) -> Option<Compac
     // Rewrite the referencing tables of the shallowest level involved, so
     // every output stays within one level's key order.
     let referencing = |t: &TableFile| t.info.blob_refs.iter().any(|(b, _)| victims.contains(b));
-    let (level, tables) = version
-        .levels
-        .iter()
-        .enumerate()
-        .find(|(_, tables)| tables.iter().any(|t| referencing(t)))
-        .map(|(level, tables)| (level, tables.iter().filter(|t| referencing(t)).cloned().collect::<Vec<_>>()))
-        .unwrap_or((0, Vec::new()));
+    // A contiguous run from the first to the last referencing table: the
+    // outputs then cannot overlap a table left out of the level.
+    let found = version.levels.iter().enumerate().find_map(|(level, tables)| {
+        let first = tables.iter().position(|t| referencing(t))?;
+        let last = tables.iter().rposition(|t| referencing(t))?;
+        Some((level, tables[first..=last].to_vec()))
+    });
+    let Some((level, tables)) = found else {
+        // Nothing references them any more: the files just leave the version.
+        return Some(CompactionTask {
+            reason: TaskReason::BlobGc,
+            inputs: Vec::new(),
+            output_level: 1,
+            bottommost: true,
+            blob_gc: victims,
+        });
+    };
     let inputs: Vec<_> = if level == 0 {
         // Level-0 tables overlap: rewrite the whole level into level 1.
         let mut all: Vec<_> = version.levels[0].iter().map(|t| (0, Arc::clone(t))).collect();

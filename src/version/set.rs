@@ -29,7 +29,7 @@ pub struct VersionSet {
     deleter: Arc<Deleter>,
     current: RwLock<Arc<Version>>,
     install_lock: Mutex<()>,
-    next_file_id: AtomicU64,
+    next_file_id: Arc<AtomicU64>,
     poisoned: AtomicBool,
 }
 
@@ -104,7 +104,7 @@ impl VersionSet {
             fs,
             layout,
             deleter,
-            next_file_id: AtomicU64::new(version.next_file_id),
+            next_file_id: Arc::new(AtomicU64::new(version.next_file_id)),
             current: RwLock::new(Arc::new(version)),
             install_lock: Mutex::new(()),
             poisoned: AtomicBool::new(false),
@@ -129,6 +129,12 @@ impl VersionSet {
     /// A fresh id for a new table or blob file.
     pub fn new_file_id(&self) -> u64 {
         self.next_file_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A source of fresh file ids that can outlive a borrow of the set.
+    pub fn id_source(&self) -> impl Fn() -> u64 + Send + 'static {
+        let next = Arc::clone(&self.next_file_id);
+        move || next.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Applies `edit` to the current version, persists the result and makes
