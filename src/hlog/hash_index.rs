@@ -16,6 +16,9 @@ const ADDRESS_BITS: u32 = 48;
 pub const ADDRESS_LIMIT: u64 = (1 << ADDRESS_BITS) - 1;
 const ADDRESS_MASK: u64 = (1 << ADDRESS_BITS) - 1;
 const EMPTY: u64 = u64::MAX;
+/// Largest table (128 MiB of slots); a memtable with more keys looks the
+/// rest up in the sorted view.
+pub const SLOTS_MAX: usize = 1 << 24;
 
 /// What a probe found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +40,9 @@ pub struct HashIndex {
 }
 
 impl HashIndex {
-    /// A table sized for about `keys` keys (at least 64 slots).
+    /// A table sized for about `keys` keys (64 to [`SLOTS_MAX`] slots).
     pub fn with_capacity(keys: usize) -> HashIndex {
-        let slots = (keys.saturating_mul(4) / 3).max(64).next_power_of_two();
+        let slots = (keys.saturating_mul(4) / 3).clamp(64, SLOTS_MAX).next_power_of_two();
         HashIndex {
             slots: std::iter::repeat_with(|| AtomicU64::new(EMPTY)).take(slots).collect(),
             len: AtomicUsize::new(0),
