@@ -148,6 +148,9 @@ fn op_count_of_full_run() -> u64 {
     let mut model = Model::default();
     workload(Arc::new(fault.clone()), &mut model).unwrap();
     check_recovery(mem.crash_copy(), &model, "no fault");
+    // The sweep crosses segment rolls and a freeze (a new segment per memtable).
+    let (log, _) = open(Arc::new(mem.crash_copy())).unwrap();
+    assert!(log.segments().len() >= 4, "workload wrote only {:?}", log.segments());
     assert_eq!(model.acked_seqno, model.batches.last().unwrap().0.max(model.acked_seqno));
     fault.op_count()
 }
