@@ -14,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairndb::fs::{MemFs, StdFs};
+use cairndb::hlog::hash_index::HashIndex;
 use cairndb::hlog::index::Index;
 use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
@@ -31,6 +32,10 @@ fn key(i: u64) -> [u8; 16] {
     out[..8].copy_from_slice(&mixed.to_be_bytes());
     out[8..].copy_from_slice(&i.to_be_bytes());
     out
+}
+
+fn hash(i: u64) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(&key(i))
 }
 
 fn fresh_log() -> HybridLog {
@@ -79,6 +84,26 @@ fn memtable(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % KEYS_PER_LOG;
             log.get(&key(i), None).unwrap()
+        })
+    });
+    group.bench_function("insert_then_iter_sorted", |b| {
+        // The flush's view: inserts, freeze, every entry in key order (this
+        // is where the deferred sorting of new keys is paid).
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let log = fresh_log();
+                let n = (iters - done).min(KEYS_PER_LOG);
+                let started = Instant::now();
+                for i in 0..n {
+                    log.put(&key(i), &VALUE).unwrap();
+                }
+                assert_eq!(log.freeze().iter_sorted().count() as u64, n);
+                spent += started.elapsed();
+                done += n;
+            }
+            spent
         })
     });
     group.finish();
@@ -174,6 +199,16 @@ fn index(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % N;
             inline.get(&key(i))
+        })
+    });
+    let hashed = HashIndex::with_capacity(N as usize);
+    for i in 0..N {
+        hashed.publish(hash(i), i, |a| a == i);
+    }
+    group.bench_function("get_hash_table", |b| {
+        b.iter(|| {
+            i = (i + 7919) % N;
+            hashed.get(hash(i), |a| a == i)
         })
     });
     group.bench_function("get_boxed_keys", |b| {

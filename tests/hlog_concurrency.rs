@@ -36,7 +36,12 @@ fn key(i: u64) -> Vec<u8> {
 
 #[test]
 fn readers_never_see_torn_values_and_snapshots_stay_stable() {
-    let config = HlogConfig { page_size_bytes: 64 << 10, segment_size_bytes: 256 << 10, memtable_size_bytes: 1 << 20 };
+    let config = HlogConfig {
+        page_size_bytes: 64 << 10,
+        segment_size_bytes: 256 << 10,
+        memtable_size_bytes: 1 << 20,
+        persist_interval_ms: 0,
+    };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     let (log, _) = HybridLog::open(Arc::new(MemFs::new()), Path::new("/log"), config, replay).unwrap();
     let log = Arc::new(log);

@@ -15,7 +15,7 @@ const LOG: &str = "/db/log";
 const STEPS: u64 = 160;
 
 fn config() -> HlogConfig {
-    HlogConfig { page_size_bytes: 4096, segment_size_bytes: 8192, memtable_size_bytes: 1 << 20 }
+    HlogConfig { page_size_bytes: 4096, segment_size_bytes: 8192, memtable_size_bytes: 1 << 20, persist_interval_ms: 0 }
 }
 
 fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, cairndb::hlog::RecoveryReport)> {
@@ -148,6 +148,9 @@ fn op_count_of_full_run() -> u64 {
     let mut model = Model::default();
     workload(Arc::new(fault.clone()), &mut model).unwrap();
     check_recovery(mem.crash_copy(), &model, "no fault");
+    // The sweep crosses segment rolls and a freeze (a new segment per memtable).
+    let (log, _) = open(Arc::new(mem.crash_copy())).unwrap();
+    assert!(log.segments().len() >= 4, "workload wrote only {:?}", log.segments());
     assert_eq!(model.acked_seqno, model.batches.last().unwrap().0.max(model.acked_seqno));
     fault.op_count()
 }

@@ -9,7 +9,12 @@ use cairndb::hlog::{HlogConfig, HybridLog, Lookup, Op, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 
 fn open() -> HybridLog {
-    let config = HlogConfig { page_size_bytes: 64 << 10, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20 };
+    let config = HlogConfig {
+        page_size_bytes: 64 << 10,
+        segment_size_bytes: 1 << 20,
+        memtable_size_bytes: 1 << 20,
+        persist_interval_ms: 0,
+    };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     HybridLog::open(Arc::new(MemFs::new()), Path::new("/log"), config, replay).unwrap().0
 }

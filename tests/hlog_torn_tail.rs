@@ -13,7 +13,12 @@ use quickcheck::quickcheck;
 const LOG: &str = "/log";
 
 fn config() -> HlogConfig {
-    HlogConfig { page_size_bytes: 4096, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20 }
+    HlogConfig {
+        page_size_bytes: 4096,
+        segment_size_bytes: 1 << 20,
+        memtable_size_bytes: 1 << 20,
+        persist_interval_ms: 0,
+    }
 }
 
 fn open(fs: &MemFs) -> cairndb::Result<(HybridLog, RecoveryReport)> {
@@ -141,7 +146,12 @@ fn a_damaged_last_commit_record_is_a_torn_tail() {
 #[test]
 fn a_missing_middle_segment_is_corruption() {
     let fs = MemFs::new();
-    let small = HlogConfig { page_size_bytes: 4096, segment_size_bytes: 4096, memtable_size_bytes: 1 << 20 };
+    let small = HlogConfig {
+        page_size_bytes: 4096,
+        segment_size_bytes: 4096,
+        memtable_size_bytes: 1 << 20,
+        persist_interval_ms: 0,
+    };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     let (log, _) = HybridLog::open(Arc::new(fs.clone()), Path::new(LOG), small, replay).unwrap();
     for i in 0..200u32 {

@@ -115,14 +115,14 @@ fn reads_back(case: Case) -> TestResult {
 
 #[test]
 fn random_tables_read_back_identically() {
-    QuickCheck::new().tests(100).quickcheck(reads_back as fn(Case) -> TestResult);
+    QuickCheck::new().tests(80).quickcheck(reads_back as fn(Case) -> TestResult);
 }
 
 /// A larger table with many blocks, each way of compressing.
 #[test]
 fn large_table_reads_back_with_and_without_compression() {
     for compression in [false, true] {
-        let entries: Vec<Entry> = (0..20_000u32)
+        let entries: Vec<Entry> = (0..10_000u32)
             .map(|i| Entry {
                 key: format!("user{:08}", i * 3).into_bytes(),
                 seqno: SeqNo(u64::from(i) + 1),
@@ -136,7 +136,7 @@ fn large_table_reads_back_with_and_without_compression() {
         assert!(table.meta().data_block_count > 50);
         let all: Vec<Entry> = table.iter().map(Result::unwrap).collect();
         assert_eq!(all, case.entries);
-        for i in (0..60_000u32).step_by(7) {
+        for i in (0..30_000u32).step_by(7) {
             let key = format!("user{i:08}").into_bytes();
             let got = table.get(&key, SeqNo(u64::MAX)).unwrap();
             assert_eq!(got.as_ref(), model_get(&case.entries, &key, SeqNo(u64::MAX)));
@@ -165,6 +165,38 @@ fn warm_lookups_hit_the_cache() {
     let stats = cache.stats();
     assert_eq!((stats.misses, stats.hits), (blocks, 1000), "{stats:?}");
     assert!(stats.used_bytes <= stats.capacity_bytes);
+}
+
+#[test]
+fn threads_share_a_table_and_a_cache() {
+    let entries: Vec<Entry> = (0..5000u32)
+        .map(|i| Entry {
+            key: i.to_be_bytes().to_vec(),
+            seqno: SeqNo(7),
+            kind: ValueKind::Value,
+            value: vec![i as u8; 50],
+        })
+        .collect();
+    let case = Case { entries, options: TableOptions::default(), cache_bytes: 0, probes: Vec::new() };
+    let (dir, _) = write_and_open(&case);
+    // Small enough that the threads keep evicting each other's blocks.
+    let cache = Arc::new(BlockCache::new(64 << 10));
+    let table = Table::open(&StdFs::new(), &dir.path().join("1.sst"), TableId(1), Arc::clone(&cache)).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let (table, entries) = (table.clone(), &case.entries);
+            s.spawn(move || {
+                for i in (t..5000).step_by(3) {
+                    let got = table.get(&i.to_be_bytes(), SeqNo(7)).unwrap();
+                    assert_eq!(got.as_ref(), Some(&entries[i as usize]));
+                }
+                assert!(table.iter().map(Result::unwrap).eq(entries.iter().cloned()));
+            });
+        }
+    });
+    assert!(cache.stats().used_bytes <= 64 << 10);
+    drop(table);
+    assert_eq!(cache.stats().block_count, 0, "a closed table's blocks leave the cache");
 }
 
 #[test]

@@ -45,8 +45,8 @@ impl FrozenLog {
     }
 
     /// Every version of every key: keys ascending, seqnos descending within
-    /// a key, with kinds. (Versions replaced in place, or older than a
-    /// recovered log's newest, are not listed: no reader can ask for them.)
+    /// a key, with kinds. (Versions replaced in place are not listed: no
+    /// snapshot could see them when they were replaced.)
     pub fn iter_sorted(&self) -> SortedIter {
         SortedIter::new(Arc::clone(&self.memtable))
     }

@@ -16,6 +16,9 @@ const ADDRESS_BITS: u32 = 48;
 pub const ADDRESS_LIMIT: u64 = (1 << ADDRESS_BITS) - 1;
 const ADDRESS_MASK: u64 = (1 << ADDRESS_BITS) - 1;
 const EMPTY: u64 = u64::MAX;
+/// Largest table (128 MiB of slots); a memtable with more keys looks the
+/// rest up in the sorted view.
+pub const SLOTS_MAX: usize = 1 << 24;
 
 /// What a probe found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +40,9 @@ pub struct HashIndex {
 }
 
 impl HashIndex {
-    /// A table sized for about `keys` keys (at least 64 slots).
+    /// A table sized for about `keys` keys (64 to [`SLOTS_MAX`] slots).
     pub fn with_capacity(keys: usize) -> HashIndex {
-        let slots = (keys.saturating_mul(4) / 3).max(64).next_power_of_two();
+        let slots = (keys.saturating_mul(4) / 3).clamp(64, SLOTS_MAX).next_power_of_two();
         HashIndex {
             slots: std::iter::repeat_with(|| AtomicU64::new(EMPTY)).take(slots).collect(),
             len: AtomicUsize::new(0),
@@ -74,10 +77,12 @@ impl HashIndex {
         }
     }
 
-    /// Points the key at `address` (below [`ADDRESS_LIMIT`]). Writer only:
+    /// Points the key at `address` (below [`ADDRESS_LIMIT`]); returns false
+    /// when the key is new and the table is full (then `overflowed` is
+    /// raised and the caller must index the key elsewhere). Writer only:
     /// callers are serialised. The record at `address` must be complete: the
     /// release store publishes it.
-    pub fn publish(&self, hash: u64, address: u64, is_key: impl Fn(u64) -> bool) {
+    pub fn publish(&self, hash: u64, address: u64, is_key: impl Fn(u64) -> bool) -> bool {
         debug_assert!(address < ADDRESS_LIMIT);
         let mask = self.slots.len() - 1;
         let entry = Self::tag(hash) << ADDRESS_BITS | address;
@@ -88,15 +93,15 @@ impl HashIndex {
                 let len = self.len.load(Ordering::Relaxed);
                 if (len + 1) * 4 > self.slots.len() * 3 {
                     self.overflowed.store(true, Ordering::Release);
-                    return;
+                    return false;
                 }
                 self.len.store(len + 1, Ordering::Relaxed);
                 self.slots[i].store(entry, Ordering::Release);
-                return;
+                return true;
             }
             if current >> ADDRESS_BITS == Self::tag(hash) && is_key(current & ADDRESS_MASK) {
                 self.slots[i].store(entry, Ordering::Release);
-                return;
+                return true;
             }
             i = (i + 1) & mask;
         }
@@ -118,17 +123,17 @@ mod tests {
         // Address == key id; every key hashes to the same tag and slot.
         let same = |_: u64| 42u64;
         for key in 0..48u64 {
-            table.publish(same(key), key, |a| a == key);
+            assert!(table.publish(same(key), key, |a| a == key));
         }
         assert!(!table.overflowed());
         for key in 0..48u64 {
             assert_eq!(table.get(same(key), |a| a == key), Probe::Found(key));
         }
         assert_eq!(table.get(same(0), |a| a == 1000), Probe::Absent);
-        table.publish(7, 1000, |a| a == 1000);
+        assert!(!table.publish(7, 1000, |a| a == 1000));
         assert!(table.overflowed());
         assert_eq!(table.get(7, |a| a == 1000), Probe::Unknown);
-        table.publish(same(3), 3, |a| a == 3);
+        assert!(table.publish(same(3), 3, |a| a == 3));
         assert_eq!(table.get(same(3), |a| a == 3), Probe::Found(3));
     }
 }

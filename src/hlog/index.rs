@@ -1,14 +1,14 @@
 //! The memtable index: key -> address of the key's newest record.
 //!
-//! An ordered map behind a reader-writer lock. Only the log's writer (one at
-//! a time, under the writer mutex) changes it; readers share it. Keys are
+//! An ordered map behind a reader-writer lock: the memtable's sorted view.
+//! New keys reach it in sorted batches (see `Memtable::merge_pending`);
+//! point lookups normally go to the hash table instead. Keys are
 //! stored as [`IndexKey`]: the first 16 bytes inline as big-endian words,
 //! so comparisons of short keys never chase a pointer (see the `hlog` bench
 //! `index/*` for the measured difference against boxed keys).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::ops::Bound;
 use std::sync::RwLock;
 
@@ -87,22 +87,11 @@ impl Index {
         map.insert(key, address)
     }
 
-    /// Points `key` at `address` in one search: `before_publish` gets the
-    /// previous address and runs under the write lock, before any reader
-    /// can find `address` (the caller links the new record to its
-    /// predecessor there).
-    pub fn upsert(&self, key: &[u8], address: u64, before_publish: impl FnOnce(Option<u64>)) {
-        let key = IndexKey::new(key);
+    /// Inserts keys sorted ascending (new ones: existing keys keep theirs).
+    pub fn insert_sorted(&self, sorted: Vec<(IndexKey, u64)>) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        match map.entry(key) {
-            Entry::Occupied(mut e) => {
-                before_publish(Some(*e.get()));
-                e.insert(address);
-            }
-            Entry::Vacant(e) => {
-                before_publish(None);
-                e.insert(address);
-            }
+        for (key, address) in sorted {
+            map.entry(key).or_insert(address);
         }
     }
 

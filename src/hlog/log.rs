@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
 
 use super::frozen::FrozenLog;
 use super::hash_index::{self, HashIndex};
@@ -28,14 +29,24 @@ pub struct HlogConfig {
     /// A segment file is sealed and a new one started when the next page
     /// would take it past this size.
     pub segment_size_bytes: u64,
-    /// The memtable budget. The log does not act on it; the database
-    /// freezes when [`HybridLog::size_bytes`] passes it.
+    /// The memtable budget. The log does not act on it (beyond sizing the
+    /// point index); the database freezes when [`HybridLog::size_bytes`]
+    /// passes it.
     pub memtable_size_bytes: u64,
+    /// When non-zero, a background thread persists this often, bounding
+    /// what a crash can lose without a sync write. It stops once the log
+    /// and its frozen logs are dropped, or the log is poisoned.
+    pub persist_interval_ms: u64,
 }
 
 impl Default for HlogConfig {
     fn default() -> Self {
-        HlogConfig { page_size_bytes: 1 << 20, segment_size_bytes: 64 << 20, memtable_size_bytes: 64 << 20 }
+        HlogConfig {
+            page_size_bytes: 1 << 20,
+            segment_size_bytes: 64 << 20,
+            memtable_size_bytes: 64 << 20,
+            persist_interval_ms: 0,
+        }
     }
 }
 
@@ -146,6 +157,31 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn persist(&self) -> Result<PersistPoint> {
+        let target = {
+            let mut w = lock(&self.writer);
+            self.poison.check()?;
+            self.reserve_commit(&mut w)
+        };
+        self.durable().flush_to(target)
+    }
+
+    /// Appends a commit record for everything since the last one, if
+    /// anything; returns the end of the newest commit record.
+    fn reserve_commit(&self, w: &mut WriterState) -> u64 {
+        let shared = self;
+        let Some(start) = w.cursor.take_uncommitted_start() else {
+            return lock(&shared.plan).committed_end;
+        };
+        let WriterState { active, cursor, last_seqno, segment } = w;
+        let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
+        let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
+        let mut plan = lock(&shared.plan);
+        plan.committed_end = end;
+        plan.committed_seqno = *last_seqno;
+        end
+    }
+
     pub(crate) fn durable(&self) -> Durable<'_> {
         Durable {
             fs: &*self.fs,
@@ -178,6 +214,21 @@ impl Shared {
 #[derive(Debug)]
 pub struct HybridLog {
     shared: Arc<Shared>,
+}
+
+/// Persists every `interval` while the log lives and is not poisoned.
+fn spawn_background_persist(shared: Weak<Shared>, interval: Duration) -> Result<()> {
+    let spawned = std::thread::Builder::new().name("cairndb-hlog-persist".into()).spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            let Some(shared) = shared.upgrade() else { return };
+            if let Err(e) = shared.persist() {
+                log::warn!("background persist failed, the log is poisoned: {e}");
+                return;
+            }
+        }
+    });
+    spawned.map(drop).map_err(|e| Error::io("spawn the background persist thread for", "log", e))
 }
 
 fn plan_page(plan: &Mutex<Plan>, seg: &mut SegmentCursor, limit: u64, memtable: &Arc<Memtable>, page: &Page) {
@@ -232,7 +283,11 @@ impl HybridLog {
             persist_calls: AtomicU64::new(0),
             persist_runs: AtomicU64::new(0),
         };
-        Ok((HybridLog { shared: Arc::new(shared) }, recovered.report))
+        let shared = Arc::new(shared);
+        if config.persist_interval_ms > 0 {
+            spawn_background_persist(Arc::downgrade(&shared), Duration::from_millis(config.persist_interval_ms))?;
+        }
+        Ok((HybridLog { shared }, recovered.report))
     }
 
     /// Applies `batch` atomically and returns the seqno of its last
@@ -272,7 +327,7 @@ impl HybridLog {
             let hash = Memtable::hash(key);
             let head = w.active.head(hash, key);
             if single
-                && let Some(head) = head
+                && let Some(head) = head.address()
                 && w.active.update_in_place(head, w.last_seqno, kind, value, max_live)
             {
                 continue;
@@ -366,28 +421,7 @@ impl HybridLog {
     /// or fsync error the log is poisoned: this and every later write or
     /// persist fail with [`Error::Poisoned`].
     pub fn persist(&self) -> Result<PersistPoint> {
-        let target = {
-            let mut w = lock(&self.shared.writer);
-            self.shared.poison.check()?;
-            self.reserve_commit(&mut w)
-        };
-        self.shared.durable().flush_to(target)
-    }
-
-    /// Appends a commit record for everything since the last one, if
-    /// anything; returns the end of the newest commit record.
-    fn reserve_commit(&self, w: &mut WriterState) -> u64 {
-        let shared = &*self.shared;
-        let Some(start) = w.cursor.take_uncommitted_start() else {
-            return lock(&shared.plan).committed_end;
-        };
-        let WriterState { active, cursor, last_seqno, segment } = w;
-        let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-        let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
-        let mut plan = lock(&shared.plan);
-        plan.committed_end = end;
-        plan.committed_seqno = *last_seqno;
-        end
+        self.shared.persist()
     }
 
     /// The newest durable commit.
@@ -407,7 +441,7 @@ impl HybridLog {
         // Sized before the writer mutex is taken: writers do not wait for it.
         let hashed = HashIndex::with_capacity(shared.expected_keys);
         let mut w = lock(&shared.writer);
-        let commit_end = self.reserve_commit(&mut w);
+        let commit_end = shared.reserve_commit(&mut w);
         let old = Arc::clone(&w.active);
         let tail = w.cursor.tail();
         old.set_end(tail);
@@ -497,7 +531,12 @@ mod tests {
     use crate::fs::StdFs;
 
     fn small() -> HlogConfig {
-        HlogConfig { page_size_bytes: 4096, segment_size_bytes: 16 << 10, memtable_size_bytes: 1 << 20 }
+        HlogConfig {
+            page_size_bytes: 4096,
+            segment_size_bytes: 16 << 10,
+            memtable_size_bytes: 1 << 20,
+            persist_interval_ms: 0,
+        }
     }
 
     fn open(dir: &Path) -> (HybridLog, RecoveryReport) {
@@ -556,6 +595,49 @@ mod tests {
         assert_eq!(log.get(b"absent", None), None);
         assert_eq!(log.range(.., None).count(), 300);
         assert!(log.stats().in_place_updates > 0);
+    }
+
+    #[test]
+    fn background_persist_makes_writes_durable_without_a_sync() {
+        let fs = crate::fs::MemFs::new();
+        let config = HlogConfig { persist_interval_ms: 2, ..small() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        let (log, _) = HybridLog::open(Arc::new(fs.clone()), Path::new("/log"), config, replay).unwrap();
+        let seqno = log.put(b"k", b"v").unwrap();
+        let waited = std::time::Instant::now();
+        while log.durable_point().seqno < seqno {
+            assert!(waited.elapsed().as_secs() < 10, "no background persist happened");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (after, _) = HybridLog::open(Arc::new(fs.crash_copy()), Path::new("/log"), small(), replay).unwrap();
+        assert_eq!(value_of(&after, b"k"), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn segments_below_a_flushed_log_can_be_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = open(dir.path());
+        for i in 0..300u32 {
+            log.put(format!("old-{i:03}").as_bytes(), &[1; 60]).unwrap();
+        }
+        let frozen = log.freeze();
+        log.put(b"new", b"1").unwrap();
+        frozen.persist().unwrap();
+        log.persist().unwrap();
+        let next = frozen.address_range().end;
+        let before = log.segments();
+        assert!(before.iter().filter(|s| s.start < next).count() >= 2, "{before:?}");
+        // The database flushed the frozen log to tables; its segments go.
+        drop(frozen);
+        let removed = log.remove_segments_below(next).unwrap();
+        assert_eq!(removed.len(), before.iter().filter(|s| s.start < next).count());
+        assert!(log.segments().iter().all(|s| s.start >= next));
+        drop(log);
+        let replay = ReplayFrom { address: next, next_seqno: SeqNo(301) };
+        let (log, report) = HybridLog::open(Arc::new(StdFs::new()), &dir.path().join("log"), small(), replay).unwrap();
+        assert_eq!(report.records_recovered, 1);
+        assert_eq!(value_of(&log, b"new"), Some(b"1".to_vec()));
+        assert_eq!(log.put(b"x", b"y").unwrap(), SeqNo(302));
     }
 
     #[test]

@@ -6,10 +6,10 @@
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::hash_index::{HashIndex, Probe};
-use super::index::Index;
+use super::index::{Index, IndexKey};
 use super::page::{Page, PageTable};
 use super::record::{
     self, FLAG_BATCH, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
@@ -94,6 +94,30 @@ impl Cursor {
     }
 }
 
+/// Where a key's newest record was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Head {
+    /// In the hash table.
+    Hashed(u64),
+    /// In the sorted view (a key the full hash table could not take).
+    Ordered(u64),
+    /// Nowhere: the key is new to this memtable.
+    New,
+}
+
+impl Head {
+    pub(crate) fn address(self) -> Option<u64> {
+        match self {
+            Head::Hashed(a) | Head::Ordered(a) => Some(a),
+            Head::New => None,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A version of a key, as [`Memtable::versions`] lists them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Version {
@@ -106,11 +130,19 @@ pub(crate) struct Version {
 #[derive(Debug)]
 pub(crate) struct Memtable {
     pages: PageTable,
-    /// Ordered: range scans, iteration, and point lookups the hash table
-    /// could not answer.
+    /// The sorted view: every key except those still in `pending`. Its
+    /// address is the key's newest for keys the hash table lacks (after an
+    /// overflow), and otherwise some record of the key (resolved through
+    /// the hash table).
     index: Index,
-    /// Point lookups, without locks.
+    /// Newest record per key, for point lookups and the writer, without locks.
     hashed: HashIndex,
+    /// First records of keys not yet in the sorted view: the writer only
+    /// pushes; whoever needs order merges them in sorted batches.
+    pending: Mutex<Vec<u64>>,
+    /// Held while a batch moves from `pending` into `index`, so a reader
+    /// that needs order never sees a batch in flight.
+    merging: Mutex<()>,
     /// Records below this address never change again.
     read_only: AtomicU64,
     /// End of the last allocated record.
@@ -131,6 +163,8 @@ impl Memtable {
             pages: PageTable::new(base, page_size),
             index: Index::default(),
             hashed,
+            pending: Mutex::new(Vec::new()),
+            merging: Mutex::new(()),
             read_only: AtomicU64::new(base),
             tail: AtomicU64::new(base),
             first_seqno: AtomicU64::new(0),
@@ -178,7 +212,7 @@ impl Memtable {
     }
 
     pub(crate) fn key_count(&self) -> usize {
-        self.index.len()
+        self.index.len() + lock(&self.pending).len()
     }
 
     pub(crate) fn page(&self, address: u64) -> Option<&Arc<Page>> {
@@ -212,17 +246,17 @@ impl Memtable {
     }
 
     /// The newest record of `key` (whose [`hash`](Self::hash) is `hash`).
-    pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Option<u64> {
+    pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Head {
         match self.hashed.get(hash, |address| self.key_is(address, key)) {
-            Probe::Found(address) => Some(address),
-            Probe::Absent => None,
-            Probe::Unknown => self.index.get(key),
+            Probe::Found(address) => Head::Hashed(address),
+            Probe::Absent => Head::New,
+            Probe::Unknown => self.index.get(key).map_or(Head::New, Head::Ordered),
         }
     }
 
     /// The version of `key` visible at `at`.
     pub(crate) fn get(&self, key: &[u8], at: ReadAt) -> Option<Lookup> {
-        self.read_chain(self.head(Self::hash(key), key)?, at)
+        self.read_chain(self.head(Self::hash(key), key).address()?, at)
     }
 
     /// Walks a key's chain from `address` to the first version `at` admits.
@@ -293,7 +327,37 @@ impl Memtable {
         count_max: usize,
         out: &mut Vec<(Vec<u8>, u64)>,
     ) {
+        let _merged = self.merge_pending();
+        let first = out.len();
         self.index.collect_range(from, to, count_max, out);
+        for (key, address) in &mut out[first..] {
+            if let Head::Hashed(newest) = self.head(Self::hash(key), key) {
+                *address = newest;
+            }
+        }
+    }
+
+    /// Moves the pending keys into the sorted view; returns a guard under
+    /// which no merge is in flight.
+    fn merge_pending(&self) -> MutexGuard<'_, ()> {
+        let guard = lock(&self.merging);
+        let batch = std::mem::take(&mut *lock(&self.pending));
+        if !batch.is_empty() {
+            let mut keyed: Vec<(IndexKey, u64)> =
+                batch.into_iter().map(|address| (IndexKey::new(&self.key_at(address)), address)).collect();
+            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            self.index.insert_sorted(keyed);
+        }
+        guard
+    }
+
+    /// The key of the record at `address`.
+    fn key_at(&self, address: u64) -> Vec<u8> {
+        let (page, at) = self.locate(address).expect("indexed records are installed");
+        let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
+        let mut key = vec![0; key_len as usize];
+        page.read_bytes(at + HEADER_LEN, &mut key);
+        key
     }
 
     /// Overwrites the record at `address` (the key's newest) in place, if it
@@ -345,22 +409,37 @@ impl Memtable {
         flags: u8,
         key: &[u8],
         value: &[u8],
-        (hash, head): (u64, Option<u64>),
+        (hash, head): (u64, Head),
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
-        let prev = head.unwrap_or(NO_ADDRESS);
+        let prev = head.address().unwrap_or(NO_ADDRESS);
         let address = self.append(cursor, seqno, prev, kind, flags, key, value, on_new_page);
-        self.publish(hash, key, address);
+        self.publish(hash, key, address, head);
         self.note_seqno(seqno);
         address
     }
 
-    /// Makes the complete record at `address` the newest of `key` in both indexes.
-    fn publish(&self, hash: u64, key: &[u8], address: u64) {
-        // The ordered index first: once the hash table overflows, a key it
-        // lacks must already be findable there.
-        self.index.insert(key, address);
-        self.hashed.publish(hash, address, |a| self.key_is(a, key));
+    /// Makes the complete record at `address` the newest of `key`.
+    fn publish(&self, hash: u64, key: &[u8], address: u64, head: Head) {
+        match head {
+            // The sorted view holds some record of the key already.
+            Head::Hashed(_) => {
+                let updated = self.hashed.publish(hash, address, |a| self.key_is(a, key));
+                debug_assert!(updated, "a key in the hash table stays there");
+            }
+            Head::Ordered(_) => {
+                self.index.insert(key, address);
+            }
+            Head::New => {
+                if self.hashed.publish(hash, address, |a| self.key_is(a, key)) {
+                    lock(&self.pending).push(address);
+                } else {
+                    // The table is full (and says so): the sorted view holds
+                    // this key's newest record from now on.
+                    self.index.insert(key, address);
+                }
+            }
+        }
     }
 
     /// Whether the key record at `address` holds `key`.
@@ -462,15 +541,16 @@ impl Memtable {
         cursor.tail = page.end();
     }
 
-    /// Rebuilds the index from recovered records and relinks chains:
-    /// `records` are (address, key) in address order. Word 0 (the on-disk
-    /// checksum) is reset to an unlocked sequence-lock version.
+    /// Indexes a recovered record (called in address order) and links it
+    /// to the key's previous one, whatever `prev` the disk said. Word 0 (the
+    /// on-disk checksum) is reset to an unlocked sequence-lock version.
     pub(crate) fn index_recovered(&self, address: u64, key: &[u8], seqno: u64) {
         let (page, at) = self.locate(address).expect("recovered pages are installed");
         page.store(at, 0);
-        let prev = self.index.get(key).unwrap_or(NO_ADDRESS);
-        page.store(at + PREV_OFFSET, prev);
-        self.publish(Self::hash(key), key, address);
+        let hash = Self::hash(key);
+        let head = self.head(hash, key);
+        page.store(at + PREV_OFFSET, head.address().unwrap_or(NO_ADDRESS));
+        self.publish(hash, key, address, head);
         self.note_seqno(seqno);
     }
 

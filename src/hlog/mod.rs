@@ -3,8 +3,9 @@
 //!
 //! - [`record`]: the record format shared by pages and segment files.
 //! - `page`: pages as atomic words, the per-record sequence lock, the page table.
-//! - [`index`]: the ordered key -> newest-record index (ranges).
-//! - [`hash_index`]: the lock-free key-hash -> newest-record table (point lookups).
+//! - [`hash_index`]: key hash -> newest record, lock-free (point lookups, the writer).
+//! - [`index`]: the sorted view of the keys (ranges, iteration); new keys
+//!   reach it in sorted batches when someone needs order.
 //! - `memtable`: read, append and in-place paths of one memtable.
 //! - `snapshot`: the registry of live read points ([`Snapshot`]).
 //! - [`segment`]: segment files `log/{n}.hlog`.
@@ -15,6 +16,20 @@
 //!
 //! The byte formats are described in `docs/FORMAT.md`, section
 //! "Hybrid-log segments".
+//!
+//! # Concurrency
+//!
+//! One writer at a time (a mutex) assigns seqnos, appends records, updates
+//! records in place and reserves commit records; readers take no lock on
+//! the record path. Pages are atomic words, so every byte access is an
+//! atomic load or store and no `unsafe` is needed; a record's value is
+//! kept whole by a sequence lock in its word 0 (readers retry while an
+//! in-place update runs). Persisting takes a separate io mutex, never held
+//! by the writer, so writers do not wait for disks; concurrent persists
+//! queue on it and the first one writes and fsyncs for all (group commit).
+//!
+//! The whole memtable stays in memory until the database drops it after a
+//! flush (`head == begin`).
 
 mod frozen;
 pub mod hash_index;

@@ -113,6 +113,14 @@ impl BlockCache {
         shard.evict_to(self.shard_capacity_bytes);
     }
 
+    /// Drops the blocks of a table that is closing, so they do not crowd
+    /// out live ones until they age out.
+    pub(crate) fn forget(&self, file: u64, offsets: impl Iterator<Item = u64>) {
+        for offset in offsets {
+            lock(self.shard(file, offset)).remove((file, offset));
+        }
+    }
+
     fn shard(&self, file: u64, offset: u64) -> &Mutex<Shard> {
         let mixed = mix(file ^ mix(offset));
         &self.shards[(mixed % self.shards.len() as u64) as usize]
@@ -159,6 +167,13 @@ impl Shard {
         self.used_bytes += charge;
     }
 
+    fn remove(&mut self, key: CacheKey) {
+        if let Some((old, age)) = self.blocks.remove(&key) {
+            self.by_age.remove(&age);
+            self.used_bytes -= old.size_bytes() + ENTRY_OVERHEAD_BYTES;
+        }
+    }
+
     fn evict_to(&mut self, capacity_bytes: usize) {
         while self.used_bytes > capacity_bytes {
             let Some((_, key)) = self.by_age.pop_first() else { break };
@@ -198,6 +213,8 @@ mod tests {
             sharded.insert(1, offset * 4096, block(10));
         }
         assert_eq!(sharded.stats().block_count, 10_000, "blocks spread over the shards");
+        sharded.forget(1, (0..5_000).map(|offset| offset * 4096));
+        assert_eq!(sharded.stats().block_count, 5_000);
         let off = BlockCache::new(0);
         off.insert(1, 0, block(10));
         assert!(off.get(1, 0).is_none());

@@ -59,7 +59,7 @@ impl TableIter {
     /// Positions in the block that holds the seek target; returns the
     /// target entry when that block has it.
     fn seek_block(&mut self, key: &[u8], seqno: SeqNo) -> Result<Option<Entry>> {
-        let i = self.table_index_find(key, seqno);
+        let i = self.table.find_block(key, seqno);
         self.next_block = i;
         if i >= self.table.block_count() {
             return Ok(None);
@@ -68,10 +68,6 @@ impl TableIter {
         let Some((cursor, offset)) = &mut self.cursor else { return Ok(None) };
         let found = cursor.seek(key, seqno).map_err(|w| self.table.corrupt(*offset, w))?;
         Ok(found.then(|| cursor.entry()))
-    }
-
-    fn table_index_find(&self, key: &[u8], seqno: SeqNo) -> usize {
-        self.table.find_block(key, seqno)
     }
 
     fn open_block(&mut self, i: usize) -> Result<()> {

@@ -175,6 +175,13 @@ impl Table {
     }
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let offsets = self.index.entries().iter().map(|e| e.handle.offset);
+        self.cache.forget(self.cache_key, offsets);
+    }
+}
+
 /// Reads and verifies one frame whose handle has been checked against the
 /// file's length.
 fn read_frame(file: &dyn FsFile, path: &Path, h: BlockHandle, kind: BlockKind) -> Result<Vec<u8>> {
