@@ -2,7 +2,6 @@
 //!
 //! Every read returns `None` instead of panicking when the bytes run out, so
 //! decoders can turn a short or absurd length into `Error::Corruption`.
-#![allow(dead_code, reason = "shared helpers; not every format uses every width yet")]
 
 /// A read position in a byte slice whose reads are bounds-checked.
 #[derive(Clone, Copy, Debug)]

@@ -25,7 +25,7 @@ fn open(fs: &MemFs) -> Db {
 }
 
 fn value(writer: u64, key: u64, round: u64) -> Vec<u8> {
-    let len = if key % 17 == 0 { 400 } else { 30 };
+    let len = if key.is_multiple_of(17) { 400 } else { 30 };
     let mut v = format!("w{writer}-k{key}-r{round}-").into_bytes();
     v.resize(len, b'.');
     v

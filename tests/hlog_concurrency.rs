@@ -41,6 +41,7 @@ fn readers_never_see_torn_values_and_snapshots_stay_stable() {
         segment_size_bytes: 256 << 10,
         memtable_size_bytes: 1 << 20,
         persist_interval_ms: 0,
+        read_only: false,
     };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     let (log, _) = HybridLog::open(Arc::new(MemFs::new()), Path::new("/log"), config, replay).unwrap();

@@ -15,7 +15,13 @@ const LOG: &str = "/db/log";
 const STEPS: u64 = 160;
 
 fn config() -> HlogConfig {
-    HlogConfig { page_size_bytes: 4096, segment_size_bytes: 8192, memtable_size_bytes: 1 << 20, persist_interval_ms: 0 }
+    HlogConfig {
+        page_size_bytes: 4096,
+        segment_size_bytes: 8192,
+        memtable_size_bytes: 1 << 20,
+        persist_interval_ms: 0,
+        read_only: false,
+    }
 }
 
 fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, cairndb::hlog::RecoveryReport)> {

@@ -14,6 +14,7 @@ fn open() -> HybridLog {
         segment_size_bytes: 1 << 20,
         memtable_size_bytes: 1 << 20,
         persist_interval_ms: 0,
+        read_only: false,
     };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     HybridLog::open(Arc::new(MemFs::new()), Path::new("/log"), config, replay).unwrap().0

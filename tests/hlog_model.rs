@@ -51,7 +51,13 @@ fn value(v: u8) -> Vec<u8> {
 
 fn config() -> HlogConfig {
     // A tiny budget: the hash table overflows and the sorted view takes over.
-    HlogConfig { page_size_bytes: 4096, segment_size_bytes: 8192, memtable_size_bytes: 2048, persist_interval_ms: 0 }
+    HlogConfig {
+        page_size_bytes: 4096,
+        segment_size_bytes: 8192,
+        memtable_size_bytes: 2048,
+        persist_interval_ms: 0,
+        read_only: false,
+    }
 }
 
 fn open(fs: &MemFs) -> HybridLog {

@@ -18,6 +18,7 @@ fn config() -> HlogConfig {
         segment_size_bytes: 1 << 20,
         memtable_size_bytes: 1 << 20,
         persist_interval_ms: 0,
+        read_only: false,
     }
 }
 
@@ -151,6 +152,7 @@ fn a_missing_middle_segment_is_corruption() {
         segment_size_bytes: 4096,
         memtable_size_bytes: 1 << 20,
         persist_interval_ms: 0,
+        read_only: false,
     };
     let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     let (log, _) = HybridLog::open(Arc::new(fs.clone()), Path::new(LOG), small, replay).unwrap();

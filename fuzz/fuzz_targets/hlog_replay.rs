@@ -42,7 +42,7 @@ fn replay(body: &[u8]) {
     file.write_all_at(&header.encode(), 0).unwrap();
     file.write_all_at(body, segment::HEADER_LEN as u64).unwrap();
     drop(file);
-    let config = HlogConfig { page_size_bytes: PAGE_SIZE, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20, persist_interval_ms: 0 };
+    let config = HlogConfig { page_size_bytes: PAGE_SIZE, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20, persist_interval_ms: 0, read_only: false };
     let from = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
     match HybridLog::open(Arc::new(fs), dir, config, from) {
         Ok((log, report)) => {

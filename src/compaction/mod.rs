@@ -3,7 +3,6 @@
 //!
 //! [`Version`]: crate::version::Version
 
-#[allow(dead_code, reason = "the database layer that uses it lands next")]
 mod output;
 mod policy;
 mod retention;
@@ -11,5 +10,4 @@ mod retention;
 pub use policy::{CompactionOptions, CompactionTask, TaskReason, full, pick};
 pub use retention::Retention;
 
-#[allow(unused_imports, reason = "used by the database layer")]
 pub(crate) use output::{Output, OutputOptions};

@@ -92,9 +92,10 @@ pub fn pick(version: &Version, options: &CompactionOptions, busy: &BTreeSet<Tabl
     pick_blob_gc(version, options).filter(|task| free(&task.inputs))
 }
 
-/// A full compaction of everything into the last non-empty level or below:
-/// every table merged into one sorted run at the deepest level in use.
-pub fn full(version: &Version) -> Option<CompactionTask> {
+/// A full compaction: every table merged into one sorted run at the
+/// deepest level in use (at least 1), collecting the blob files whose live
+/// fraction is below the threshold.
+pub fn full(version: &Version, options: &CompactionOptions) -> Option<CompactionTask> {
     let inputs: Vec<_> = version.tables().map(|(level, t)| (level, Arc::clone(t))).collect();
     if inputs.is_empty() {
         return None;
@@ -105,8 +106,23 @@ pub fn full(version: &Version) -> Option<CompactionTask> {
         inputs,
         output_level,
         bottommost: true,
-        blob_gc: version.blob_files.keys().copied().collect(),
+        blob_gc: blob_victims(version, options),
     })
+}
+
+/// Blob files whose live bytes (referenced by tables) are below
+/// `blob_gc_live_ratio` of the bytes they store.
+fn blob_victims(version: &Version, options: &CompactionOptions) -> Vec<BlobFileId> {
+    let live = version.blob_live_bytes();
+    version
+        .blob_files
+        .values()
+        .filter(|b| {
+            let stored = b.info.value_bytes.max(1) as f64;
+            (live.get(&b.info.id).copied().unwrap_or(0) as f64) / stored < options.blob_gc_live_ratio
+        })
+        .map(|b| b.info.id)
+        .collect()
 }
 
 fn pick_level0(version: &Version, options: &CompactionOptions) -> Option<CompactionTask> {
@@ -148,16 +164,7 @@ fn pick_by_size(version: &Version, options: &CompactionOptions, busy: &BTreeSet<
 }
 
 fn pick_blob_gc(version: &Version, options: &CompactionOptions) -> Option<CompactionTask> {
-    let live = version.blob_live_bytes();
-    let victims: Vec<BlobFileId> = version
-        .blob_files
-        .values()
-        .filter(|b| {
-            let stored = b.info.value_bytes.max(1) as f64;
-            (live.get(&b.info.id).copied().unwrap_or(0) as f64) / stored < options.blob_gc_live_ratio
-        })
-        .map(|b| b.info.id)
-        .collect();
+    let victims = blob_victims(version, options);
     if victims.is_empty() {
         return None;
     }
@@ -320,9 +327,9 @@ mod tests {
     #[test]
     fn full_compaction_covers_everything() {
         let v = version(vec![vec![table(1, ("a", "z"), 1)], vec![], vec![table(2, ("b", "c"), 1)]]);
-        let task = full(&v).unwrap();
+        let task = full(&v, &CompactionOptions::default()).unwrap();
         assert_eq!(ids(&task), [1, 2]);
         assert_eq!(task.output_level, 2);
-        assert!(full(&Version::empty()).is_none());
+        assert!(full(&Version::empty(), &CompactionOptions::default()).is_none());
     }
 }

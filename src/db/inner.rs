@@ -91,6 +91,7 @@ impl Inner {
         let hlog_config = HlogConfig {
             page_size_bytes: page_size_for(config.memtable_size_bytes),
             memtable_size_bytes: config.memtable_size_bytes,
+            read_only: config.read_only,
             ..HlogConfig::default()
         };
         let (hlog, report) = HybridLog::open(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay)?;

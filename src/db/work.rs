@@ -199,18 +199,23 @@ impl Inner {
         result.map(|()| true)
     }
 
-    /// Flushes, then compacts everything into one sorted run.
+    /// Flushes, compacts everything into one sorted run, then runs every
+    /// compaction that became due (such as blob-file collection).
     pub(crate) fn compact_full(&self) -> Result<()> {
         self.flush()?;
         self.work.state().manual = true;
         self.work.wait_until_idle();
-        let result = match full(&self.current_version()) {
+        let result = match full(&self.current_version(), &self.compaction_options()) {
             Some(task) => self.run_compaction(&task),
             None => Ok(()),
         };
         self.work.state().manual = false;
         self.work.notify_all();
-        result
+        result?;
+        // Dropping dead versions can leave blob files mostly dead: collect
+        // them (and finish anything else now due) before returning.
+        while self.compact_once()? {}
+        Ok(())
     }
 
     fn run_compaction(&self, task: &CompactionTask) -> Result<()> {

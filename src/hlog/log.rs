@@ -37,6 +37,11 @@ pub struct HlogConfig {
     /// what a crash can lose without a sync write. It stops once the log
     /// and its frozen logs are dropped, or the log is poisoned.
     pub persist_interval_ms: u64,
+    /// Recover without changing any file: a torn tail is skipped in memory
+    /// but left on disk, no directory is created, and writes, persists and
+    /// background persists are refused. For read-only opens (of a
+    /// checkpoint, or beside a writer).
+    pub read_only: bool,
 }
 
 impl Default for HlogConfig {
@@ -46,6 +51,7 @@ impl Default for HlogConfig {
             segment_size_bytes: 64 << 20,
             memtable_size_bytes: 64 << 20,
             persist_interval_ms: 0,
+            read_only: false,
         }
     }
 }
@@ -138,6 +144,8 @@ struct WriterState {
 pub(crate) struct Shared {
     fs: Arc<dyn Fs>,
     log_dir: PathBuf,
+    /// Opened read-only: nothing may be written.
+    read_only: bool,
     page_size: u64,
     segment_size_bytes: u64,
     /// Keys a memtable's point index is sized for.
@@ -259,7 +267,8 @@ impl HybridLog {
             return Err(Error::invalid("page_size_bytes must be a multiple of 8 of at least 4096"));
         }
         let expected_keys = (config.memtable_size_bytes / EXPECTED_RECORD_BYTES) as usize;
-        let recovered = recover(&*fs, log_dir, u64::from(config.page_size_bytes), expected_keys, replay)?;
+        let page_size = u64::from(config.page_size_bytes);
+        let recovered = recover(&*fs, log_dir, page_size, expected_keys, replay, config.read_only)?;
         let memtable = recovered.memtable;
         let shared = Shared {
             fs,
@@ -282,9 +291,10 @@ impl HybridLog {
             poison: Poison::default(),
             persist_calls: AtomicU64::new(0),
             persist_runs: AtomicU64::new(0),
+            read_only: config.read_only,
         };
         let shared = Arc::new(shared);
-        if config.persist_interval_ms > 0 {
+        if config.persist_interval_ms > 0 && !config.read_only {
             spawn_background_persist(Arc::downgrade(&shared), Duration::from_millis(config.persist_interval_ms))?;
         }
         Ok((HybridLog { shared }, recovered.report))
@@ -299,6 +309,7 @@ impl HybridLog {
     /// [`Error::Poisoned`] after a failed log write or fsync, and with
     /// [`Error::InvalidArgument`] for an oversized key or value.
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
+        self.refuse_if_read_only()?;
         let mut bytes = 0;
         for op in batch {
             let (key, (_, value)) = (op.key(), op.kind_and_value());
@@ -421,7 +432,15 @@ impl HybridLog {
     /// or fsync error the log is poisoned: this and every later write or
     /// persist fail with [`Error::Poisoned`].
     pub fn persist(&self) -> Result<PersistPoint> {
+        self.refuse_if_read_only()?;
         self.shared.persist()
+    }
+
+    fn refuse_if_read_only(&self) -> Result<()> {
+        if self.shared.read_only {
+            return Err(Error::invalid(format!("the log in {} is open read-only", self.shared.log_dir.display())));
+        }
+        Ok(())
     }
 
     /// The newest durable commit.
@@ -536,6 +555,7 @@ mod tests {
             segment_size_bytes: 16 << 10,
             memtable_size_bytes: 1 << 20,
             persist_interval_ms: 0,
+            read_only: false,
         }
     }
 

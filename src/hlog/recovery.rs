@@ -109,9 +109,16 @@ pub(crate) fn recover(
     page_size: u64,
     expected_keys: usize,
     replay: ReplayFrom,
+    read_only: bool,
 ) -> Result<Recovered> {
-    create_dir_durably(fs, log_dir)?;
-    let numbers = segment::list(fs, log_dir)?;
+    let numbers = if !read_only {
+        create_dir_durably(fs, log_dir)?;
+        segment::list(fs, log_dir)?
+    } else if fs.exists(log_dir)? {
+        segment::list(fs, log_dir)?
+    } else {
+        Vec::new()
+    };
     let mut obsolete = Vec::new();
     let mut loaded = Vec::new();
     for &number in &numbers {
@@ -149,7 +156,7 @@ pub(crate) fn recover(
             format!("{what} at log address {address}, yet a valid record follows at address {valid_at}"),
         ));
     }
-    let removed = cut_tail(fs, log_dir, &loaded, &scan)?;
+    let removed = if read_only { Vec::new() } else { cut_tail(fs, log_dir, &loaded, &scan)? };
     let expected_keys = expected_keys.max(scan.accepted.len() * 2);
     build(page_size, HashIndex::with_capacity(expected_keys), replay, &obsolete, &loaded, scan, removed)
 }
