@@ -1,22 +1,32 @@
 //! cairndb: an embeddable LSM key-value engine with instant, exact,
 //! crash-safe checkpoints.
 //!
-//! This release lays the floor: the file-system layer every later part is
-//! built on. All storage goes through [`fs::Fs`], which has a real
-//! implementation ([`fs::StdFs`]), an in-memory one with a crash model
+//! [`Db`] is the database: writes land in a hybrid-log memtable ([`hlog`])
+//! whose durable prefix is the write-ahead log, and are flushed into
+//! immutable tables ([`table`]) and blob files ([`blob`]) that leveled
+//! compaction ([`compaction`]) keeps tidy; [`version`] records which files
+//! make up the database. All storage goes through [`fs::Fs`]: the real file
+//! system ([`fs::StdFs`]), an in-memory one with a crash model
 //! ([`fs::MemFs`]) and a fault injector ([`fs::FaultFs`]).
 //!
 //! ```
-//! use std::path::Path;
-//! use cairndb::fs::{Fs, MemFs, OpenOptions, read_to_vec, write_file_atomic};
+//! use std::sync::Arc;
+//! use cairndb::{Config, WriteBatch};
+//! use cairndb::fs::MemFs;
 //!
-//! let fs = MemFs::new();
-//! fs.create_dir(Path::new("/db"))?;
-//! fs.sync_directory(Path::new("/"))?; // make the new directory's entry durable
-//! write_file_atomic(&fs, Path::new("/db/CURRENT"), b"v1")?;
-//! // A power cut now keeps the file: write_file_atomic synced it and its directory.
-//! let after_crash = fs.crash_copy();
-//! assert_eq!(read_to_vec(&after_crash, Path::new("/db/CURRENT"))?, b"v1");
+//! let disk = MemFs::new();
+//! let db = Config::new("/data").fs(Arc::new(disk.clone())).open()?;
+//! db.write(WriteBatch::new().put(b"apple", b"red").put(b"pear", b"green"))?;
+//! db.persist()?; // durable from here on
+//! db.put(b"plum", b"purple")?; // not yet persisted
+//!
+//! // Cut the power: what survives is exactly what was persisted (or more).
+//! let after_crash = disk.crash_copy();
+//! std::mem::forget(db); // the process died with the power
+//! let db = Config::new("/data").fs(Arc::new(after_crash)).open()?;
+//! assert_eq!(db.get(b"pear")?.as_deref(), Some(&b"green"[..]));
+//! let keys: Vec<Vec<u8>> = db.iter().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+//! assert!(keys.starts_with(&[b"apple".to_vec(), b"pear".to_vec()]));
 //! # Ok::<(), cairndb::Error>(())
 //! ```
 
