@@ -33,8 +33,10 @@ use crate::hlog::Op;
 use crate::version::Version;
 use crate::{Result, SeqNo};
 
-/// An open database. Cheap to clone and share between threads; the last
-/// clone dropped stops background work and releases the directory lock.
+/// An open database. Cheap to clone and share between threads. The last
+/// clone dropped stops the background threads and persists what was
+/// written; the directory lock is released once every snapshot and
+/// iterator made from it is dropped too.
 ///
 /// ```
 /// use std::sync::Arc;
