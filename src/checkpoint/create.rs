@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::target::{check_target, create_parents, create_staging, remove_leftovers, staging_path};
+use super::target::{check_target, create_parents, lock_staging, remove_leftovers, staging_path};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
@@ -87,8 +87,9 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     cleanup.created_parents = create_parents(fs, &parent)?;
     remove_leftovers(fs, &parent)?;
     let staging = staging_path(&target);
-    let lock = create_staging(fs, &staging)?;
+    fs.create_dir(&staging)?;
     cleanup.staging = Some(staging.clone());
+    let lock = lock_staging(fs, &staging)?;
 
     let _pause = inner.versions.deleter().pause();
     let capture = inner.capture(options.flush)?;

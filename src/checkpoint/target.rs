@@ -95,9 +95,8 @@ pub(crate) fn staging_path(target: &Path) -> PathBuf {
     target.with_file_name(format!("{STAGING_PREFIX}{name}.{}.{n}", std::process::id()))
 }
 
-/// Creates the staging directory (exclusively) and locks it.
-pub(crate) fn create_staging(fs: &dyn Fs, staging: &Path) -> Result<Box<dyn FsLock>> {
-    fs.create_dir(staging)?;
+/// Locks a freshly created staging directory.
+pub(crate) fn lock_staging(fs: &dyn Fs, staging: &Path) -> Result<Box<dyn FsLock>> {
     fs.lock(&staging.join(DbLayout::LOCK))
 }
 
@@ -159,9 +158,11 @@ mod tests {
         let fs = MemFs::new();
         fs.create_dir(Path::new("/b")).unwrap();
         let live = staging_path(Path::new("/b/t1"));
-        let _held = create_staging(&fs, &live).unwrap();
+        fs.create_dir(&live).unwrap();
+        let _held = lock_staging(&fs, &live).unwrap();
         let dead = staging_path(Path::new("/b/t2"));
-        drop(create_staging(&fs, &dead).unwrap());
+        fs.create_dir(&dead).unwrap();
+        drop(lock_staging(&fs, &dead).unwrap());
         fs.create_dir(&dead.join("tables")).unwrap();
         let bare = Path::new("/b/.cairn-staging.t3.1.1");
         fs.create_dir(bare).unwrap();

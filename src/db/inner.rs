@@ -258,8 +258,15 @@ impl Inner {
         self.flush_oldest_locked()
     }
 
-    /// [`flush_oldest`](Self::flush_oldest) for a caller holding the flush lock.
+    /// [`flush_oldest`](Self::flush_oldest) for a caller holding the flush
+    /// lock. A failure poisons the database: the disk may hold a partial
+    /// state only a reopen (recovering from the log) sorts out.
     pub(crate) fn flush_oldest_locked(&self) -> Result<bool> {
+        self.check_writable()?;
+        self.write_frozen_oldest().inspect_err(|e| self.set_poison(e))
+    }
+
+    fn write_frozen_oldest(&self) -> Result<bool> {
         let Some(frozen) = self.memtables().frozen.first().cloned() else {
             return Ok(false);
         };
