@@ -39,7 +39,7 @@ fn writer(db: Db, id: u32, stop: Arc<AtomicBool>) -> Vec<(SeqNo, Vec<Write>)> {
             let seqno = db.write(WriteBatch::new().put(&key, &value).delete(&other)).unwrap();
             log.push((seqno, vec![Write::Put(key, value), Write::Delete(other)]));
         } else {
-            let len = if i % 17 == 0 { 400 } else { 24 };
+            let len = if i.is_multiple_of(17) { 400 } else { 24 };
             let mut value = format!("w{id}-{i}-").into_bytes();
             value.resize(len, b'.');
             let seqno = db.put(&key, &value).unwrap();
