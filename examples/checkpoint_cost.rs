@@ -158,9 +158,16 @@ fn non_blocking(work: &Path) {
     let db = Config::new(work.join("db-load")).open().unwrap();
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS as u64 {
-        // Interleaved, so drift on a shared machine hits both alike.
-        without.push(throughput(&db, 4, None, round * 100_000_000));
-        with.push(throughput(&db, 4, Some(work), round * 100_000_000 + 50_000_000));
+        // Interleaved, alternating which goes first, so drift on a shared
+        // machine and the database's growth hit both alike.
+        let base = round * 100_000_000;
+        if round % 2 == 0 {
+            without.push(throughput(&db, 4, None, base));
+            with.push(throughput(&db, 4, Some(work), base + 50_000_000));
+        } else {
+            with.push(throughput(&db, 4, Some(work), base + 50_000_000));
+            without.push(throughput(&db, 4, None, base));
+        }
     }
     let (a, b) = (median(without), median(with));
     report(&format!(

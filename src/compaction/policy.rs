@@ -93,14 +93,17 @@ pub fn pick(version: &Version, options: &CompactionOptions, busy: &BTreeSet<Tabl
 }
 
 /// A full compaction: every table merged into one sorted run at the
-/// deepest level in use (at least 1), collecting the blob files whose live
-/// fraction is below the threshold.
+/// deepest level in use, or deeper if that level's byte target is too small
+/// for the data, collecting the blob files whose live fraction is below the
+/// threshold.
 pub fn full(version: &Version, options: &CompactionOptions) -> Option<CompactionTask> {
     let inputs: Vec<_> = version.tables().map(|(level, t)| (level, Arc::clone(t))).collect();
     if inputs.is_empty() {
         return None;
     }
-    let output_level = inputs.iter().map(|(level, _)| *level).max().unwrap_or(0).max(1);
+    let deepest = inputs.iter().map(|(level, _)| *level).max().unwrap_or(0).max(1);
+    let total: u64 = inputs.iter().map(|(_, t)| t.info.size_bytes).sum();
+    let output_level = deepest.max(level_fitting(total, options));
     Some(CompactionTask {
         reason: TaskReason::Manual,
         inputs,
@@ -108,6 +111,20 @@ pub fn full(version: &Version, options: &CompactionOptions) -> Option<Compaction
         bottommost: true,
         blob_gc: blob_victims(version, options),
     })
+}
+
+/// The shallowest level (from 1) whose byte target holds `bytes`, so a
+/// full compaction leaves the levels above it empty and later level-0
+/// compactions small.
+fn level_fitting(bytes: u64, options: &CompactionOptions) -> usize {
+    let mut target = options.level1_target_bytes.max(1);
+    for level in 1..Version::LEVEL_COUNT - 1 {
+        if bytes <= target {
+            return level;
+        }
+        target = target.saturating_mul(options.level_size_ratio.max(2));
+    }
+    Version::LEVEL_COUNT - 1
 }
 
 /// Blob files whose live bytes (referenced by tables) are below
@@ -330,6 +347,11 @@ mod tests {
         let task = full(&v, &CompactionOptions::default()).unwrap();
         assert_eq!(ids(&task), [1, 2]);
         assert_eq!(task.output_level, 2);
+        let small = CompactionOptions { level1_target_bytes: 1, level_size_ratio: 2, ..CompactionOptions::default() };
+        // Targets: level 1 holds 1 byte, level 2 holds 2, level 3 holds 4.
+        assert_eq!(full(&v, &small).unwrap().output_level, 2, "2 bytes fit level 2");
+        assert_eq!(level_fitting(3, &small), 3);
+        assert_eq!(level_fitting(u64::MAX, &small), Version::LEVEL_COUNT - 1);
         assert!(full(&Version::empty(), &CompactionOptions::default()).is_none());
     }
 }

@@ -42,15 +42,26 @@ impl Inner {
         self.check_writable()?;
         let _flushes = self.work.flush_lock();
         let frozen = self.freeze_now(true);
-        let result = if flush { self.capture_flushed() } else { self.capture_with_log(frozen) };
+        let result = if flush { self.capture_flushed(frozen) } else { self.capture_with_log(frozen) };
         self.work.notify_all();
         result
     }
 
-    fn capture_flushed(&self) -> Result<Capture> {
-        while self.flush_oldest_locked()? {}
+    /// Flushes frozen memtables up to the cut — the one just frozen, or
+    /// the newest already frozen — and no further: writers may freeze more
+    /// meanwhile, and chasing them could go on for ever.
+    fn capture_flushed(&self, frozen: Option<Arc<crate::hlog::FrozenLog>>) -> Result<Capture> {
+        let Some(cut) = frozen.or_else(|| self.memtables().frozen.last().cloned()) else {
+            let version = self.current_version();
+            return Ok(Capture { seqno: version.last_seqno, version, log: Vec::new() });
+        };
+        let seqno = cut.seqno_cut();
+        while self.memtables().frozen.iter().any(|f| Arc::ptr_eq(f, &cut)) {
+            self.flush_oldest_locked()?;
+        }
         let version = self.current_version();
-        Ok(Capture { seqno: version.last_seqno, version, log: Vec::new() })
+        debug_assert_eq!(version.last_seqno.max(seqno), version.last_seqno, "the cut is in the tables");
+        Ok(Capture { seqno, version, log: Vec::new() })
     }
 
     fn capture_with_log(&self, frozen: Option<Arc<crate::hlog::FrozenLog>>) -> Result<Capture> {

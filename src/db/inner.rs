@@ -197,7 +197,7 @@ impl Inner {
         }
         let behind = || {
             let s = self.memtables();
-            s.frozen.len() >= FROZEN_STALL || s.version.levels[0].len() >= self.config.level0_stall
+            s.frozen.len() >= FROZEN_STALL || self.level0_backlog(&s.version) >= self.config.level0_stall
         };
         if !behind() {
             return Ok(());
@@ -207,6 +207,16 @@ impl Inner {
         self.work.wait_while(|| behind() && self.poison_cause().is_none());
         self.counters.stall_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.check_writable()
+    }
+
+    /// How far level 0 is behind, in memtable-sized units: its bytes over
+    /// the memtable budget (so the small tables checkpoints flush weigh
+    /// little), or a third of its table count, whichever is more.
+    fn level0_backlog(&self, version: &Version) -> usize {
+        let l0 = &version.levels[0];
+        let bytes: u64 = l0.iter().map(|t| t.info.size_bytes).sum();
+        let by_bytes = bytes.div_ceil(self.config.memtable_size_bytes.max(1)) as usize;
+        by_bytes.max(l0.len() / 3)
     }
 
     /// Makes every acknowledged write durable.
