@@ -21,8 +21,14 @@ use crate::{BlobFileId, TableId};
 /// Knobs of the leveled policy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompactionOptions {
-    /// Number of level-0 tables that triggers a level-0 compaction.
+    /// Number of level-0 tables that triggers a level-0 compaction, once
+    /// they also hold `level0_trigger_bytes`; three times as many trigger
+    /// it whatever their size.
     pub level0_trigger: usize,
+    /// Bytes level 0 must hold (with `level0_trigger` tables) before it is
+    /// compacted, so that many small tables (from checkpoints, say) do not
+    /// each cost a rewrite of level 1.
+    pub level0_trigger_bytes: u64,
     /// Byte target of level 1.
     pub level1_target_bytes: u64,
     /// Growth of the byte target from one level to the next.
@@ -35,6 +41,7 @@ impl Default for CompactionOptions {
     fn default() -> Self {
         CompactionOptions {
             level0_trigger: 4,
+            level0_trigger_bytes: 0,
             level1_target_bytes: 64 << 20,
             level_size_ratio: 10,
             blob_gc_live_ratio: 0.5,
@@ -144,7 +151,10 @@ fn blob_victims(version: &Version, options: &CompactionOptions) -> Vec<BlobFileI
 
 fn pick_level0(version: &Version, options: &CompactionOptions) -> Option<CompactionTask> {
     let l0 = &version.levels[0];
-    if l0.len() < options.level0_trigger.max(1) {
+    let trigger = options.level0_trigger.max(1);
+    let bytes: u64 = l0.iter().map(|t| t.info.size_bytes).sum();
+    let due = l0.len() >= trigger && bytes >= options.level0_trigger_bytes;
+    if !due && l0.len() < trigger.saturating_mul(3) {
         return None;
     }
     let mut inputs: Vec<_> = l0.iter().map(|t| (0, Arc::clone(t))).collect();
@@ -305,6 +315,17 @@ mod tests {
         assert!(task.bottommost);
         let busy = BTreeSet::from([TableId(2)]);
         assert!(pick(&v, &CompactionOptions::default(), &busy).is_none(), "busy inputs are never picked");
+    }
+
+    #[test]
+    fn small_level0_tables_wait_for_bytes_or_the_backstop() {
+        let options =
+            CompactionOptions { level0_trigger: 2, level0_trigger_bytes: 100, ..CompactionOptions::default() };
+        let small = |n: u64| (1..=n).map(|i| table(i, ("a", "z"), 10)).collect::<Vec<_>>();
+        assert!(pick(&version(vec![small(5)]), &options, &BTreeSet::new()).is_none(), "50 bytes in 5 tables");
+        assert!(pick(&version(vec![small(6)]), &options, &BTreeSet::new()).is_some(), "backstop: 3 x 2 tables");
+        let big = vec![table(1, ("a", "z"), 60), table(2, ("a", "z"), 60)];
+        assert!(pick(&version(vec![big]), &options, &BTreeSet::new()).is_some(), "2 tables, 120 bytes");
     }
 
     #[test]

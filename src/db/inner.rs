@@ -16,8 +16,10 @@ use crate::table::{BlockCache, TableOptions, ValueKind};
 use crate::version::{DbLayout, Deleter, Version, VersionEdit, VersionSet};
 use crate::{Error, Result, SeqNo};
 
-/// Most frozen memtables waiting for flush before writers stall.
-pub(crate) const FROZEN_STALL: usize = 2;
+/// Writers stall while frozen memtables holding this many memtable budgets'
+/// worth of log wait for flush (bytes, not a count: a checkpoint freezes a
+/// partial memtable, which should not cost a stall of its own).
+pub(crate) const FROZEN_STALL_MEMTABLES: u64 = 2;
 
 /// What readers need to see together: the frozen memtables (oldest first)
 /// and the current version. Readers query the active memtable while holding
@@ -197,7 +199,9 @@ impl Inner {
         }
         let behind = || {
             let s = self.memtables();
-            s.frozen.len() >= FROZEN_STALL || self.level0_backlog(&s.version) >= self.config.level0_stall
+            let frozen_bytes: u64 = s.frozen.iter().map(|f| f.size_bytes()).sum();
+            frozen_bytes >= FROZEN_STALL_MEMTABLES * self.config.memtable_size_bytes
+                || self.level0_backlog(&s.version) >= self.config.level0_stall
         };
         if !behind() {
             return Ok(());

@@ -174,6 +174,8 @@ impl Inner {
     fn compaction_options(&self) -> CompactionOptions {
         CompactionOptions {
             level0_trigger: self.config.level0_trigger,
+            // About `level0_trigger` half-full tables.
+            level0_trigger_bytes: self.config.level0_trigger as u64 * self.config.table_target_bytes / 2,
             level1_target_bytes: self.config.level1_target_bytes,
             ..CompactionOptions::default()
         }
