@@ -1,0 +1,49 @@
+//! Progress bars: drawn on stderr only when a person is watching.
+#![expect(dead_code, reason = "the checkpoint commands use it; they land with the checkpoint API")]
+
+use std::io::IsTerminal as _;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// What a bar counts.
+#[derive(Clone, Copy, Debug)]
+pub enum Unit {
+    /// Bytes, shown as KiB/MiB/GiB.
+    Bytes,
+    /// Keys written.
+    Keys,
+}
+
+/// A bar of `len` units labelled `label`. It draws on stderr when both
+/// stdout and stderr are terminals, and is hidden otherwise, so piped or
+/// redirected output never holds control sequences. Finish it with
+/// `finish_and_clear` so the screen is left as it was.
+pub fn bar(len: u64, unit: Unit, label: &'static str) -> ProgressBar {
+    let target = if attended() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(len), target).with_style(style(unit));
+    bar.set_message(label);
+    bar
+}
+
+fn attended() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+fn style(unit: Unit) -> ProgressStyle {
+    let template = match unit {
+        Unit::Bytes => "{msg:>9} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        Unit::Keys => "{msg:>9} [{bar:30}] {human_pos}/{human_len} keys, {per_sec} eta {eta}",
+    };
+    ProgressStyle::with_template(template).expect("the templates above are valid").progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_parse() {
+        let _ = style(Unit::Bytes);
+        let _ = style(Unit::Keys);
+    }
+}
