@@ -13,6 +13,7 @@ use cairndb::fs::{Fs, LinkStrategy, OpenOptions, StdFs, copy_file, link_or_copy,
 use crate::args::DemoArgs;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, ms};
+use crate::progress::{self, Unit};
 
 const CHUNK_BYTES: usize = 1 << 20;
 
@@ -66,11 +67,14 @@ fn demo_in(fs: &StdFs, work: &Path, mib: u64) -> Result<ExitCode, Failure> {
 fn write_pattern(fs: &StdFs, path: &Path, mib: u64) -> cairndb::Result<()> {
     let file = fs.open(path, OpenOptions::create_new())?;
     let mut chunk = vec![0u8; CHUNK_BYTES];
+    let bar = progress::bar(mib << 20, Unit::Bytes, "writing");
     for i in 0..mib {
         for (j, byte) in chunk.iter_mut().enumerate() {
             *byte = ((i as usize * CHUNK_BYTES + j).wrapping_mul(2_654_435_761) >> 11) as u8;
         }
         file.write_all_at(&chunk, i * CHUNK_BYTES as u64)?;
+        bar.inc(CHUNK_BYTES as u64);
     }
+    bar.finish_and_clear();
     file.sync_all()
 }
