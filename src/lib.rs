@@ -33,6 +33,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod blob;
+pub mod checkpoint;
 pub mod compaction;
 mod db;
 mod error;
@@ -45,6 +46,7 @@ mod types;
 pub mod version;
 mod wire;
 
+pub use checkpoint::{CheckpointInfo, CheckpointOptions};
 pub use db::{Config, Db, DbIter, DbStats, KEY_BYTES_MAX, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch};
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};

@@ -218,13 +218,8 @@ impl Inner {
     /// Freezes the active memtable (when full, or when `force` and not
     /// empty) and hands it to the flusher. Returns whether it froze.
     pub(crate) fn freeze(&self, force: bool) -> Result<bool> {
-        {
-            let mut s = self.memtables_mut();
-            let size = self.hlog.size_bytes();
-            if size == 0 || (!force && size < self.config.memtable_size_bytes) {
-                return Ok(false);
-            }
-            s.frozen.push(Arc::new(self.hlog.freeze()));
+        if self.freeze_now(force).is_none() {
+            return Ok(false);
         }
         if self.config.background_threads {
             self.work.notify_all();
@@ -233,6 +228,19 @@ impl Inner {
             while self.compact_once()? {}
         }
         Ok(true)
+    }
+
+    /// Freezes the active memtable (when full, or when `force` and not
+    /// empty) without starting its flush; returns the frozen log.
+    pub(crate) fn freeze_now(&self, force: bool) -> Option<Arc<FrozenLog>> {
+        let mut s = self.memtables_mut();
+        let size = self.hlog.size_bytes();
+        if size == 0 || (!force && size < self.config.memtable_size_bytes) {
+            return None;
+        }
+        let frozen = Arc::new(self.hlog.freeze());
+        s.frozen.push(Arc::clone(&frozen));
+        Some(frozen)
     }
 
     /// Freezes and flushes everything written so far.
@@ -247,6 +255,18 @@ impl Inner {
     /// them. Returns false when there was nothing to flush.
     pub(crate) fn flush_oldest(&self) -> Result<bool> {
         let _one_at_a_time = self.work.flush_lock();
+        self.flush_oldest_locked()
+    }
+
+    /// [`flush_oldest`](Self::flush_oldest) for a caller holding the flush
+    /// lock. A failure poisons the database: the disk may hold a partial
+    /// state only a reopen (recovering from the log) sorts out.
+    pub(crate) fn flush_oldest_locked(&self) -> Result<bool> {
+        self.check_writable()?;
+        self.write_frozen_oldest().inspect_err(|e| self.set_poison(e))
+    }
+
+    fn write_frozen_oldest(&self) -> Result<bool> {
         let Some(frozen) = self.memtables().frozen.first().cloned() else {
             return Ok(false);
         };

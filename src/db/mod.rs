@@ -8,6 +8,7 @@
 //! current version, newest first.
 
 mod batch;
+mod capture;
 mod config;
 mod inner;
 mod iter;
@@ -23,6 +24,7 @@ pub use iter::DbIter;
 pub use snapshot::Snapshot;
 pub use stats::DbStats;
 
+pub(crate) use capture::Capture;
 pub(crate) use inner::Inner;
 
 use std::ops::RangeBounds;
@@ -147,6 +149,10 @@ impl Db {
     /// The database directory.
     pub fn path(&self) -> &Path {
         self.inner.layout.root()
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     /// The current version (which files make up the database).

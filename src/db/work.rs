@@ -218,7 +218,14 @@ impl Inner {
         Ok(())
     }
 
+    /// Runs a compaction; a failure poisons the database (see
+    /// [`Inner::flush_oldest_locked`]).
     fn run_compaction(&self, task: &CompactionTask) -> Result<()> {
+        self.check_writable()?;
+        self.merge_tables(task).inspect_err(|e| self.set_poison(e))
+    }
+
+    fn merge_tables(&self, task: &CompactionTask) -> Result<()> {
         let mut sources: Vec<Source> = Vec::with_capacity(task.inputs.len());
         for (_, file) in &task.inputs {
             sources.push(Box::new(self.table(file)?.iter()));

@@ -17,7 +17,8 @@ mod version;
 pub use deletion::{Deleter, DeletionPause};
 pub use layout::{DbLayout, FileName};
 pub use set::VersionSet;
+pub(crate) use set::encode_version_file;
 pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit, VersionId};
 
 pub(crate) use current::{decode_current, encode_current};
-pub(crate) use file::{decode_version, encode_version};
+pub(crate) use file::{VersionRecord, decode_version, encode_version};

@@ -254,6 +254,13 @@ fn write_synced(fs: &dyn Fs, path: &std::path::Path, bytes: &[u8]) -> Result<()>
     file.sync_all()
 }
 
+/// The bytes of `v{N}` for `version`, and the xxh3 `CURRENT` records for them.
+pub(crate) fn encode_version_file(version: &Version) -> (Vec<u8>, u64) {
+    let bytes = encode_version(&to_record(version));
+    let hash = checksum(&bytes);
+    (bytes, hash)
+}
+
 fn to_record(version: &Version) -> VersionRecord {
     VersionRecord {
         id: version.id,

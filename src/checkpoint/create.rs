@@ -1,0 +1,198 @@
+//! Creating a checkpoint (`../shared/DESIGN.md`, "Creating a checkpoint").
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::target::{check_target, create_parents, lock_staging, remove_leftovers, staging_path};
+use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
+use crate::Result;
+use crate::db::{Capture, Db};
+use crate::fs::{Fs, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
+use crate::version::{DbLayout, encode_current, encode_version_file};
+
+impl Db {
+    /// Takes a checkpoint into `target` with default options (flush, sync):
+    /// an exact copy of the database as of now, made of reflinks or hard
+    /// links where the file system allows, that opens as a database.
+    ///
+    /// - Exact: it holds every write with seqno <= `info.seqno` and none
+    ///   after, whatever writers do meanwhile.
+    /// - Atomic: it is built in a staging directory beside `target` and
+    ///   renamed into place only once every file and directory in it is
+    ///   durable; a crash leaves no target or a complete one.
+    /// - Independent: later work on the source never changes it, nor the
+    ///   reverse (shared files are immutable; deleting only unlinks).
+    ///
+    /// `target` must not exist (a dangling symbolic link counts as
+    /// existing) and must lie outside the database; missing parents are
+    /// created. Writers, flushes and compactions continue throughout;
+    /// deletions of obsolete files wait until it is done.
+    pub fn checkpoint(&self, target: impl AsRef<Path>) -> Result<CheckpointInfo> {
+        self.checkpoint_with(target, CheckpointOptions::default())
+    }
+
+    /// [`checkpoint`](Db::checkpoint) with options.
+    pub fn checkpoint_with(&self, target: impl AsRef<Path>, options: CheckpointOptions) -> Result<CheckpointInfo> {
+        create(self, target.as_ref(), options)
+    }
+}
+
+/// What the cleanup guard removes if the checkpoint fails.
+struct Cleanup<'a> {
+    fs: &'a dyn Fs,
+    staging: Option<PathBuf>,
+    target: Option<PathBuf>,
+    created_parents: Vec<PathBuf>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for dir in self.staging.iter().chain(&self.target) {
+            if let Err(e) = remove_dir_all(self.fs, dir)
+                && !e.is_not_found()
+            {
+                log::warn!("could not remove the partial checkpoint {}: {e}", dir.display());
+            }
+        }
+        for dir in self.created_parents.iter().rev() {
+            let _ = self.fs.remove_dir(dir);
+        }
+    }
+}
+
+impl Cleanup<'_> {
+    fn disarm(mut self) {
+        self.staging = None;
+        self.target = None;
+        self.created_parents.clear();
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    bytes_total: u64,
+    bytes_copied: u64,
+    reflinked: usize,
+    hard_linked: usize,
+    copied: usize,
+}
+
+fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<CheckpointInfo> {
+    let started = Instant::now();
+    let inner = db.inner();
+    let fs = &*inner.fs;
+    let target = check_target(fs, target, inner.layout.root())?;
+    let parent = target.parent().expect("a checked target has a parent").to_path_buf();
+    let mut cleanup = Cleanup { fs, staging: None, target: None, created_parents: Vec::new() };
+    cleanup.created_parents = create_parents(fs, &parent)?;
+    remove_leftovers(fs, &parent)?;
+    let staging = staging_path(&target);
+    fs.create_dir(&staging)?;
+    cleanup.staging = Some(staging.clone());
+    let lock = lock_staging(fs, &staging)?;
+
+    let _pause = inner.versions.deleter().pause();
+    let capture = inner.capture(options.flush)?;
+    let out = DbLayout::new(&staging);
+    let tally = write_files(fs, &inner.layout, &out, &capture, options.sync)?;
+    let description = CheckpointDescription {
+        format_version: CHECKPOINT_FORMAT_VERSION,
+        source: inner.layout.root().to_path_buf(),
+        seqno: capture.seqno,
+        version_id: capture.version.id.0,
+        created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        table_files: capture.version.table_count(),
+        blob_files: capture.version.blob_files.len(),
+        log_segments: capture.log.len(),
+        bytes_total: tally.bytes_total,
+    };
+    write_metadata(fs, &out, &capture, &description, options.sync)?;
+
+    fs.rename(&staging, &target)?;
+    cleanup.staging = None;
+    cleanup.target = Some(target.clone());
+    if options.sync {
+        fs.sync_directory(&parent)?;
+    }
+    cleanup.disarm();
+    drop(lock);
+    Ok(CheckpointInfo {
+        path: target,
+        seqno: capture.seqno,
+        version_id: capture.version.id.0,
+        table_files: description.table_files,
+        blob_files: description.blob_files,
+        log_segments: description.log_segments,
+        bytes_total: tally.bytes_total,
+        bytes_copied: tally.bytes_copied,
+        reflinked: tally.reflinked,
+        hard_linked: tally.hard_linked,
+        copied: tally.copied,
+        duration: started.elapsed(),
+    })
+}
+
+/// Links (or copies) every table and blob file of the captured version, and
+/// copies the captured log, into the staging layout.
+fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, sync: bool) -> Result<Tally> {
+    for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
+        fs.create_dir(&dir)?;
+    }
+    let mut tally = Tally::default();
+    let tables = capture.version.tables().map(|(_, t)| (src.table(t.info.id), out.table(t.info.id)));
+    let blobs = capture.version.blob_files.keys().map(|&id| (src.blob(id), out.blob(id)));
+    for (from, to) in tables.chain(blobs) {
+        let outcome = link_or_copy(fs, &from, fs, &to, sync)?;
+        tally.bytes_total += outcome.bytes;
+        match outcome.strategy {
+            LinkStrategy::Reflinked => tally.reflinked += 1,
+            LinkStrategy::HardLinked => tally.hard_linked += 1,
+            LinkStrategy::Copied => {
+                tally.copied += 1;
+                tally.bytes_copied += outcome.bytes;
+            }
+        }
+    }
+    // The log is appended in place, so it is copied up to its captured end,
+    // never linked.
+    for piece in &capture.log {
+        let copied = copy_file(fs, &piece.path, fs, &out.log_segment(piece.number), piece.len_bytes, sync)?;
+        tally.bytes_total += copied;
+        tally.bytes_copied += copied;
+        tally.copied += 1;
+    }
+    Ok(tally)
+}
+
+/// Writes `v{N}`, `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs
+/// every directory of the staging layout.
+fn write_metadata(
+    fs: &dyn Fs,
+    out: &DbLayout,
+    capture: &Capture,
+    description: &CheckpointDescription,
+    sync: bool,
+) -> Result<()> {
+    let (version_bytes, hash) = encode_version_file(&capture.version);
+    write_new(fs, &out.version(capture.version.id), &version_bytes, sync)?;
+    write_new(fs, &out.current(), &encode_current(capture.version.id, hash), sync)?;
+    write_new(fs, &out.root().join(CHECKPOINT_FILE), &description.encode(), sync)?;
+    if sync {
+        for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir(), out.root().to_path_buf()] {
+            fs.sync_directory(&dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a file that must not exist yet, fsyncing it when asked. (The
+/// staging directory is not visible until renamed, so no temporary name is
+/// needed.)
+fn write_new(fs: &dyn Fs, path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    let file = fs.open(path, OpenOptions::create_new())?;
+    file.write_all_at(bytes, 0)?;
+    if sync {
+        file.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Verifying a checkpoint (or any database directory): every checksum of
+//! every file its version names, and that each is there with its size.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::blob::BlobFile;
+use crate::fs::{Fs, read_to_vec};
+use crate::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use crate::table::{BlockCache, Table};
+use crate::version::{DbLayout, FileName, TableInfo, VersionRecord, decode_current, decode_version};
+use crate::wire::checksum;
+use crate::{Error, Result, SeqNo};
+
+/// One thing wrong with a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The damaged or missing file.
+    pub file: PathBuf,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+/// What [`verify`] checked and found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// The version `CURRENT` names.
+    pub version_id: u64,
+    /// The seqno of the newest write the directory holds.
+    pub seqno: SeqNo,
+    /// Tables checked.
+    pub tables: usize,
+    /// Blob files checked.
+    pub blob_files: usize,
+    /// Log segments replayed.
+    pub log_segments: usize,
+    /// Bytes read and checked.
+    pub bytes_checked: u64,
+    /// Everything found wrong; empty when the directory is intact.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Progress of a [`verify_with_progress`] run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerifyProgress {
+    /// Bytes checked so far.
+    pub bytes_done: u64,
+    /// Bytes to check in all.
+    pub bytes_total: u64,
+    /// Files checked so far.
+    pub files_done: usize,
+    /// Files to check in all.
+    pub files_total: usize,
+}
+
+/// Reads every file of the database or checkpoint at `path` and checks
+/// every checksum, that every file the version names is there with its
+/// recorded size, and that the log replays. Damage is reported in
+/// [`VerifyReport::problems`]; an error means the directory could not be
+/// examined at all (not a database, or unreadable). Writes nothing.
+pub fn verify(fs: &Arc<dyn Fs>, path: &Path) -> Result<VerifyReport> {
+    verify_with_progress(fs, path, &mut |_| {})
+}
+
+/// [`verify`], reporting progress after each file.
+pub fn verify_with_progress(
+    fs: &Arc<dyn Fs>,
+    path: &Path,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport> {
+    let layout = DbLayout::new(path);
+    if !fs.exists(&layout.current())? {
+        return Err(Error::io(
+            "verify",
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a cairndb database or checkpoint (no CURRENT)"),
+        ));
+    }
+    let mut report = VerifyReport::default();
+    let record = match load_version(&**fs, &layout) {
+        Ok(record) => record,
+        Err(problem) => {
+            report.problems.push(problem);
+            return Ok(report);
+        }
+    };
+    report.version_id = record.id.0;
+    report.seqno = record.last_seqno;
+    let tables: Vec<&TableInfo> = record.levels.iter().flatten().collect();
+    let segments = log_segments(&**fs, &layout)?;
+    let mut done = VerifyProgress {
+        files_total: tables.len() + record.blob_files.len() + segments.len(),
+        bytes_total: tables.iter().map(|t| t.size_bytes).sum::<u64>()
+            + record.blob_files.iter().map(|b| b.size_bytes).sum::<u64>()
+            + segments.iter().map(|(_, len)| len).sum::<u64>(),
+        ..VerifyProgress::default()
+    };
+    let cache = Arc::new(BlockCache::new(0));
+    for table in tables {
+        let path = layout.table(table.id);
+        let checked = check_file(&**fs, &path, table.size_bytes, |fs, path| {
+            Table::open(fs, path, table.id, Arc::clone(&cache))?.verify()
+        });
+        account(&mut report, &mut done, progress, path, table.size_bytes, checked);
+        report.tables += 1;
+    }
+    for blob in &record.blob_files {
+        let path = layout.blob(blob.id);
+        let checked = check_file(&**fs, &path, blob.size_bytes, |fs, path| BlobFile::open(fs, path, blob.id)?.verify());
+        account(&mut report, &mut done, progress, path, blob.size_bytes, checked);
+        report.blob_files += 1;
+    }
+    let replay = ReplayFrom { address: record.log_start, next_seqno: SeqNo(record.last_seqno.0 + 1) };
+    let config = HlogConfig { read_only: true, page_size_bytes: 4096, ..HlogConfig::default() };
+    match HybridLog::open(Arc::clone(fs), &layout.log_dir(), config, replay) {
+        Ok((_, recovered)) => report.seqno = report.seqno.max(recovered.last_seqno),
+        Err(e) => report.problems.push(Problem { file: layout.log_dir(), what: e.to_string() }),
+    }
+    report.log_segments = segments.len();
+    for (_, len) in &segments {
+        done.files_done += 1;
+        done.bytes_done += len;
+        report.bytes_checked += len;
+        progress(done);
+    }
+    Ok(report)
+}
+
+/// Reads `CURRENT` and the version it names, checking both.
+fn load_version(fs: &dyn Fs, layout: &DbLayout) -> std::result::Result<VersionRecord, Problem> {
+    let problem = |file: PathBuf| move |e: Error| Problem { file, what: e.to_string() };
+    let current = layout.current();
+    let bytes = read_to_vec(fs, &current).map_err(problem(current.clone()))?;
+    let (id, hash) = decode_current(&current, &bytes).map_err(problem(current.clone()))?;
+    let path = layout.version(id);
+    let bytes = read_to_vec(fs, &path).map_err(problem(path.clone()))?;
+    if checksum(&bytes) != hash {
+        return Err(Problem { file: path, what: "does not match the hash CURRENT holds for it".into() });
+    }
+    decode_version(&path, &bytes).map_err(problem(path.clone()))
+}
+
+/// Segment files in the log folder, with their lengths.
+fn log_segments(fs: &dyn Fs, layout: &DbLayout) -> Result<Vec<(PathBuf, u64)>> {
+    let dir = layout.log_dir();
+    if !fs.exists(&dir)? {
+        return Ok(Vec::new());
+    }
+    let mut segments = Vec::new();
+    for entry in fs.read_dir(&dir)? {
+        if entry.name.to_str().and_then(FileName::parse_log).is_some() {
+            let path = dir.join(&entry.name);
+            let len = fs.metadata(&path)?.len;
+            segments.push((path, len));
+        }
+    }
+    Ok(segments)
+}
+
+/// Checks a file's presence and size, then its content with `check`.
+fn check_file(
+    fs: &dyn Fs,
+    path: &Path,
+    expected_bytes: u64,
+    check: impl FnOnce(&dyn Fs, &Path) -> Result<()>,
+) -> std::result::Result<(), String> {
+    let actual = match fs.metadata(path) {
+        Ok(meta) => meta.len,
+        Err(e) if e.is_not_found() => return Err("missing".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    if actual != expected_bytes {
+        return Err(format!("{actual} bytes, but the version records {expected_bytes}"));
+    }
+    check(fs, path).map_err(|e| e.to_string())
+}
+
+fn account(
+    report: &mut VerifyReport,
+    done: &mut VerifyProgress,
+    progress: &mut dyn FnMut(VerifyProgress),
+    path: PathBuf,
+    bytes: u64,
+    checked: std::result::Result<(), String>,
+) {
+    if let Err(what) = checked {
+        report.problems.push(Problem { file: path, what });
+    }
+    done.files_done += 1;
+    done.bytes_done += bytes;
+    report.bytes_checked += bytes;
+    progress(*done);
+}
