@@ -133,6 +133,12 @@ fn every_subcommand_on_a_missing_path_fails_in_one_line() {
         ("put", vec![m, OsStr::new("k"), OsStr::new("v")]),
         ("delete", vec![m, OsStr::new("k")]),
         ("scan", vec![m]),
+        ("checkpoint", vec![m, target.as_os_str()]),
+        ("checkpoint", vec![m, target.as_os_str(), OsStr::new("--json")]),
+        ("verify", vec![m]),
+        ("verify", vec![m, OsStr::new("--json")]),
+        ("list", vec![m]),
+        ("list", vec![m, OsStr::new("--json")]),
     ];
     for (command, rest) in cases {
         let out = cairn(std::iter::once(OsStr::new(command)).chain(rest));
@@ -173,4 +179,139 @@ fn a_database_open_elsewhere_is_reported_locked_but_still_readable() {
     assert_eq!(ok([OsStr::new("get"), db.as_os_str(), OsStr::new("a")]), "1\n");
     drop(held);
     ok([OsStr::new("put"), db.as_os_str(), OsStr::new("b"), OsStr::new("2")]);
+}
+
+/// A database with a table: a few hundred keys, flushed by a checkpoint.
+fn checkpointed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let db = dir.join("db");
+    {
+        let handle = cairndb::Db::open(&db).unwrap();
+        for i in 0..500u32 {
+            handle.put(format!("key{i:05}"), format!("value {i} {}", "x".repeat(40))).unwrap();
+        }
+    }
+    let cp = dir.join("backups").join("first");
+    ok([OsStr::new("checkpoint"), db.as_os_str(), cp.as_os_str()]);
+    (db, cp)
+}
+
+#[test]
+fn checkpoint_then_verify_then_info_then_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, cp) = checkpointed(dir.path());
+    let verified = ok([OsStr::new("verify"), cp.as_os_str()]);
+    assert!(verified.contains("result        ok"), "{verified}");
+    assert!(verified.contains("1 table,"), "{verified}");
+    let json = ok([OsStr::new("verify"), cp.as_os_str(), OsStr::new("--json")]);
+    assert!(json.contains("\"ok\":true") && json.contains("\"problems\":[]"), "{json}");
+
+    let info = ok([OsStr::new("info"), cp.as_os_str()]);
+    assert!(info.contains("seqno         500 "), "{info}");
+    assert!(info.contains("level 0       1 table,"), "{info}");
+    let line = info.lines().find(|l| l.starts_with("checkpoint")).unwrap();
+    assert!(line.contains("yes: of") && line.contains("at seqno 500"), "{line}");
+    let info_db = ok([OsStr::new("info"), db.as_os_str(), OsStr::new("--json")]);
+    assert!(info_db.contains("\"checkpoint\":null"), "the source is not a checkpoint: {info_db}");
+    let info_cp = ok([OsStr::new("info"), cp.as_os_str(), OsStr::new("--json")]);
+    assert!(info_cp.contains("\"checkpoint\":{\"source\":"), "{info_cp}");
+
+    // A second checkpoint, without a flush, then the listing: newest first.
+    ok([OsStr::new("put"), db.as_os_str(), OsStr::new("later"), OsStr::new("write")]);
+    let second = dir.path().join("backups").join("second");
+    let json = ok([
+        OsStr::new("checkpoint"),
+        db.as_os_str(),
+        second.as_os_str(),
+        OsStr::new("--no-flush"),
+        OsStr::new("--json"),
+    ]);
+    assert!(json.contains("\"seqno\":501,") && json.contains("\"log_segments\":"), "{json}");
+    let listing = ok([OsStr::new("list"), dir.path().join("backups").as_os_str()]);
+    let paths: Vec<&str> = listing.lines().skip(1).map(|l| l.rsplit("  ").next().unwrap()).collect();
+    assert_eq!(paths, [second.to_str().unwrap(), cp.to_str().unwrap()], "{listing}");
+    let json = ok([OsStr::new("list"), dir.path().join("backups").as_os_str(), OsStr::new("--json")]);
+    assert!(json.starts_with("[{\"path\":") && json.matches("\"seqno\":").count() == 2, "{json}");
+    // The checkpoint answers reads like a database.
+    assert_eq!(ok([OsStr::new("get"), second.as_os_str(), OsStr::new("later")]), "write\n");
+}
+
+#[test]
+fn checkpoint_into_an_existing_target_fails_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, cp) = checkpointed(dir.path());
+    let out = cairn([OsStr::new("checkpoint"), db.as_os_str(), cp.as_os_str()]);
+    assert_one_line_failure(&out, "checkpoint", &cp);
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+}
+
+#[test]
+fn verify_names_the_file_with_a_flipped_byte_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, cp) = checkpointed(dir.path());
+    let table = std::fs::read_dir(cp.join("tables")).unwrap().next().unwrap().unwrap().path();
+    // The checkpoint shares the file with the source (hard link or reflink):
+    // write a copy in its place so only the checkpoint is damaged.
+    let mut bytes = std::fs::read(&table).unwrap();
+    std::fs::remove_file(&table).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&table, &bytes).unwrap();
+
+    let out = cairn([OsStr::new("verify"), cp.as_os_str()]);
+    assert_one_line_failure(&out, "verify", &cp);
+    assert!(stderr(&out).contains("damaged: 1 problem"), "{}", stderr(&out));
+    let report = stdout(&out);
+    assert!(report.contains("DAMAGED"), "{report}");
+    let name = table.to_str().unwrap();
+    assert!(report.lines().any(|l| l.starts_with("  ") && l.contains(name)), "the file is named:\n{report}");
+
+    let out = cairn([OsStr::new("verify"), cp.as_os_str(), OsStr::new("--json")]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = stdout(&out);
+    assert!(json.contains("\"ok\":false") && json.contains(&format!("\"file\":\"{name}\"")), "{json}");
+}
+
+#[test]
+fn demo_passes_every_check_and_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["demo", "--keys", "3000", "--value-bytes", "64"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for label in ["loaded", "on disk", "checkpoint", "copying it", "reopened", "verified", "exact"] {
+        assert!(text.lines().any(|l| l.starts_with(label)), "{label} missing:\n{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("verified") && l.ends_with(": ok")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("exact") && l.ends_with(": ok")), "{text}");
+    assert!(text.contains("result        every check passed"), "{text}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the temporary workplace is removed");
+}
+
+#[test]
+fn demo_in_a_given_directory_keeps_an_openable_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let place = dir.path().join("demo");
+    ok([OsStr::new("demo"), OsStr::new("--dir"), place.as_os_str(), OsStr::new("--keys"), OsStr::new("2000")]);
+    let checkpoint = place.join("checkpoint");
+    assert!(ok([OsStr::new("verify"), checkpoint.as_os_str()]).contains("result        ok"));
+    assert!(ok([OsStr::new("info"), checkpoint.as_os_str()]).contains("yes: of"));
+    // A directory that holds something is refused, not reused.
+    let out =
+        cairn([OsStr::new("demo"), OsStr::new("--dir"), place.as_os_str(), OsStr::new("--keys"), OsStr::new("10")]);
+    assert_one_line_failure(&out, "demo", &place);
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_in_a_directory_that_cannot_be_made_fails_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("demo");
+    let out =
+        cairn([OsStr::new("demo"), OsStr::new("--dir"), under.as_os_str(), OsStr::new("--keys"), OsStr::new("10")]);
+    assert_one_line_failure(&out, "demo", &under);
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// Small enough for a debug build, large enough for the bar to be seen.
-const DEMO_ARGS: &str = "demo --keys 200000 --value-bytes 100";
+const DEMO_ARGS: &str = "demo --keys 100000 --value-bytes 100";
 const WAIT_MAX: Duration = Duration::from_secs(180);
 
 /// A tmux server of our own, with one 120x30 pane running a shell command.

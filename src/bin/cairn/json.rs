@@ -48,7 +48,6 @@ impl Json {
     }
 
     /// `true` or `false`.
-    #[cfg_attr(not(test), expect(dead_code, reason = "verify --json uses it; it lands with the checkpoint API"))]
     pub fn bool(b: bool) -> Json {
         Json(b.to_string())
     }

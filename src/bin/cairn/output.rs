@@ -38,6 +38,19 @@ impl Out {
     }
 }
 
+/// `1 table`, `2 tables`: a count and its noun.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// `3 tables, 1 blob file, 0 log segments`.
+pub fn files(tables: usize, blob_files: usize, log_segments: usize) -> String {
+    format!("{}, {}, {}", count(tables, "table"), count(blob_files, "blob file"), count(log_segments, "log segment"))
+}
+
 /// `n` bytes for a person: `1.50 MiB`.
 pub fn bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()
@@ -49,7 +62,6 @@ pub fn ms(d: Duration) -> String {
 }
 
 /// Milliseconds since the Unix epoch as `YYYY-MM-DD hh:mm:ss UTC`.
-#[cfg_attr(not(test), expect(dead_code, reason = "the checkpoint commands use it; they land with the checkpoint API"))]
 pub fn utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
     let (days, rest) = (secs / 86_400, secs % 86_400);
@@ -86,5 +98,7 @@ mod tests {
     fn sizes_read_well() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(3 << 20), "3.00 MiB");
+        assert_eq!(count(1, "table"), "1 table");
+        assert_eq!(count(0, "blob file"), "0 blob files");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal as _;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 
 /// What a bar counts.
 #[derive(Clone, Copy, Debug)]
@@ -10,17 +10,17 @@ pub enum Unit {
     /// Bytes, shown as KiB/MiB/GiB.
     Bytes,
     /// Keys written.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the checkpoint demo uses it; it lands with the checkpoint API"))]
     Keys,
 }
 
 /// A bar of `len` units labelled `label`. It draws on stderr when both
 /// stdout and stderr are terminals, and is hidden otherwise, so piped or
-/// redirected output never holds control sequences. Finish it with
-/// `finish_and_clear` so the screen is left as it was.
+/// redirected output never holds control sequences. Finished or dropped,
+/// it clears itself, leaving the screen as it was.
 pub fn bar(len: u64, unit: Unit, label: &'static str) -> ProgressBar {
     let target = if attended() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-    let bar = ProgressBar::with_draw_target(Some(len), target).with_style(style(unit));
+    let bar =
+        ProgressBar::with_draw_target(Some(len), target).with_style(style(unit)).with_finish(ProgressFinish::AndClear);
     bar.set_message(label);
     bar
 }

@@ -3,16 +3,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cairndb::checkpoint::{CheckpointDescription, describe};
 use cairndb::fs::{Fs, OpenOptions, StdFs};
 use cairndb::hlog::segment::{self, SegmentHeader};
 use cairndb::version::DbLayout;
 use cairndb::{DbStats, LogAddress};
 
 use crate::args::PathArgs;
+use crate::commands::list::description_json;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
-use crate::output::{Out, bytes};
+use crate::output::{Out, bytes, count, files, utc};
 
 /// One log segment file on disk.
 struct Segment {
@@ -29,6 +31,8 @@ struct Summary {
     table_seqno: u64,
     log_start: LogAddress,
     segments: Vec<Segment>,
+    /// Present when the directory is a checkpoint.
+    checkpoint: Option<CheckpointDescription>,
 }
 
 /// Prints the summary as text or JSON.
@@ -48,12 +52,14 @@ fn summarize(path: &Path) -> Result<Summary, Failure> {
     let db = open::read_only(path)?;
     let version = db.version();
     let log_dir = DbLayout::new(path).log_dir();
+    let fs = StdFs::new();
     Ok(Summary {
         path: path.to_path_buf(),
         stats: db.stats(),
         table_seqno: version.last_seqno.get(),
         log_start: version.log_start,
-        segments: segments(&StdFs::new(), &log_dir).at(&log_dir)?,
+        segments: segments(&fs, &log_dir).at(&log_dir)?,
+        checkpoint: describe(&fs, path).at(path)?,
     })
 }
 
@@ -81,11 +87,26 @@ fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
         out.field("levels", "no tables")?;
     }
     for (n, level) in levels {
-        out.field(&format!("level {n}"), format_args!("{} tables, {}", level.tables, bytes(level.bytes)))?;
+        out.field(&format!("level {n}"), format_args!("{}, {}", count(level.tables, "table"), bytes(level.bytes)))?;
     }
     out.field("blob files", format_args!("{}, {}", s.stats.blob_files, bytes(s.stats.blob_bytes)))?;
     out.field("log", log_text(s))?;
-    out.field("memtable", bytes(s.stats.memtable_bytes))
+    out.field("memtable", bytes(s.stats.memtable_bytes))?;
+    out.field("checkpoint", checkpoint_text(s.checkpoint.as_ref()))
+}
+
+fn checkpoint_text(description: Option<&CheckpointDescription>) -> String {
+    match description {
+        None => "no (a database, not a checkpoint)".to_owned(),
+        Some(d) => format!(
+            "yes: of {} at seqno {}, taken {}; {}, {}",
+            d.source.display(),
+            d.seqno,
+            utc(d.created_unix_ms),
+            files(d.table_files, d.blob_files, d.log_segments),
+            bytes(d.bytes_total)
+        ),
+    }
 }
 
 fn log_text(s: &Summary) -> String {
@@ -134,5 +155,6 @@ fn to_json(s: &Summary) -> Json {
                 .build(),
         )
         .field("memtable_bytes", Json::num(s.stats.memtable_bytes))
+        .field("checkpoint", s.checkpoint.as_ref().map_or_else(Json::null, |d| description_json(Object::new(), d)))
         .build()
 }
