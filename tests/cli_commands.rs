@@ -281,7 +281,7 @@ fn demo_passes_every_check_and_cleans_up() {
         .unwrap();
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
-    for label in ["loaded", "on disk", "checkpoint", "copying it", "reopened", "verified", "exact"] {
+    for label in ["loaded", "meanwhile", "on disk", "checkpoint", "plain copy", "reopened", "verified", "exact"] {
         assert!(text.lines().any(|l| l.starts_with(label)), "{label} missing:\n{text}");
     }
     assert!(text.lines().any(|l| l.starts_with("verified") && l.ends_with(": ok")), "{text}");

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal as _;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
 
 /// What a bar counts.
 #[derive(Clone, Copy, Debug)]
@@ -32,9 +32,14 @@ fn attended() -> bool {
 fn style(unit: Unit) -> ProgressStyle {
     let template = match unit {
         Unit::Bytes => "{msg:>9} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-        Unit::Keys => "{msg:>9} [{bar:30}] {human_pos}/{human_len} keys, {per_sec} eta {eta}",
+        Unit::Keys => "{msg:>9} [{bar:30}] {human_pos}/{human_len} keys, {keys_per_sec}/s eta {eta}",
     };
-    ProgressStyle::with_template(template).expect("the templates above are valid").progress_chars("=> ")
+    ProgressStyle::with_template(template)
+        .expect("the templates above are valid")
+        .with_key("keys_per_sec", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", HumanCount(state.per_sec() as u64));
+        })
+        .progress_chars("=> ")
 }
 
 #[cfg(test)]

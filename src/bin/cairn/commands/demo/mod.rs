@@ -17,11 +17,12 @@ use std::process::ExitCode;
 
 use cairndb::Config;
 use cairndb::fs::StdFs;
+use indicatif::HumanCount;
 
 use crate::args::DemoArgs;
 use crate::commands::{open, verify};
 use crate::failure::{At as _, Failure};
-use crate::output::{Out, bytes};
+use crate::output::{Out, bytes, count};
 use summary::Summary;
 use workplace::Workplace;
 
@@ -41,11 +42,11 @@ fn demo_in(root: &Path, args: &DemoArgs) -> Result<ExitCode, Failure> {
     let mut out = Out::new();
     let value_bytes = usize::try_from(args.value_bytes).expect("clap bounds --value-bytes");
     out.line(format_args!(
-        "cairn demo: {} keys of {} values, a background writer, a checkpoint mid-load; in {}",
-        args.keys,
-        bytes(args.value_bytes),
-        root.display()
+        "cairn demo: {} keys of {}, a background writer, a checkpoint mid-load",
+        HumanCount(args.keys),
+        bytes(args.value_bytes)
     ))?;
+    out.field("workplace", root.display())?;
     out.flush()?;
     let fs = StdFs::new();
     let db_path = root.join("db");
@@ -66,6 +67,6 @@ fn demo_in(root: &Path, args: &DemoArgs) -> Result<ExitCode, Failure> {
     out.flush()?;
     match summary.failed_checks() {
         0 => Ok(ExitCode::SUCCESS),
-        n => Err(Failure::at(root, format!("{n} checks failed (see above)"))),
+        n => Err(Failure::at(root, format!("{} failed (see above)", count(n, "check")))),
     }
 }

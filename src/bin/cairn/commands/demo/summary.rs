@@ -1,4 +1,4 @@
-//! The demo's closing report.
+//! The demo's closing report, in lines that fit a terminal.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use indicatif::HumanCount;
 
 use super::copy::Size;
 use super::exact::Exactness;
-use super::load::Load;
+use super::load::{HOT_KEYS, Load};
 use crate::commands::{checkpoint, verify};
 use crate::output::{Out, bytes, count, files, ms};
 
@@ -39,84 +39,79 @@ impl Summary<'_> {
     fn print_load(&self, out: &mut Out) -> std::io::Result<()> {
         let load = self.load;
         let keys = load.loader_seqnos.len() as u64;
-        let rate = keys as f64 / load.load_time.as_secs_f64().max(1e-9);
-        out.field(
-            "loaded",
-            format_args!(
-                "{} keys in {:.2} s ({} keys/s), and {} background overwrites and deletes of {} hot keys",
-                HumanCount(keys),
-                load.load_time.as_secs_f64(),
-                HumanCount(rate as u64),
-                HumanCount(load.background_seqnos.len() as u64),
-                super::load::HOT_KEYS
-            ),
-        )?;
+        let secs = load.load_time.as_secs_f64();
+        let rate = HumanCount((keys as f64 / secs.max(1e-9)) as u64);
+        out.field("loaded", format_args!("{} keys in {secs:.2} s ({rate} keys/s)", HumanCount(keys)))?;
+        let background = HumanCount(load.background_seqnos.len() as u64);
+        out.field("meanwhile", format_args!("{background} overwrites and deletes of {HOT_KEYS} hot keys"))?;
         out.field("on disk", format_args!("{} in {} files", bytes(self.on_disk.bytes), self.on_disk.files))
     }
 
     fn print_checkpoint(&self, out: &mut Out) -> std::io::Result<()> {
-        let info = &self.load.checkpoint;
+        let (load, info) = (self.load, &self.load.checkpoint);
+        let (at, of) = (HumanCount(load.checkpoint_started_at_key), HumanCount(load.loader_seqnos.len() as u64));
         out.field(
             "checkpoint",
-            format_args!(
-                "taken at key {} of {} with both writers running: seqno {}",
-                HumanCount(self.load.checkpoint_started_at_key),
-                HumanCount(self.load.loader_seqnos.len() as u64),
-                HumanCount(info.seqno.get())
-            ),
+            format_args!("at key {at} of {of}, writers running: seqno {}", HumanCount(info.seqno.get())),
         )?;
         out.field(
             "",
             format_args!(
-                "{}; {}",
+                "{}: {}",
                 files(info.table_files, info.blob_files, info.log_segments),
                 bytes(info.bytes_total)
             ),
         )?;
+        out.field("", format_args!("{}, {} copied", checkpoint::how(info), bytes(info.bytes_copied)))?;
+        out.field("", format_args!("took {}", ms(info.duration)))?;
         out.field(
-            "",
-            format_args!("took {}: {} ({} copied)", ms(info.duration), checkpoint::how(info), bytes(info.bytes_copied)),
+            "plain copy",
+            format_args!("the same files, copied and fsynced under the same load: {}", ms(load.copy_time)),
         )?;
-        out.field("copying it", copy_comparison(info.duration, self.load.copy_time))
+        out.field("", compared(info.duration, load.copy_time))
     }
 
     fn print_checks(&self, out: &mut Out) -> std::io::Result<()> {
-        out.field("reopened", "read-only, as a database: ok")?;
-        let verified = if self.verified.is_ok() {
-            "ok".to_owned()
-        } else {
-            format!("DAMAGED ({})", count(self.verified.problems.len(), "problem"))
-        };
-        out.field("verified", format_args!("every checksum of {}: {verified}", verify::checked(self.verified)))?;
+        let read = HumanCount(self.exact.keys_read);
+        out.field("reopened", format_args!("read-only, as a database; read back all {read} keys: ok"))?;
+        let v = self.verified;
+        let verdict =
+            if v.is_ok() { "ok".to_owned() } else { format!("DAMAGED ({})", count(v.problems.len(), "problem")) };
+        out.field("verified", format_args!("every checksum, {}: {verdict}", verify::checked(v)))?;
         let e = self.exact;
-        let result = match &e.first_wrong {
-            None => "ok".to_owned(),
-            Some(first) => format!("WRONG: {} keys differ, first {first}", HumanCount(e.wrong)),
-        };
         out.field(
             "exact",
             format_args!(
-                "holds the {} writes up to seqno {} ({} keys read) and none of the {} after: {result}",
+                "all {} writes up to seqno {} and none of the {} after: {}",
                 HumanCount(e.writes_up_to),
                 HumanCount(e.seqno.get()),
-                HumanCount(e.keys_read),
-                HumanCount(e.writes_after)
+                HumanCount(e.writes_after),
+                exact_verdict(e)
             ),
         )?;
         match self.failed_checks() {
             0 => out.field("result", "every check passed"),
-            n => out.field("result", format_args!("{n} checks FAILED")),
+            n => out.field("result", format_args!("{} FAILED", count(n, "check"))),
         }
     }
 }
 
+fn exact_verdict(e: &Exactness) -> String {
+    match &e.first_wrong {
+        None => "ok".to_owned(),
+        Some(first) => format!("WRONG: {} differ, first {first}", count(e.wrong as usize, "key")),
+    }
+}
+
 /// The copy's time against the checkpoint's, both taken under the same load.
-fn copy_comparison(checkpoint: Duration, copy: Duration) -> String {
+fn compared(checkpoint: Duration, copy: Duration) -> String {
     let ratio = copy.as_secs_f64() / checkpoint.as_secs_f64().max(1e-9);
-    let compared = if ratio >= 1.0 {
-        format!("{ratio:.1}x the checkpoint's time")
+    if ratio >= 1.0 {
+        format!("{ratio:.1}x the checkpoint's time; a copy grows with the data, links do not")
     } else {
-        format!("{:.1}x faster than the checkpoint at this size", 1.0 / ratio)
-    };
-    format!("the same files copied one by one with fsync, writers still running: {} ({compared})", ms(copy))
+        format!(
+            "{:.1}x faster than the checkpoint at this size; a copy grows with the data, a checkpoint does not",
+            1.0 / ratio
+        )
+    }
 }
