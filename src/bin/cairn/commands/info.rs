@@ -113,11 +113,11 @@ fn log_text(s: &Summary) -> String {
     let total: u64 = s.segments.iter().map(|g| g.bytes).sum();
     match (s.segments.first(), s.segments.last()) {
         (Some(first), Some(last)) => format!(
-            "replays from address {}; segments {}..={} ({} files, {})",
+            "replays from address {}; segments {}..={} ({}, {})",
             s.log_start,
             first.number,
             last.number,
-            s.segments.len(),
+            count(s.segments.len(), "file"),
             bytes(total)
         ),
         _ => format!("replays from address {}; no segments", s.log_start),
