@@ -92,9 +92,12 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let lock = lock_staging(fs, &staging)?;
 
     let _pause = inner.versions.deleter().pause();
+    let prepared = started.elapsed();
     let capture = inner.capture(options.flush)?;
+    let captured = started.elapsed();
     let out = DbLayout::new(&staging);
     let tally = write_files(fs, &inner.layout, &out, &capture, options.sync)?;
+    let linked = started.elapsed();
     let description = CheckpointDescription {
         format_version: CHECKPOINT_FORMAT_VERSION,
         source: inner.layout.root().to_path_buf(),
@@ -107,6 +110,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
         bytes_total: tally.bytes_total,
     };
     write_metadata(fs, &out, &capture, &description, options.sync)?;
+    let described = started.elapsed();
 
     fs.rename(&staging, &target)?;
     cleanup.staging = None;
@@ -116,6 +120,11 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     }
     cleanup.disarm();
     drop(lock);
+    log::debug!(
+        "checkpoint {}: prepared {prepared:?}, captured {captured:?}, linked {linked:?}, metadata {described:?}, done {:?}",
+        target.display(),
+        started.elapsed()
+    );
     Ok(CheckpointInfo {
         path: target,
         seqno: capture.seqno,
@@ -165,7 +174,8 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
 }
 
 /// Writes `v{N}`, `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs
-/// every directory of the staging layout.
+/// them and every non-empty directory of the staging layout. All writes
+/// come before the first fsync, so one journal commit can carry them all.
 fn write_metadata(
     fs: &dyn Fs,
     out: &DbLayout,
@@ -174,25 +184,27 @@ fn write_metadata(
     sync: bool,
 ) -> Result<()> {
     let (version_bytes, hash) = encode_version_file(&capture.version);
-    write_new(fs, &out.version(capture.version.id), &version_bytes, sync)?;
-    write_new(fs, &out.current(), &encode_current(capture.version.id, hash), sync)?;
-    write_new(fs, &out.root().join(CHECKPOINT_FILE), &description.encode(), sync)?;
-    if sync {
-        for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir(), out.root().to_path_buf()] {
+    let files = [
+        (out.version(capture.version.id), version_bytes),
+        (out.current(), encode_current(capture.version.id, hash)),
+        (out.root().join(CHECKPOINT_FILE), description.encode()),
+    ];
+    let mut written = Vec::with_capacity(files.len());
+    for (path, bytes) in &files {
+        let file = fs.open(path, OpenOptions::create_new())?;
+        file.write_all_at(bytes, 0)?;
+        written.push(file);
+    }
+    if !sync {
+        return Ok(());
+    }
+    for file in &written {
+        file.sync_all()?;
+    }
+    for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
+        if !fs.read_dir(&dir)?.is_empty() {
             fs.sync_directory(&dir)?;
         }
     }
-    Ok(())
-}
-
-/// Writes a file that must not exist yet, fsyncing it when asked. (The
-/// staging directory is not visible until renamed, so no temporary name is
-/// needed.)
-fn write_new(fs: &dyn Fs, path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
-    let file = fs.open(path, OpenOptions::create_new())?;
-    file.write_all_at(bytes, 0)?;
-    if sync {
-        file.sync_all()?;
-    }
-    Ok(())
+    fs.sync_directory(out.root())
 }

@@ -171,7 +171,9 @@ impl VersionSet {
         let bytes = encode_version(&to_record(version));
         let path = self.layout.version(version.id);
         write_synced(&*self.fs, &path, &bytes)?;
-        self.fs.sync_directory(self.layout.root())?;
+        // One directory fsync, at the end of write_file_atomic, makes both
+        // new entries durable; `v{N}` was created first, so no crash can
+        // keep the new `CURRENT` without it.
         write_file_atomic(&*self.fs, &self.layout.current(), &encode_current(version.id, checksum(&bytes)))
     }
 
