@@ -45,7 +45,7 @@ impl Exactness {
 /// Reads the whole checkpoint (opened as `db`) and compares it with the state the writes up to its seqno imply.
 pub fn check(db: &Db, load: &Load) -> Result<Exactness, Failure> {
     let s = load.checkpoint.seqno;
-    let loaded = load.loader_seqnos.partition_point(|x| *x <= s) as u64;
+    let loaded = load.keys_in_checkpoint();
     let background = load.background_seqnos.partition_point(|x| *x <= s) as u64;
     let total = (load.loader_seqnos.len() + load.background_seqnos.len()) as u64;
     let mut found = Exactness { seqno: s, writes_up_to: loaded + background, ..Exactness::default() };

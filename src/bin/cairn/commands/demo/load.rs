@@ -41,6 +41,13 @@ pub struct Load {
     pub load_time: Duration,
 }
 
+impl Load {
+    /// Loaded keys whose put the checkpoint holds: where its cut fell in the load.
+    pub fn keys_in_checkpoint(&self) -> u64 {
+        self.loader_seqnos.partition_point(|s| *s <= self.checkpoint.seqno) as u64
+    }
+}
+
 /// One background write.
 pub enum BackgroundOp {
     /// `hot_key(c)` set to `value(b'h', c, ..)`.

@@ -50,10 +50,9 @@ impl Summary<'_> {
     fn print_checkpoint(&self, out: &mut Out) -> std::io::Result<()> {
         let (load, info) = (self.load, &self.load.checkpoint);
         let (at, of) = (HumanCount(load.checkpoint_started_at_key), HumanCount(load.loader_seqnos.len() as u64));
-        out.field(
-            "checkpoint",
-            format_args!("at key {at} of {of}, writers running: seqno {}", HumanCount(info.seqno.get())),
-        )?;
+        out.field("checkpoint", format_args!("called at key {at} of {of}, both writers running"))?;
+        let cut = HumanCount(load.keys_in_checkpoint());
+        out.field("", format_args!("its cut fell at key {cut}: seqno {}", HumanCount(info.seqno.get())))?;
         out.field(
             "",
             format_args!(
@@ -109,9 +108,6 @@ fn compared(checkpoint: Duration, copy: Duration) -> String {
     if ratio >= 1.0 {
         format!("{ratio:.1}x the checkpoint's time; a copy grows with the data, links do not")
     } else {
-        format!(
-            "{:.1}x faster than the checkpoint at this size; a copy grows with the data, a checkpoint does not",
-            1.0 / ratio
-        )
+        format!("the copy was {:.1}x faster at this size; a copy grows with the data, links do not", 1.0 / ratio)
     }
 }
