@@ -1,0 +1,28 @@
+//! `cairn`: the cairndb command-line tool.
+//!
+//! `cairn demo` shows the whole idea on the local disk; the other commands
+//! inspect and operate real databases and checkpoints. Exit status: 0 on
+//! success, 1 when something failed (one line on stderr says what, and on
+//! which path), 2 for a usage error.
+
+mod args;
+mod commands;
+mod escape;
+mod failure;
+mod json;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Usage errors print clap's message and exit with status 2.
+    let cli = args::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
