@@ -100,7 +100,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let linked = started.elapsed();
     let description = CheckpointDescription {
         format_version: CHECKPOINT_FORMAT_VERSION,
-        source: inner.layout.root().to_path_buf(),
+        source: super::target::normalize(inner.layout.root())?,
         seqno: capture.seqno,
         version_id: capture.version.id.0,
         created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
