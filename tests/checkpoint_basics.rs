@@ -56,12 +56,14 @@ fn checkpoint_holds_exactly_the_source_state_flush_on_and_off() {
         let info = db.checkpoint_with("/backups/cp", CheckpointOptions::default().flush(flush)).unwrap();
         assert_eq!(info.path, Path::new("/backups/cp"));
         assert_eq!(info.seqno, db.stats().seqno, "nothing written since");
-        assert_eq!(info.hard_linked, info.table_files + info.blob_files, "MemFs root: hard links");
+        let files = info.table_files + info.blob_files + info.log_segments;
+        assert_eq!(info.hard_linked, files, "MemFs root: everything hard-linked, frozen log included");
+        assert_eq!(info.bytes_copied, 0);
+        assert_eq!(info.bytes_total, linked_bytes(&fs, &info.path));
         if flush {
             assert_eq!(info.log_segments, 0);
         } else {
             assert!(info.log_segments > 0, "the memtable travels as log: {info:?}");
-            assert_eq!(info.bytes_copied, info.bytes_total - linked_bytes(&fs, &info.path));
         }
         let cp = config(&fs, "/backups/cp").open().unwrap();
         assert_eq!(contents(&cp), model, "flush={flush}");
@@ -76,7 +78,7 @@ fn checkpoint_holds_exactly_the_source_state_flush_on_and_off() {
 }
 
 fn linked_bytes(fs: &MemFs, dir: &Path) -> u64 {
-    ["tables", "blobs"]
+    ["tables", "blobs", "log"]
         .iter()
         .flat_map(|sub| fs.read_dir(&dir.join(sub)).unwrap().into_iter().map(move |e| dir.join(sub).join(e.name)))
         .map(|p| fs.metadata(&p).unwrap().len)
@@ -85,9 +87,15 @@ fn linked_bytes(fs: &MemFs, dir: &Path) -> u64 {
 
 #[test]
 fn checkpoint_and_source_are_independent() {
+    for flush in [true, false] {
+        independence(CheckpointOptions::default().flush(flush));
+    }
+}
+
+fn independence(options: CheckpointOptions) {
     let fs = MemFs::new();
     let (db, model) = source(&fs);
-    db.checkpoint("/cp").unwrap();
+    db.checkpoint_with("/cp", options).unwrap();
     // Overwrite and delete everything in the source, compact, then destroy it.
     for key in model.keys() {
         db.put(key, b"overwritten").unwrap();
@@ -107,7 +115,7 @@ fn checkpoint_and_source_are_independent() {
     let fs = MemFs::new();
     let (db, _) = source(&fs);
     let before = contents(&db);
-    db.checkpoint("/cp2").unwrap();
+    db.checkpoint_with("/cp2", options).unwrap();
     let cp = config(&fs, "/cp2").open().unwrap();
     for key in before.keys() {
         cp.put(key, b"written in the checkpoint").unwrap();

@@ -7,7 +7,7 @@ use super::target::{check_target, create_parents, lock_staging, remove_leftovers
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
-use crate::fs::{Fs, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
+use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
 use crate::version::{DbLayout, encode_current, encode_version_file};
 
 impl Db {
@@ -75,6 +75,20 @@ struct Tally {
     reflinked: usize,
     hard_linked: usize,
     copied: usize,
+}
+
+impl Tally {
+    fn count(&mut self, outcome: LinkOutcome) {
+        self.bytes_total += outcome.bytes;
+        match outcome.strategy {
+            LinkStrategy::Reflinked => self.reflinked += 1,
+            LinkStrategy::HardLinked => self.hard_linked += 1,
+            LinkStrategy::Copied => {
+                self.copied += 1;
+                self.bytes_copied += outcome.bytes;
+            }
+        }
+    }
 }
 
 fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<CheckpointInfo> {
@@ -151,24 +165,20 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
     let tables = capture.version.tables().map(|(_, t)| (src.table(t.info.id), out.table(t.info.id)));
     let blobs = capture.version.blob_files.keys().map(|&id| (src.blob(id), out.blob(id)));
     for (from, to) in tables.chain(blobs) {
-        let outcome = link_or_copy(fs, &from, fs, &to, sync)?;
-        tally.bytes_total += outcome.bytes;
-        match outcome.strategy {
-            LinkStrategy::Reflinked => tally.reflinked += 1,
-            LinkStrategy::HardLinked => tally.hard_linked += 1,
-            LinkStrategy::Copied => {
-                tally.copied += 1;
-                tally.bytes_copied += outcome.bytes;
-            }
-        }
+        tally.count(link_or_copy(fs, &from, fs, &to, sync)?);
     }
-    // The log is appended in place, so it is copied up to its captured end,
-    // never linked.
+    // Captured log segments belong to frozen memtables and were persisted by
+    // the capture: complete and never appended again, so one whose file is
+    // exactly the captured length is shared like a table. Anything else is
+    // copied up to the captured length.
     for piece in &capture.log {
-        let copied = copy_file(fs, &piece.path, fs, &out.log_segment(piece.number), piece.len_bytes, sync)?;
-        tally.bytes_total += copied;
-        tally.bytes_copied += copied;
-        tally.copied += 1;
+        let to = out.log_segment(piece.number);
+        if fs.metadata(&piece.path)?.len == piece.len_bytes {
+            tally.count(link_or_copy(fs, &piece.path, fs, &to, sync)?);
+        } else {
+            let bytes = copy_file(fs, &piece.path, fs, &to, piece.len_bytes, sync)?;
+            tally.count(LinkOutcome { strategy: LinkStrategy::Copied, bytes });
+        }
     }
     Ok(tally)
 }

@@ -9,8 +9,10 @@ use super::Inner;
 use crate::version::Version;
 use crate::{Result, SeqNo};
 
-/// A log segment to copy (never link: the log is appended in place) up to
-/// a length.
+/// A log segment of a frozen memtable, up to a length. Frozen segments are
+/// never appended again (new writes go to a new segment), and the capture
+/// persists them first, so a checkpoint may link one whose file is exactly
+/// this long; otherwise it copies this prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LogPiece {
     pub(crate) number: u64,
@@ -40,9 +42,14 @@ impl Inner {
     /// rearrange data at or below the cut.
     pub(crate) fn capture(&self, flush: bool) -> Result<Capture> {
         self.check_writable()?;
-        let _flushes = self.work.flush_lock();
-        let frozen = self.freeze_now(true);
-        let result = if flush { self.capture_flushed(frozen) } else { self.capture_with_log(frozen) };
+        let result = if flush {
+            let _flushes = self.work.flush_lock();
+            let frozen = self.freeze_now(true);
+            self.capture_flushed(frozen)
+        } else {
+            self.freeze_now(true);
+            self.capture_with_log()
+        };
         self.work.notify_all();
         result
     }
@@ -64,13 +71,17 @@ impl Inner {
         Ok(Capture { seqno, version, log: Vec::new() })
     }
 
-    fn capture_with_log(&self, frozen: Option<Arc<crate::hlog::FrozenLog>>) -> Result<Capture> {
+    /// The version and every frozen memtable, read together: the cut is the
+    /// newest frozen memtable's. No flush lock is needed: a flush swaps a
+    /// frozen memtable for its tables in one step under the same lock, and
+    /// the caller's deletion pause keeps the captured log segments on disk.
+    fn capture_with_log(&self) -> Result<Capture> {
         let (version, newest) = {
             let s = self.memtables();
             (Arc::clone(&s.version), s.frozen.last().cloned())
         };
-        let Some(newest) = newest.or(frozen) else {
-            // Nothing outside the tables: the version alone is the cut.
+        let Some(newest) = newest else {
+            // Everything frozen is already in tables: the version is the cut.
             return Ok(Capture { seqno: version.last_seqno, version, log: Vec::new() });
         };
         newest.persist()?;

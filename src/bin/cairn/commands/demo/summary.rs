@@ -62,6 +62,7 @@ impl Summary<'_> {
             ),
         )?;
         out.field("", format_args!("{}, {} copied", checkpoint::how(info), bytes(info.bytes_copied)))?;
+        out.field("", "no flush: the memtable came along as its log, frozen and linked, and replays on open")?;
         out.field("", format_args!("took {}", ms(info.duration)))?;
         out.field(
             "plain copy",
