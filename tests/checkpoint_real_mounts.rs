@@ -3,29 +3,15 @@
 //! each opens and verifies. The mounts come from `.ci/run` (see
 //! `tests/fs_real_mounts.rs` for how they are made and when tests skip).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+
+mod common;
 
 use cairndb::checkpoint;
 use cairndb::fs::{Fs, StdFs};
 use cairndb::{CheckpointInfo, Config, Db};
-
-fn mount_from_env(var: &str) -> Option<PathBuf> {
-    let refused = std::env::var("CAIRNDB_TEST_MOUNTS_REFUSED").ok();
-    match std::env::var_os(var) {
-        Some(path) => Some(PathBuf::from(path)),
-        None if refused.is_none() && std::env::var_os("CI").is_some() => {
-            panic!("{var} is unset under CI: .ci/run must create and mount it")
-        }
-        None => {
-            #[expect(clippy::print_stderr, reason = "tell the person running tests why we skip")]
-            {
-                eprintln!("skipping: {var} is unset ({})", refused.as_deref().unwrap_or("run `bash .ci/run` as root"));
-            }
-            None
-        }
-    }
-}
+use common::mounts::mount_from_env;
 
 fn filled(dir: &Path) -> Db {
     let db = Config::new(dir).blob_threshold_bytes(2000).memtable_size_bytes(1 << 20).open().unwrap();

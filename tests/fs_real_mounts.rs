@@ -7,34 +7,13 @@
 //! Without them these tests print why they skip — except under CI, where a
 //! missing mount is a failure, so CI can never silently skip them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use cairndb::fs::{Fs, LinkStrategy, OpenOptions, StdFs, link_or_copy, read_to_vec};
+mod common;
 
-fn mount_from_env(var: &str) -> Option<PathBuf> {
-    let refused = std::env::var("CAIRNDB_TEST_MOUNTS_REFUSED").ok();
-    match std::env::var_os(var) {
-        Some(path) => Some(PathBuf::from(path)),
-        None if refused.is_none() && std::env::var_os("CI").is_some() => {
-            panic!("{var} is unset under CI: .ci/run must create and mount it")
-        }
-        None => {
-            #[expect(clippy::print_stderr, reason = "tell the person running tests why we skip")]
-            {
-                match refused {
-                    Some(why) => {
-                        eprintln!("skipping: {var} is unset because the machine refused: {why}")
-                    }
-                    None => eprintln!(
-                        "skipping: {var} is unset (run `bash .ci/run` as root to create the loop-mounted file systems)"
-                    ),
-                }
-            }
-            None
-        }
-    }
-}
+use cairndb::fs::{Fs, LinkStrategy, OpenOptions, StdFs, link_or_copy, read_to_vec};
+use common::mounts::mount_from_env;
 
 fn write(path: &Path, data: &[u8]) {
     let file = StdFs::new().open(path, OpenOptions::create_new()).unwrap();

@@ -1,5 +1,7 @@
-//! Helpers shared by the format tests.
+//! Helpers shared by tests.
 #![allow(dead_code, reason = "each test crate uses a different subset")]
+
+pub mod mounts;
 
 use std::io;
 use std::path::{Path, PathBuf};
