@@ -55,6 +55,29 @@ pub enum Error {
         /// A description of the failure that poisoned it.
         cause: String,
     },
+    /// Another writer committed a backup with the same id first (the
+    /// create-only commit of its manifest lost the race). Nothing of this
+    /// attempt is listed; its uploaded files are shared by content or left
+    /// for garbage collection.
+    BackupConflict {
+        /// The backup store.
+        store: String,
+        /// The backup id both writers tried to commit.
+        id: u64,
+    },
+    /// The backup store is in use by a job this one must not overlap
+    /// (garbage collection and backups exclude each other).
+    StoreBusy {
+        /// The backup store.
+        store: String,
+        /// Who holds it: the kind of job, its lease object and its age.
+        holder: String,
+    },
+    /// The storage cannot do something cairndb needs for safety.
+    Unsupported {
+        /// What is missing, and where.
+        what: String,
+    },
 }
 
 impl Error {
@@ -103,6 +126,11 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         self.io_kind() == Some(io::ErrorKind::NotFound)
     }
+
+    /// True when a create-only operation found its target already there.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Error::TargetExists { .. }) || self.io_kind() == Some(io::ErrorKind::AlreadyExists)
+    }
 }
 
 impl fmt::Display for Error {
@@ -125,6 +153,17 @@ impl fmt::Display for Error {
             Error::Poisoned { cause } => {
                 write!(f, "database is poisoned after a failed sync ({cause}); reopen it to recover from the log")
             }
+            Error::BackupConflict { store, id } => write!(
+                f,
+                "backup {id} in {store} was committed by another writer first; this attempt committed nothing \
+                 (run the backup again to commit it under a new id)"
+            ),
+            Error::StoreBusy { store, holder } => write!(
+                f,
+                "{store} is busy: {holder}; retry when it ends (a lease a crashed job left goes stale after the \
+                 grace period)"
+            ),
+            Error::Unsupported { what } => write!(f, "not supported: {what}"),
         }
     }
 }

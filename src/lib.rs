@@ -32,6 +32,7 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod backup;
 pub mod blob;
 pub mod checkpoint;
 pub mod compaction;

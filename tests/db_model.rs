@@ -105,7 +105,8 @@ fn scan(iter: cairndb::DbIter) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn model_range(model: &Model, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let inside = |k: &Vec<u8>| (lo.as_ref(), hi.as_ref()).contains(k);
+    // Spelled out: with the `s3` feature, `bytes` adds comparisons with `Vec<u8>`.
+    let inside = |k: &Vec<u8>| RangeBounds::<Vec<u8>>::contains(&(lo.as_ref(), hi.as_ref()), k);
     model.iter().filter(|(k, _)| inside(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 

@@ -5,7 +5,7 @@
 mod create;
 mod description;
 mod list;
-mod target;
+pub(crate) mod target;
 mod verify;
 
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};

@@ -1,0 +1,328 @@
+//! Taking a backup (`../shared/DESIGN.md`, "Backups"):
+//!
+//! 1. Take a backup lease (so no gc runs meanwhile).
+//! 2. Pause deletions and capture an exact cut, as a checkpoint does: a
+//!    version (plus, without a flush, log segments up to a length).
+//! 3. Hash every file of the cut (xxh3-128) into its content key; upload
+//!    only those whose key the store lacks, re-checking the hash as the
+//!    store reads the file.
+//! 4. Commit the manifest create-only: losing that race is
+//!    [`Error::BackupConflict`], never success.
+//! 5. Point `latest.json` at it; release the lease and the pause.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::clock::now_unix_ms;
+use super::content::{ContentHasher, ContentKey, ContentKind, FILES_PREFIX};
+use super::engine::BackupEngine;
+use super::latest::{LATEST_KEY, encode_latest};
+use super::lease::{Lease, LeaseKind};
+use super::manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, db_name, parse_manifest_key};
+use super::progress::BackupProgress;
+use super::store::{BackupStore, Source};
+use crate::db::{Capture, Db};
+use crate::fs::{Fs, FsFile, OpenOptions};
+use crate::version::{DbLayout, FileName, encode_version_file};
+use crate::{Error, Result, SeqNo};
+
+/// Bytes read from a source file at a time while hashing.
+const HASH_CHUNK_BYTES: usize = 1 << 20;
+
+/// How [`BackupEngine::create_backup_with`] works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackupOptions {
+    pub(crate) flush: bool,
+    pub(crate) id: Option<u64>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions { flush: true, id: None }
+    }
+}
+
+impl BackupOptions {
+    /// Flush the memtable into tables first (default). Without, the
+    /// memtable's frozen log segments are backed up instead, and replay
+    /// when the restored database opens.
+    pub fn flush(mut self, flush: bool) -> Self {
+        self.flush = flush;
+        self
+    }
+
+    /// Commit under this id instead of the next free one. If the id is
+    /// taken, the backup fails with [`Error::BackupConflict`].
+    pub fn id(mut self, id: u64) -> Self {
+        self.id = Some(id);
+        self
+    }
+}
+
+/// What a backup holds and what taking it moved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupInfo {
+    /// Its id.
+    pub id: u64,
+    /// It holds every write with seqno <= this, and none after.
+    pub seqno: SeqNo,
+    /// The id of the version it holds.
+    pub version_id: u64,
+    /// Files it holds.
+    pub files_total: usize,
+    /// Bytes of all its files.
+    pub bytes_total: u64,
+    /// Files uploaded, because the store did not hold their content yet.
+    pub files_uploaded: usize,
+    /// Bytes uploaded.
+    pub bytes_uploaded: u64,
+    /// Files the store already held (from earlier backups): not uploaded.
+    pub files_skipped: usize,
+    /// Bytes not uploaded.
+    pub bytes_skipped: u64,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl BackupEngine {
+    /// Backs `db` up with default options (flush first): an exact copy as
+    /// of now, uploading only files the store does not hold yet.
+    pub fn create_backup(&self, db: &Db) -> Result<BackupInfo> {
+        self.create_backup_with(db, BackupOptions::default(), &mut |_| {})
+    }
+
+    /// [`create_backup`](Self::create_backup) with options, reporting
+    /// progress.
+    ///
+    /// The backup holds every write with seqno <= `info.seqno` and none
+    /// after; writers continue meanwhile, and obsolete files wait for it to
+    /// finish before they are deleted. It appears in [`list`](Self::list)
+    /// only once every file is stored and its manifest committed. Fails with
+    /// [`Error::StoreBusy`] while a gc runs on the store, and with
+    /// [`Error::BackupConflict`] if another writer committed the same id.
+    pub fn create_backup_with(
+        &self,
+        db: &Db,
+        options: BackupOptions,
+        progress: &mut dyn FnMut(BackupProgress),
+    ) -> Result<BackupInfo> {
+        let started = Instant::now();
+        let store = &*self.store;
+        let mut lease = Lease::acquire(store, LeaseKind::Backup, self.grace)?;
+        let inner = db.inner();
+        let fs = &*inner.fs;
+        let _pause = inner.versions.deleter().pause();
+        let capture = inner.capture(options.flush)?;
+        let plan = plan(fs, &inner.layout, &capture)?;
+        let mut stored: HashMap<String, u64> =
+            store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
+        let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
+        let mut done = BackupProgress::start(plan.len(), bytes_total);
+        progress(done);
+        let mut files = Vec::with_capacity(plan.len());
+        let (mut files_uploaded, mut bytes_uploaded) = (0, 0);
+        for planned in &plan {
+            lease.refresh_if_due()?;
+            let bytes_before = done.bytes_done;
+            let content = planned.hash(fs)?;
+            let key = content.key();
+            if stored.get(&key) != Some(&content.size_bytes) {
+                planned.upload(fs, store, &content, &mut |n| {
+                    done.add_bytes(n);
+                    progress(done);
+                })?;
+                stored.insert(key, content.size_bytes);
+                files_uploaded += 1;
+                bytes_uploaded += content.size_bytes;
+            }
+            done.files_done += 1;
+            done.bytes_done = bytes_before;
+            done.add_bytes(planned.len_bytes);
+            progress(done);
+            files.push(ManifestFile { name: planned.name, content });
+        }
+        let id = match options.id {
+            Some(id) => id,
+            None => next_id(store)?,
+        };
+        let manifest = Manifest {
+            id,
+            created_unix_ms: now_unix_ms(),
+            source: crate::checkpoint::target::normalize(inner.layout.root())?.to_string_lossy().into_owned(),
+            seqno: capture.seqno,
+            version_id: capture.version.id.0,
+            files,
+        };
+        commit(store, &manifest)?;
+        // The backup is committed; a stale pointer is only a hint gone stale.
+        if let Err(e) = store.put(LATEST_KEY, &encode_latest(id)) {
+            log::warn!("backup {id} is committed, but {} could not be updated: {e}", store.location(LATEST_KEY));
+        }
+        drop(lease);
+        Ok(BackupInfo {
+            id,
+            seqno: capture.seqno,
+            version_id: manifest.version_id,
+            files_total: plan.len(),
+            bytes_total,
+            files_uploaded,
+            bytes_uploaded,
+            files_skipped: plan.len() - files_uploaded,
+            bytes_skipped: bytes_total - bytes_uploaded,
+            duration: started.elapsed(),
+        })
+    }
+}
+
+/// Commits `manifest` create-only.
+fn commit(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
+    match store.put_if_absent(&manifest.key(), &manifest.encode()) {
+        Err(e) if e.is_already_exists() => Err(Error::BackupConflict { store: store.location(""), id: manifest.id }),
+        other => other,
+    }
+}
+
+/// One past the highest backup id in the store.
+fn next_id(store: &dyn BackupStore) -> Result<u64> {
+    let highest = store.list(MANIFESTS_PREFIX)?.iter().filter_map(|o| parse_manifest_key(&o.key)).max();
+    Ok(highest.unwrap_or(0) + 1)
+}
+
+/// A file of the cut: a prefix of a file on the database's disk, or bytes
+/// in memory (the version file).
+#[derive(Debug)]
+struct Planned {
+    name: FileName,
+    kind: ContentKind,
+    path: Option<PathBuf>,
+    bytes: Vec<u8>,
+    len_bytes: u64,
+}
+
+/// Every file of the cut, each checked against the size the version records.
+fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned>> {
+    let version = &capture.version;
+    let mut files = Vec::new();
+    let on_disk = |name: FileName, len_bytes: u64, exact: bool| -> Result<Planned> {
+        let path = layout.path_of(name);
+        let actual = fs.metadata(&path)?.len;
+        if actual < len_bytes || (exact && actual != len_bytes) {
+            return Err(Error::corruption(&path, 0, format!("{actual} bytes, but the cut records {len_bytes}")));
+        }
+        let kind = ContentKind::of(name).expect("database files have a kind");
+        Ok(Planned { name, kind, path: Some(path), bytes: Vec::new(), len_bytes })
+    };
+    for (_, table) in version.tables() {
+        files.push(on_disk(FileName::Table(table.info.id), table.info.size_bytes, true)?);
+    }
+    for blob in version.blob_files.values() {
+        files.push(on_disk(FileName::Blob(blob.info.id), blob.info.size_bytes, true)?);
+    }
+    for piece in &capture.log {
+        files.push(on_disk(FileName::LogSegment(piece.number), piece.len_bytes, false)?);
+    }
+    let (bytes, _) = encode_version_file(version);
+    let name = FileName::Version(version.id);
+    files.push(Planned { name, kind: ContentKind::Version, path: None, len_bytes: bytes.len() as u64, bytes });
+    Ok(files)
+}
+
+impl Planned {
+    fn open(&self, fs: &dyn Fs) -> Result<Option<Box<dyn FsFile>>> {
+        self.path.as_ref().map(|p| fs.open(p, OpenOptions::read())).transpose()
+    }
+
+    /// Reads the file once to find its content key.
+    fn hash(&self, fs: &dyn Fs) -> Result<ContentKey> {
+        let mut hasher = ContentHasher::new();
+        let Some(file) = self.open(fs)? else {
+            hasher.update(&self.bytes);
+            return Ok(hasher.key(self.kind));
+        };
+        let mut buf = vec![0u8; HASH_CHUNK_BYTES];
+        let mut offset = 0;
+        while offset < self.len_bytes {
+            let want = buf.len().min(usize::try_from(self.len_bytes - offset).unwrap_or(usize::MAX));
+            file.read_exact_at(&mut buf[..want], offset)?;
+            hasher.update(&buf[..want]);
+            offset += want as u64;
+        }
+        Ok(hasher.key(self.kind))
+    }
+
+    /// Uploads the file under `content`'s key, hashing it again as the
+    /// store reads it: if the bytes sent are not the bytes hashed, the
+    /// object is deleted and the backup fails.
+    fn upload(
+        &self,
+        fs: &dyn Fs,
+        store: &dyn BackupStore,
+        content: &ContentKey,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let key = content.key();
+        let file = self.open(fs)?;
+        let source = CheckedSource {
+            file: file.as_deref(),
+            bytes: &self.bytes,
+            len_bytes: self.len_bytes,
+            path: self.path.as_deref().unwrap_or(Path::new("")),
+            seen: RefCell::new(Seen { hasher: ContentHasher::new(), in_order: true }),
+            progress: RefCell::new(progress),
+        };
+        store.put(&key, &source)?;
+        let seen = source.seen.into_inner();
+        if seen.in_order && seen.hasher.len_bytes() == self.len_bytes && seen.hasher.key(self.kind) != *content {
+            let _ = store.delete(&key);
+            let path = self.path.clone().unwrap_or_else(|| PathBuf::from(db_name(self.name)));
+            return Err(Error::corruption(&path, 0, "the file changed while it was being backed up"));
+        }
+        Ok(())
+    }
+}
+
+/// What a [`CheckedSource`] has served, when the store read it in order.
+struct Seen {
+    hasher: ContentHasher,
+    in_order: bool,
+}
+
+/// The bytes of a planned file as the store reads them, hashed on the way.
+struct CheckedSource<'a> {
+    file: Option<&'a dyn FsFile>,
+    bytes: &'a [u8],
+    len_bytes: u64,
+    path: &'a Path,
+    seen: RefCell<Seen>,
+    progress: RefCell<&'a mut dyn FnMut(u64)>,
+}
+
+impl Source for CheckedSource<'_> {
+    fn len_bytes(&self) -> u64 {
+        self.len_bytes
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let want = buf.len().min(usize::try_from(self.len_bytes.saturating_sub(offset)).unwrap_or(usize::MAX));
+        let n = match self.file {
+            Some(file) => {
+                let n = file.read_at(&mut buf[..want], offset)?;
+                if n == 0 && want > 0 {
+                    return Err(Error::corruption(self.path, offset, "the file is shorter than when it was hashed"));
+                }
+                n
+            }
+            None => self.bytes.read_at(&mut buf[..want], offset)?,
+        };
+        let mut seen = self.seen.borrow_mut();
+        if seen.in_order && offset == seen.hasher.len_bytes() {
+            seen.hasher.update(&buf[..n]);
+        } else {
+            seen.in_order = false;
+        }
+        (self.progress.borrow_mut())(n as u64);
+        Ok(n)
+    }
+}

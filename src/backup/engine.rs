@@ -1,0 +1,197 @@
+//! [`BackupEngine`]: backups of databases in one [`BackupStore`], and the
+//! operations on them that only read or remove manifests (listing, pruning).
+//! Taking, verifying, restoring and collecting garbage live beside it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::latest::{LATEST_BYTES_MAX, LATEST_KEY, decode_latest, encode_latest};
+use super::manifest::{MANIFEST_BYTES_MAX, MANIFESTS_PREFIX, Manifest, manifest_key, parse_manifest_key};
+use super::store::{BackupStore, get};
+use crate::fs::{Fs, StdFs};
+use crate::{Error, Result};
+
+/// How long a lease or temporary upload may go without a sign of life
+/// before it counts as a crashed job's, by default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+
+/// Incremental backups of databases into one store.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cairndb::Config;
+/// use cairndb::backup::{BackupEngine, DirStore};
+/// use cairndb::fs::MemFs;
+///
+/// let disk = Arc::new(MemFs::new());
+/// let db = Config::new("/db").fs(disk.clone()).open()?;
+/// db.put(b"k", b"v")?;
+/// let engine = BackupEngine::new(Arc::new(DirStore::open(disk.clone(), "/backups")?)).local_fs(disk.clone());
+/// let first = engine.create_backup(&db)?;
+/// db.put(b"k2", b"v2")?;
+/// let second = engine.create_backup(&db)?; // uploads only new files
+/// assert!(second.files_skipped > 0 || first.files_uploaded == 1);
+/// engine.restore(first.id, "/restored".as_ref())?;
+/// let restored = Config::new("/restored").fs(disk).open()?;
+/// assert_eq!(restored.get(b"k")?.as_deref(), Some(&b"v"[..]));
+/// assert_eq!(restored.get(b"k2")?, None);
+/// # Ok::<(), cairndb::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct BackupEngine {
+    pub(super) store: Arc<dyn BackupStore>,
+    pub(super) local: Arc<dyn Fs>,
+    pub(super) grace: Duration,
+}
+
+/// A backup found by [`BackupEngine::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupListing {
+    /// Its id.
+    pub id: u64,
+    /// Its manifest, when it could be read.
+    pub manifest: Option<Manifest>,
+    /// Why its manifest could not be read.
+    pub problem: Option<String>,
+}
+
+/// What [`BackupEngine::prune`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Backups removed, newest first.
+    pub removed: Vec<u64>,
+    /// Backups kept, newest first.
+    pub kept: Vec<u64>,
+}
+
+impl BackupEngine {
+    /// An engine over `store`, restoring onto the real file system.
+    pub fn new(store: Arc<dyn BackupStore>) -> BackupEngine {
+        BackupEngine { store, local: Arc::new(StdFs::new()), grace: DEFAULT_GRACE }
+    }
+
+    /// Restores onto `fs` instead of the real file system.
+    pub fn local_fs(mut self, fs: Arc<dyn Fs>) -> BackupEngine {
+        self.local = fs;
+        self
+    }
+
+    /// How long a lease or a temporary upload may go without a sign of life
+    /// before [`gc`](Self::gc) takes it for a crashed job's and removes it
+    /// (default [`DEFAULT_GRACE`], an hour). Never shorter than the longest
+    /// pause a live job may take between two refreshes (a minute at least
+    /// is wise); zero is for tests after a simulated crash.
+    pub fn grace(mut self, grace: Duration) -> BackupEngine {
+        self.grace = grace;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn BackupStore> {
+        &self.store
+    }
+
+    /// Ids of every backup in the store, oldest first.
+    pub fn ids(&self) -> Result<Vec<u64>> {
+        let mut ids: Vec<u64> =
+            self.store.list(MANIFESTS_PREFIX)?.iter().filter_map(|o| parse_manifest_key(&o.key)).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The manifest of backup `id`. A missing one is a `NotFound` I/O
+    /// error; a damaged one is `Error::Corruption`.
+    pub fn manifest(&self, id: u64) -> Result<Manifest> {
+        let key = manifest_key(id);
+        let location = self.store.location(&key);
+        let bytes = get(&*self.store, &key, MANIFEST_BYTES_MAX).map_err(|e| {
+            if e.is_not_found() {
+                Error::io(
+                    "read backup",
+                    &location,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, format!("there is no backup {id}")),
+                )
+            } else {
+                e
+            }
+        })?;
+        let manifest = Manifest::decode(&location, &bytes)?;
+        if manifest.id != id {
+            return Err(Error::corruption(location.as_ref(), 0, format!("holds backup {}", manifest.id)));
+        }
+        Ok(manifest)
+    }
+
+    /// Every backup, newest first; one whose manifest is damaged is listed
+    /// with the problem.
+    pub fn list(&self) -> Result<Vec<BackupListing>> {
+        let mut out = Vec::new();
+        for id in self.ids()?.into_iter().rev() {
+            match self.manifest(id) {
+                Ok(manifest) => out.push(BackupListing { id, manifest: Some(manifest), problem: None }),
+                // Pruned since the listing.
+                Err(e) if e.is_not_found() => {}
+                Err(e) if e.is_corruption() => {
+                    out.push(BackupListing { id, manifest: None, problem: Some(e.to_string()) })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The backup `latest.json` names, if any (a hint: see
+    /// [`list`](Self::list) for the truth).
+    pub fn latest(&self) -> Result<Option<u64>> {
+        match get(&*self.store, LATEST_KEY, LATEST_BYTES_MAX) {
+            Ok(bytes) => decode_latest(&self.store.location(LATEST_KEY), &bytes).map(Some),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes every backup but the newest `keep` (at least 1). Their files
+    /// stay until [`gc`](Self::gc) finds no backup uses them.
+    pub fn prune(&self, keep: usize) -> Result<PruneReport> {
+        if keep == 0 {
+            return Err(Error::invalid("prune must keep at least one backup"));
+        }
+        let ids = self.ids()?;
+        let split = ids.len().saturating_sub(keep);
+        for &id in &ids[..split] {
+            self.store.delete(&manifest_key(id))?;
+        }
+        let report = PruneReport {
+            removed: ids[..split].iter().rev().copied().collect(),
+            kept: ids[split..].iter().rev().copied().collect(),
+        };
+        self.point_latest_at_newest()?;
+        Ok(report)
+    }
+
+    /// Removes backup `id` (its manifest; its files stay until
+    /// [`gc`](Self::gc)). Removing a missing backup is an error.
+    pub fn delete(&self, id: u64) -> Result<()> {
+        let key = manifest_key(id);
+        if self.store.head(&key)?.is_none() {
+            return Err(Error::io(
+                "delete backup",
+                self.store.location(&key),
+                std::io::Error::new(std::io::ErrorKind::NotFound, format!("there is no backup {id}")),
+            ));
+        }
+        self.store.delete(&key)?;
+        self.point_latest_at_newest()
+    }
+
+    /// Makes `latest.json` name the newest backup left (or removes it).
+    fn point_latest_at_newest(&self) -> Result<()> {
+        let newest = self.ids()?.last().copied();
+        let latest = self.latest().ok().flatten();
+        match newest {
+            Some(id) if latest != Some(id) => self.store.put(LATEST_KEY, &encode_latest(id)),
+            Some(_) => Ok(()),
+            None => self.store.delete(LATEST_KEY),
+        }
+    }
+}

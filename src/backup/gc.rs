@@ -1,0 +1,89 @@
+//! Garbage collection: removing what no backup needs — files no manifest
+//! references, temporary uploads and leases crashed jobs left behind.
+//!
+//! It runs under a gc lease ([`super::lease`]), so no backup is under way
+//! meanwhile: a backup's files are unreferenced only until its manifest is
+//! committed, and a backup can neither start nor commit while the lease is
+//! live. A manifest that cannot be read stops it: what such a backup
+//! references is unknown, and guessing could delete its files.
+
+use std::collections::HashSet;
+
+use super::clock::now_unix_ms;
+use super::content::FILES_PREFIX;
+use super::engine::BackupEngine;
+use super::lease::{Lease, LeaseKind, held};
+use super::manifest::{MANIFESTS_PREFIX, parse_manifest_key};
+use crate::{Error, Result};
+
+/// Folder of the markers a store probe writes (`probe_create_only`).
+const PROBE_PREFIX: &str = "probe/";
+
+/// What [`BackupEngine::gc`] removed and kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Files no backup references, removed.
+    pub files_removed: usize,
+    /// Their bytes.
+    pub bytes_removed: u64,
+    /// Files some backup references, kept.
+    pub files_kept: usize,
+    /// Temporary uploads of crashed writers, removed.
+    pub uploads_removed: usize,
+    /// Stale leases (of crashed jobs) and probe markers, removed.
+    pub leases_removed: usize,
+}
+
+impl BackupEngine {
+    /// Removes every file no backup references, temporary uploads older
+    /// than the grace period, and leases not refreshed for it. Fails with
+    /// [`Error::StoreBusy`] while a backup is under way, and with
+    /// `Error::Corruption` naming a manifest it cannot read (delete that
+    /// backup first, or repair it).
+    pub fn gc(&self) -> Result<GcReport> {
+        let store = &*self.store;
+        let lease = Lease::acquire(store, LeaseKind::Gc, self.grace)?;
+        let grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
+        let now = now_unix_ms();
+        let cutoff = now.saturating_sub(grace_ms);
+        let mut report = GcReport::default();
+        for stale in held(store)?.into_iter().filter(|l| l.key != lease.key() && l.is_stale(now, self.grace)) {
+            store.delete(&stale.key)?;
+            report.leases_removed += 1;
+        }
+        for probe in store.list(PROBE_PREFIX)? {
+            let begun = probe.key[PROBE_PREFIX.len()..].split('-').next().and_then(|ms| ms.parse::<u64>().ok());
+            if begun.is_none_or(|ms| ms < cutoff) {
+                store.delete(&probe.key)?;
+                report.leases_removed += 1;
+            }
+        }
+        report.uploads_removed = store.remove_stale_uploads(cutoff)?;
+        let mut referenced = HashSet::new();
+        for object in store.list(MANIFESTS_PREFIX)? {
+            let Some(id) = parse_manifest_key(&object.key) else { continue };
+            let manifest = self.manifest(id).map_err(|e| match e {
+                Error::Corruption { file, offset, what } => Error::Corruption {
+                    file,
+                    offset,
+                    what: format!(
+                        "{what}; gc removes nothing while a manifest is unreadable (delete backup {id} first)"
+                    ),
+                },
+                e => e,
+            })?;
+            referenced.extend(manifest.files.iter().map(|f| f.content.key()));
+        }
+        for object in store.list(FILES_PREFIX)? {
+            if referenced.contains(&object.key) {
+                report.files_kept += 1;
+            } else {
+                store.delete(&object.key)?;
+                report.files_removed += 1;
+                report.bytes_removed += object.size_bytes;
+            }
+        }
+        drop(lease);
+        Ok(report)
+    }
+}

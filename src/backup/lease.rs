@@ -1,0 +1,186 @@
+//! Leases: how backups and garbage collection keep out of each other's way
+//! in a store that has no locks.
+//!
+//! A job first writes its own lease object, `locks/{kind}-{start ms}-{nonce}`
+//! (create-only, so the name is its own), and only then lists `locks/`. A
+//! backup yields to a live gc lease; a gc yields to any other live lease.
+//! Because each side writes before it reads, two conflicting jobs cannot
+//! both miss each other: whichever wrote second sees the first (both may
+//! yield, and retry). A gc therefore never runs while a backup that may
+//! still commit a file is under way.
+//!
+//! A lease holds the time it was last refreshed; a long job refreshes it
+//! (every quarter of the grace period, at most every 5 minutes). A lease not
+//! refreshed for the grace period belongs to a crashed job: it is ignored,
+//! and gc removes it.
+
+use std::time::{Duration, Instant};
+
+use super::clock::{nonce, now_unix_ms};
+use super::store::{BackupStore, get};
+use crate::{Error, Result};
+
+/// Folder of leases in a backup store.
+pub const LOCKS_PREFIX: &str = "locks/";
+const LEASE_BYTES_MAX: u64 = 4096;
+const REFRESH_EVERY_MAX: Duration = Duration::from_secs(300);
+
+/// Which job holds a lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseKind {
+    /// A backup being taken.
+    Backup,
+    /// Garbage collection.
+    Gc,
+}
+
+impl LeaseKind {
+    fn name(self) -> &'static str {
+        match self {
+            LeaseKind::Backup => "backup",
+            LeaseKind::Gc => "gc",
+        }
+    }
+
+    fn conflicts_with(self, other: LeaseKind) -> bool {
+        self == LeaseKind::Gc || other == LeaseKind::Gc
+    }
+}
+
+/// A lease someone holds, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldLease {
+    /// Its store key.
+    pub key: String,
+    /// Whose it is.
+    pub kind: LeaseKind,
+    /// When it was last refreshed (or taken), in ms since the Unix epoch.
+    pub refreshed_unix_ms: u64,
+}
+
+impl HeldLease {
+    /// True when its job has not refreshed it for `grace`: it crashed.
+    pub fn is_stale(&self, now_unix_ms: u64, grace: Duration) -> bool {
+        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        now_unix_ms.saturating_sub(self.refreshed_unix_ms) >= grace_ms
+    }
+
+    fn describe(&self, now_unix_ms: u64) -> String {
+        let age_s = now_unix_ms.saturating_sub(self.refreshed_unix_ms) / 1000;
+        format!("a {} holds the lease {} (refreshed {age_s} s ago)", self.kind.name(), self.key)
+    }
+}
+
+/// A lease this process holds; released (deleted) when dropped.
+#[derive(Debug)]
+pub struct Lease<'a> {
+    store: &'a dyn BackupStore,
+    kind: LeaseKind,
+    key: String,
+    refreshed: Instant,
+    refresh_every: Duration,
+}
+
+impl<'a> Lease<'a> {
+    /// Takes a `kind` lease in `store`, or fails with [`Error::StoreBusy`]
+    /// when a live lease of a conflicting job exists.
+    pub fn acquire(store: &'a dyn BackupStore, kind: LeaseKind, grace: Duration) -> Result<Lease<'a>> {
+        let now = now_unix_ms();
+        let key = format!("{LOCKS_PREFIX}{}-{now:013}-{:016x}", kind.name(), nonce());
+        store.put_if_absent(&key, &body(kind, now))?;
+        let lease = Lease {
+            store,
+            kind,
+            key,
+            refreshed: Instant::now(),
+            refresh_every: (grace / 4).clamp(Duration::from_secs(1), REFRESH_EVERY_MAX),
+        };
+        let now = now_unix_ms();
+        for other in held(store)? {
+            if other.key != lease.key && !other.is_stale(now, grace) && kind.conflicts_with(other.kind) {
+                return Err(Error::StoreBusy { store: store.location(""), holder: other.describe(now) });
+            }
+        }
+        Ok(lease)
+    }
+
+    /// Its store key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Refreshes the lease when a refresh is due, so a long job's lease
+    /// never looks stale.
+    pub fn refresh_if_due(&mut self) -> Result<()> {
+        if self.refreshed.elapsed() >= self.refresh_every {
+            self.store.put(&self.key, &body(self.kind, now_unix_ms()))?;
+            self.refreshed = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        // A lease left behind only delays a gc until it goes stale.
+        if let Err(e) = self.store.delete(&self.key) {
+            log::warn!("could not release the backup lease {}: {e}", self.store.location(&self.key));
+        }
+    }
+}
+
+fn body(kind: LeaseKind, refreshed_unix_ms: u64) -> Vec<u8> {
+    format!(
+        "cairndb-lease 1\nkind {}\npid {}\nrefreshed_unix_ms {refreshed_unix_ms}\n",
+        kind.name(),
+        std::process::id()
+    )
+    .into_bytes()
+}
+
+/// Every lease in `store`. One whose object cannot be read as a lease
+/// counts as refreshed when it was taken (the time in its name).
+pub fn held(store: &dyn BackupStore) -> Result<Vec<HeldLease>> {
+    let mut leases = Vec::new();
+    for object in store.list(LOCKS_PREFIX)? {
+        let Some((kind, started_unix_ms)) = parse_lease_key(&object.key) else { continue };
+        let refreshed = match get(store, &object.key, LEASE_BYTES_MAX) {
+            Ok(bytes) => refreshed_unix_ms(&bytes).unwrap_or(started_unix_ms),
+            // Released since the listing.
+            Err(e) if e.is_not_found() => continue,
+            Err(e) if e.is_corruption() => started_unix_ms,
+            Err(e) => return Err(e),
+        };
+        leases.push(HeldLease { key: object.key, kind, refreshed_unix_ms: refreshed.max(started_unix_ms) });
+    }
+    Ok(leases)
+}
+
+fn parse_lease_key(key: &str) -> Option<(LeaseKind, u64)> {
+    let rest = key.strip_prefix(LOCKS_PREFIX)?;
+    let (kind, rest) = rest.split_once('-')?;
+    let kind = [LeaseKind::Backup, LeaseKind::Gc].into_iter().find(|k| k.name() == kind)?;
+    let (started, _nonce) = rest.split_once('-')?;
+    Some((kind, started.parse().ok()?))
+}
+
+fn refreshed_unix_ms(bytes: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("refreshed_unix_ms "))?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_bodies_parse() {
+        assert_eq!(parse_lease_key("locks/gc-0001763725000000-00ff"), Some((LeaseKind::Gc, 1_763_725_000_000)));
+        assert_eq!(parse_lease_key("locks/other-1-2"), None);
+        assert_eq!(refreshed_unix_ms(&body(LeaseKind::Backup, 99)), Some(99));
+        let lease = HeldLease { key: "k".into(), kind: LeaseKind::Backup, refreshed_unix_ms: 1000 };
+        assert!(!lease.is_stale(1500, Duration::from_secs(1)));
+        assert!(lease.is_stale(2000, Duration::from_secs(1)));
+        assert!(lease.is_stale(1000, Duration::ZERO));
+    }
+}

@@ -1,0 +1,53 @@
+//! Incremental backups to another directory or to object storage
+//! (`../shared/DESIGN.md`, "Backups").
+//!
+//! A [`BackupEngine`] keeps backups of databases in a [`BackupStore`]: a
+//! directory ([`DirStore`], any file system) or, with the `s3` feature, an
+//! S3-compatible object store (`S3Store`). Under the store's root:
+//!
+//! ```text
+//! files/{xxh3-128 hex}-{size}.{sst|blob|hlog|version}   file contents, shared by every backup holding them
+//! manifests/manifest-{id:06}.json                       what backup {id} holds (create-only)
+//! latest.json                                           the newest backup's id (a hint)
+//! locks/{backup|gc}-{ms}-{nonce}                        leases of running jobs
+//! ```
+//!
+//! A backup captures an exact cut of the database as a checkpoint does,
+//! uploads only the files whose content the store lacks, and commits its
+//! manifest create-only, so two writers can never both commit one id.
+
+mod clock;
+mod content;
+mod create;
+mod dir_store;
+mod engine;
+mod gc;
+mod json;
+mod latest;
+mod lease;
+mod manifest;
+mod progress;
+mod restore;
+#[cfg(feature = "s3")]
+mod s3_store;
+mod sealed;
+mod store;
+mod verify;
+
+pub use content::{ContentKey, ContentKind, FILES_PREFIX};
+pub use create::{BackupInfo, BackupOptions};
+pub use dir_store::{DirStore, UPLOADS_DIR};
+pub use engine::{BackupEngine, BackupListing, DEFAULT_GRACE, PruneReport};
+pub use gc::GcReport;
+pub use latest::LATEST_KEY;
+pub use lease::LOCKS_PREFIX;
+pub use manifest::{
+    MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFESTS_PREFIX, Manifest, ManifestFile, manifest_key,
+    parse_manifest_key,
+};
+pub use progress::BackupProgress;
+pub use restore::RestoreInfo;
+#[cfg(feature = "s3")]
+pub use s3_store::{S3Config, S3Store};
+pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only};
+pub use verify::{BackupProblem, BackupVerifyReport, Recovery, SkippedBackup};

@@ -1,0 +1,233 @@
+//! Restoring a backup into a fresh directory that opens as a database.
+//!
+//! Like a checkpoint, the restore is built in a staging directory beside the
+//! target and renamed into place only when complete: every file downloaded,
+//! its size and xxh3-128 checked as the bytes arrive, fsynced; `CURRENT`
+//! written last; the directories fsynced. A damaged or missing file stops
+//! it before anything appears at the target, and a crash leaves at most a
+//! staging directory, which the next restore or checkpoint into the same
+//! folder removes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::content::{ContentHasher, FILES_PREFIX};
+use super::engine::BackupEngine;
+use super::manifest::{Manifest, ManifestFile};
+use super::progress::BackupProgress;
+use super::store::BackupStore;
+use crate::checkpoint::target::{create_parents, lock_staging, normalize, remove_leftovers, staging_path};
+use crate::fs::{Fs, OpenOptions, remove_dir_all};
+use crate::version::{DbLayout, FileName, VersionId, encode_current};
+use crate::{Error, Result, SeqNo};
+
+/// What [`BackupEngine::restore`] made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreInfo {
+    /// The backup restored.
+    pub id: u64,
+    /// The restored database holds every write with seqno <= this, none after.
+    pub seqno: SeqNo,
+    /// Its directory.
+    pub path: PathBuf,
+    /// Files downloaded.
+    pub files: usize,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl BackupEngine {
+    /// Restores backup `id` into `target`, which must not exist (missing
+    /// parents are created). The result opens with `Db::open` and holds
+    /// exactly the backup's writes. A missing or damaged file is an error
+    /// naming it, and nothing appears at `target`.
+    pub fn restore(&self, id: u64, target: &Path) -> Result<RestoreInfo> {
+        self.restore_with_progress(id, target, &mut |_| {})
+    }
+
+    /// [`restore`](Self::restore), reporting progress.
+    pub fn restore_with_progress(
+        &self,
+        id: u64,
+        target: &Path,
+        progress: &mut dyn FnMut(BackupProgress),
+    ) -> Result<RestoreInfo> {
+        let started = Instant::now();
+        let fs = &*self.local;
+        let store = &*self.store;
+        let manifest = self.manifest(id)?;
+        check_present(store, &manifest)?;
+        let target = check_target(fs, target)?;
+        let parent = target.parent().expect("a checked target has a parent").to_path_buf();
+        let mut cleanup = Cleanup { fs, staging: None, created_parents: create_parents(fs, &parent)? };
+        remove_leftovers(fs, &parent)?;
+        let staging = staging_path(&target);
+        fs.create_dir(&staging)?;
+        cleanup.staging = Some(staging.clone());
+        let lock = lock_staging(fs, &staging)?;
+        let out = DbLayout::new(&staging);
+        for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
+            fs.create_dir(&dir)?;
+        }
+        let mut done = BackupProgress::start(manifest.files.len(), manifest.bytes_total());
+        progress(done);
+        let mut version_hash = None;
+        for file in &manifest.files {
+            let hash = download(store, fs, &manifest, file, &out.path_of(file.name), &mut |n| {
+                done.add_bytes(n);
+                progress(done);
+            })?;
+            if file.name == FileName::Version(VersionId(manifest.version_id)) {
+                version_hash = Some(hash);
+            }
+            done.files_done += 1;
+            progress(done);
+        }
+        let version_hash = version_hash.expect("a decoded manifest holds its version file");
+        for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
+            if !fs.read_dir(&dir)?.is_empty() {
+                fs.sync_directory(&dir)?;
+            }
+        }
+        // CURRENT last: before it, the directory is no database.
+        let current = fs.open(&out.current(), OpenOptions::create_new())?;
+        current.write_all_at(&encode_current(VersionId(manifest.version_id), version_hash), 0)?;
+        current.sync_all()?;
+        fs.sync_directory(&staging)?;
+        fs.rename(&staging, &target)?;
+        cleanup.staging = None;
+        fs.sync_directory(&parent)?;
+        cleanup.created_parents.clear();
+        drop(lock);
+        Ok(RestoreInfo {
+            id,
+            seqno: manifest.seqno,
+            path: target,
+            files: manifest.files.len(),
+            bytes: manifest.bytes_total(),
+            duration: started.elapsed(),
+        })
+    }
+}
+
+/// A restore target: a non-empty path naming a directory that does not exist.
+fn check_target(fs: &dyn Fs, target: &Path) -> Result<PathBuf> {
+    if target.as_os_str().is_empty() {
+        return Err(Error::invalid("the restore target path is empty"));
+    }
+    let target = normalize(target)?;
+    if target.file_name().is_none() {
+        return Err(Error::invalid(format!("restore target {} names no directory", target.display())));
+    }
+    if fs.exists(&target)? {
+        return Err(Error::TargetExists { path: target });
+    }
+    Ok(target)
+}
+
+/// Fails, naming every file, when the store lacks a file of `manifest` or
+/// holds it with another size: cheaper than finding out halfway.
+fn check_present(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
+    let stored: std::collections::HashMap<String, u64> =
+        store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
+    let mut problems = Vec::new();
+    let mut first = None;
+    for file in &manifest.files {
+        let key = file.content.key();
+        let what = match stored.get(&key) {
+            None => "missing".to_owned(),
+            Some(&size) if size != file.size_bytes() => format!("{size} bytes, {} recorded", file.size_bytes()),
+            Some(_) => continue,
+        };
+        first.get_or_insert_with(|| store.location(&key));
+        problems.push(format!("{} ({what})", file.db_name()));
+    }
+    match first {
+        None => Ok(()),
+        Some(location) => Err(Error::corruption(
+            location.as_ref(),
+            0,
+            format!(
+                "backup {} is damaged, nothing was restored: {}; restore another backup (recover_latest_valid \
+                 finds the newest intact one)",
+                manifest.id,
+                problems.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Downloads `file` into `path`, checking its size and checksum as the
+/// bytes arrive, and fsyncs it. Returns the xxh3-64 of its bytes.
+fn download(
+    store: &dyn BackupStore,
+    fs: &dyn Fs,
+    manifest: &Manifest,
+    file: &ManifestFile,
+    path: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let key = file.content.key();
+    let damaged = |what: String| {
+        Error::corruption(
+            store.location(&key).as_ref(),
+            0,
+            format!(
+                "backup {}: {}: {what}; nothing was restored (restore another backup, or verify this one)",
+                manifest.id,
+                file.db_name()
+            ),
+        )
+    };
+    let out = fs.open(path, OpenOptions::create_new())?;
+    let mut hasher = ContentHasher::new();
+    let expected = file.size_bytes();
+    let mut overlong = false;
+    let read = store.read(&key, &mut |chunk| {
+        let offset = hasher.len_bytes();
+        if offset + chunk.len() as u64 > expected {
+            overlong = true;
+            return Err(Error::invalid("stop reading: longer than recorded"));
+        }
+        out.write_all_at(chunk, offset)?;
+        hasher.update(chunk);
+        progress(chunk.len() as u64);
+        Ok(())
+    });
+    match read {
+        _ if overlong => return Err(damaged(format!("longer than the {expected} bytes recorded"))),
+        Err(e) if e.is_not_found() => return Err(damaged("missing from the store".into())),
+        other => other?,
+    };
+    if hasher.len_bytes() != expected {
+        return Err(damaged(format!("{} bytes, but {expected} are recorded", hasher.len_bytes())));
+    }
+    if hasher.key(file.content.kind) != file.content {
+        return Err(damaged("checksum mismatch: the stored bytes are damaged".into()));
+    }
+    out.sync_all()?;
+    Ok(hasher.xxh3_64())
+}
+
+/// Removes what a failed restore created.
+struct Cleanup<'a> {
+    fs: &'a dyn Fs,
+    staging: Option<PathBuf>,
+    created_parents: Vec<PathBuf>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.staging
+            && let Err(e) = remove_dir_all(self.fs, dir)
+            && !e.is_not_found()
+        {
+            log::warn!("could not remove the partial restore {}: {e}", dir.display());
+        }
+        for dir in self.created_parents.iter().rev() {
+            let _ = self.fs.remove_dir(dir);
+        }
+    }
+}

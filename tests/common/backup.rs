@@ -1,0 +1,111 @@
+//! Helpers for the backup tests: a small database, a model of its writes,
+//! and restoring a backup to compare with the model.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use cairndb::backup::{BackupEngine, BackupStore, FILES_PREFIX, LOCKS_PREFIX};
+use cairndb::fs::{Fs, MemFs};
+use cairndb::{Config, Db, SeqNo};
+
+/// Keys and values.
+pub type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// A database that flushes often into small tables, with blob files.
+pub fn open_db(fs: Arc<dyn Fs>, path: &str) -> Db {
+    Config::new(path)
+        .fs(fs)
+        .memtable_size_bytes(64 << 10)
+        .blob_threshold_bytes(400)
+        .table_target_bytes(16 << 10)
+        .level0_trigger(3)
+        .background_threads(false)
+        .open()
+        .expect("open the database")
+}
+
+/// Every key and value of `db`.
+pub fn contents(db: &Db) -> State {
+    db.iter().map(|kv| kv.expect("scan")).collect()
+}
+
+/// Every write made, with its seqno, so the state at any seqno can be rebuilt.
+#[derive(Debug, Default)]
+pub struct Model {
+    writes: Vec<(SeqNo, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Model {
+    /// Puts `key` = `value` into `db` and records it.
+    pub fn put(&mut self, db: &Db, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        let (key, value) = (key.into(), value.into());
+        let seqno = db.put(&key, &value).expect("put");
+        self.writes.push((seqno, key, Some(value)));
+    }
+
+    /// Deletes `key` in `db` and records it.
+    pub fn delete(&mut self, db: &Db, key: impl Into<Vec<u8>>) {
+        let key = key.into();
+        let seqno = db.delete(&key).expect("delete");
+        self.writes.push((seqno, key, None));
+    }
+
+    /// Records a write made elsewhere.
+    pub fn record(&mut self, seqno: SeqNo, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.writes.push((seqno, key, value));
+    }
+
+    /// `n` writes: keys `k{i % span}`, every 25th value large (a blob).
+    pub fn fill(&mut self, db: &Db, from: u32, n: u32, span: u32) {
+        for i in from..from + n {
+            let key = format!("k{:05}", (i * 7) % span);
+            let value = if i % 25 == 0 { vec![(i % 251) as u8; 700] } else { format!("value-{i}").into_bytes() };
+            self.put(db, key, value);
+        }
+    }
+
+    /// The state after every write with seqno <= `seqno`.
+    pub fn state_at(&self, seqno: SeqNo) -> State {
+        let mut writes: Vec<_> = self.writes.iter().filter(|(s, _, _)| *s <= seqno).collect();
+        writes.sort_by_key(|(s, _, _)| *s);
+        let mut state = State::new();
+        for (_, key, value) in writes {
+            match value {
+                Some(v) => state.insert(key.clone(), v.clone()),
+                None => state.remove(key),
+            };
+        }
+        state
+    }
+}
+
+/// Restores backup `id` onto a fresh in-memory disk and reads it whole.
+pub fn restored_state(engine: &BackupEngine, id: u64) -> State {
+    let disk: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let engine = engine.clone().local_fs(Arc::clone(&disk));
+    engine.restore(id, Path::new("/restored")).expect("restore");
+    contents(&open_db(disk, "/restored"))
+}
+
+/// Keys under `files/` that no manifest references.
+pub fn unreferenced_files(engine: &BackupEngine) -> Vec<String> {
+    let mut referenced = std::collections::BTreeSet::new();
+    for listing in engine.list().expect("list") {
+        let manifest = listing.manifest.expect("readable manifest");
+        referenced.extend(manifest.files.iter().map(|f| f.content.key()));
+    }
+    let store: &dyn BackupStore = &**engine.store();
+    store
+        .list(FILES_PREFIX)
+        .expect("list files")
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| !referenced.contains(k))
+        .collect()
+}
+
+/// Leases left in the store.
+pub fn leases(store: &dyn BackupStore) -> Vec<String> {
+    store.list(LOCKS_PREFIX).expect("list leases").into_iter().map(|o| o.key).collect()
+}
