@@ -157,7 +157,12 @@ impl BackupStore for DirStore {
         let path = self.path_with_parents(key)?;
         let tmp = self.upload(body)?;
         let linked = match self.fs.hard_link(&tmp, &path) {
-            Ok(()) => sync_parent(&*self.fs, &path),
+            // The name is ours (a link never replaces one). If it cannot be
+            // made durable, take it back, so that an error means "not
+            // created"; should a crash bring it back, it is whole.
+            Ok(()) => sync_parent(&*self.fs, &path).inspect_err(|_| {
+                let _ = self.fs.remove_file(&path);
+            }),
             Err(e) if e.is_already_exists() => Err(Error::TargetExists { path }),
             Err(e) if refused(&e) => Err(Error::Unsupported {
                 what: format!(
@@ -250,7 +255,7 @@ impl BackupStore for DirStore {
         for entry in self.fs.read_dir(&dir)? {
             let begun = entry.name.to_str().and_then(|n| n.split('-').next()).and_then(|ms| ms.parse::<u64>().ok());
             // A name not of our making is no one's upload in progress.
-            if begun.is_none_or(|ms| ms < cutoff_unix_ms) {
+            if begun.is_none_or(|ms| ms <= cutoff_unix_ms) {
                 match self.fs.remove_file(&dir.join(&entry.name)) {
                     Ok(()) => removed += 1,
                     Err(e) if e.is_not_found() => {}

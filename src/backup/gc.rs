@@ -53,7 +53,7 @@ impl BackupEngine {
         }
         for probe in store.list(PROBE_PREFIX)? {
             let begun = probe.key[PROBE_PREFIX.len()..].split('-').next().and_then(|ms| ms.parse::<u64>().ok());
-            if begun.is_none_or(|ms| ms < cutoff) {
+            if begun.is_none_or(|ms| ms <= cutoff) {
                 store.delete(&probe.key)?;
                 report.leases_removed += 1;
             }

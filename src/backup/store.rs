@@ -52,7 +52,7 @@ pub trait BackupStore: Send + Sync + fmt::Debug {
     /// The size of the object `key`, or `None` when there is none.
     fn head(&self, key: &str) -> Result<Option<u64>>;
 
-    /// Removes temporary uploads begun before `cutoff_unix_ms` (a crashed
+    /// Removes temporary uploads begun at or before `cutoff_unix_ms` (a crashed
     /// writer's); returns how many. A store whose writes leave nothing
     /// behind returns 0.
     fn remove_stale_uploads(&self, cutoff_unix_ms: u64) -> Result<usize>;
