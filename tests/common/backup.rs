@@ -109,3 +109,37 @@ pub fn unreferenced_files(engine: &BackupEngine) -> Vec<String> {
 pub fn leases(store: &dyn BackupStore) -> Vec<String> {
     store.list(LOCKS_PREFIX).expect("list leases").into_iter().map(|o| o.key).collect()
 }
+
+/// A fresh folder name, unique across runs and processes.
+pub fn unique_name(hint: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{hint}-{}-{nanos}", std::process::id())
+}
+
+/// An S3 store under a fresh prefix of the test bucket on the S3 server
+/// `.ci/run` starts (moto on 127.0.0.1), or `None` (the test skips, saying
+/// why) when `CAIRNDB_TEST_S3_ENDPOINT` is unset outside CI.
+#[cfg(feature = "s3")]
+pub fn s3_store(hint: &str, multipart: Option<(u64, usize)>) -> Option<cairndb::backup::S3Store> {
+    let endpoint = crate::common::mounts::required_env(
+        "CAIRNDB_TEST_S3_ENDPOINT",
+        "CAIRNDB_TEST_S3_REFUSED",
+        "run `bash .ci/run`, which starts an S3 server (moto) on 127.0.0.1",
+    )?;
+    Some(s3_store_at(&endpoint, &unique_name(hint), multipart))
+}
+
+/// The S3 store at `prefix` of the test bucket on `endpoint`.
+#[cfg(feature = "s3")]
+pub fn s3_store_at(endpoint: &str, prefix: &str, multipart: Option<(u64, usize)>) -> cairndb::backup::S3Store {
+    let bucket = std::env::var("CAIRNDB_TEST_S3_BUCKET").unwrap_or_else(|_| "cairndb-test".into());
+    let mut config = cairndb::backup::S3Config::new(bucket)
+        .endpoint(endpoint)
+        .region("us-east-1")
+        .credentials("testing", "testing")
+        .prefix(prefix);
+    if let Some((threshold, part)) = multipart {
+        config = config.multipart(threshold, part);
+    }
+    cairndb::backup::S3Store::open(config).expect("open the S3 store (is the server running, the bucket made?)")
+}
