@@ -49,5 +49,5 @@ pub use progress::BackupProgress;
 pub use restore::RestoreInfo;
 #[cfg(feature = "s3")]
 pub use s3_store::{S3Config, S3Store};
-pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only};
+pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only, read_exact};
 pub use verify::{BackupProblem, BackupVerifyReport, Recovery, SkippedBackup};
