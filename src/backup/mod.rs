@@ -22,7 +22,7 @@ mod create;
 mod dir_store;
 mod engine;
 mod gc;
-mod json;
+pub(crate) mod json;
 mod latest;
 mod lease;
 mod manifest;
