@@ -43,6 +43,135 @@ pub enum Command {
     Delete(GetArgs),
     /// Print keys and values in key order.
     Scan(ScanArgs),
+    /// Incremental backups to a directory or S3: create, list, verify,
+    /// restore, prune, gc.
+    Backup(BackupArgs),
+}
+
+const STORE_HELP: &str = "STORE is a directory (on any file system) or, when cairn is built with the `s3` \
+                          feature, s3://BUCKET/PREFIX (credentials, region and endpoint from the usual AWS_* \
+                          variables, or --endpoint).";
+
+/// `cairn backup`.
+#[derive(Debug, Args)]
+#[command(after_help = STORE_HELP)]
+pub struct BackupArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
+
+/// The `cairn backup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up the database DB into STORE, uploading only files the store
+    /// does not hold yet.
+    Create(BackupCreateArgs),
+    /// List the backups in STORE, newest first.
+    List(StoreArgs),
+    /// Check that every file of a backup is in STORE with its size and checksum.
+    Verify(BackupVerifyArgs),
+    /// Restore a backup into TARGET (which must not exist); it opens as a database.
+    Restore(BackupRestoreArgs),
+    /// Remove all but the newest backups (their files stay until gc).
+    Prune(BackupPruneArgs),
+    /// Remove files no backup uses, and what crashed backups left behind.
+    Gc(BackupGcArgs),
+}
+
+/// Where the backups are.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The backup store: a directory, or s3://BUCKET/PREFIX.
+    pub store: String,
+    /// The S3 server's URL (for S3-compatible services; default: AWS, or AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cairn backup create`.
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// The database.
+    pub db: PathBuf,
+    /// Where the backups go.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Do not flush the memtable first: back up its log instead.
+    #[arg(long)]
+    pub no_flush: bool,
+}
+
+/// Which backup: an id, or `latest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupId {
+    /// This id.
+    Id(u64),
+    /// The newest intact backup (`latest`).
+    LatestValid,
+}
+
+fn parse_backup_id(text: &str) -> Result<BackupId, String> {
+    match text {
+        "latest" => Ok(BackupId::LatestValid),
+        digits => digits
+            .parse::<u64>()
+            .ok()
+            .filter(|&id| id > 0)
+            .map(BackupId::Id)
+            .ok_or_else(|| format!("{digits:?} is not a backup id (a number from 1, or `latest`)")),
+    }
+}
+
+/// `cairn backup verify`.
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup: its id, or `latest` for the newest.
+    #[arg(value_parser = parse_backup_id)]
+    pub id: BackupId,
+}
+
+/// `cairn backup restore`.
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup: its id, or `latest` for the newest intact one (damaged
+    /// newer ones are skipped, and named).
+    #[arg(value_parser = parse_backup_id)]
+    pub id: BackupId,
+    /// Where the database appears (must not exist).
+    pub target: PathBuf,
+}
+
+/// `cairn backup prune`.
+#[derive(Debug, Args)]
+pub struct BackupPruneArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How many of the newest backups to keep.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: u64,
+}
+
+/// `cairn backup gc`.
+#[derive(Debug, Args)]
+pub struct BackupGcArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Leases and temporary uploads untouched this long belong to crashed
+    /// jobs and are removed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub grace_secs: u64,
 }
 
 /// `cairn demo`.

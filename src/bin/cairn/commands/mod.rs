@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod backup;
 mod checkpoint;
 mod demo;
 mod info;
@@ -31,6 +32,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Checkpoint(a) => checkpoint::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::List(a) => list::run(&a),
+        Command::Backup(a) => backup::run(a),
     }
 }
 
@@ -45,5 +47,6 @@ fn name(command: &Command) -> &'static str {
         Command::Put(_) => "put",
         Command::Delete(_) => "delete",
         Command::Scan(_) => "scan",
+        Command::Backup(a) => backup::name(a),
     }
 }

@@ -1,0 +1,38 @@
+//! `cairn backup ...`: incremental backups to a directory or to S3.
+
+mod create;
+mod gc;
+mod list;
+mod prune;
+mod restore;
+mod store;
+mod verify;
+
+use std::process::ExitCode;
+
+use crate::args::{BackupArgs, BackupCommand};
+use crate::failure::Failure;
+
+/// Runs one `cairn backup` subcommand.
+pub fn run(args: BackupArgs) -> Result<ExitCode, Failure> {
+    match args.command {
+        BackupCommand::Create(a) => create::run(&a),
+        BackupCommand::List(a) => list::run(&a),
+        BackupCommand::Verify(a) => verify::run(&a),
+        BackupCommand::Restore(a) => restore::run(&a),
+        BackupCommand::Prune(a) => prune::run(&a),
+        BackupCommand::Gc(a) => gc::run(&a),
+    }
+}
+
+/// The subcommand's name for error lines: `backup create`, ...
+pub fn name(args: &BackupArgs) -> &'static str {
+    match args.command {
+        BackupCommand::Create(_) => "backup create",
+        BackupCommand::List(_) => "backup list",
+        BackupCommand::Verify(_) => "backup verify",
+        BackupCommand::Restore(_) => "backup restore",
+        BackupCommand::Prune(_) => "backup prune",
+        BackupCommand::Gc(_) => "backup gc",
+    }
+}

@@ -1,0 +1,78 @@
+//! Opening the backup store a command names: a directory, or `s3://...`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairndb::backup::{BackupEngine, BackupProgress, BackupStore, DirStore};
+use indicatif::ProgressBar;
+
+use crate::args::StoreArgs;
+use crate::failure::{At as _, Failure};
+use crate::progress::{self, Unit};
+
+/// How a command uses the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// It may create the store (a backup).
+    Create,
+    /// The store must exist already.
+    Existing,
+}
+
+/// The engine over the store `args` names.
+pub fn engine(args: &StoreArgs, access: Access) -> Result<BackupEngine, Failure> {
+    Ok(BackupEngine::new(open(args, access)?))
+}
+
+/// The engine with a grace period for crashed jobs' leftovers.
+pub fn engine_with_grace(args: &StoreArgs, grace: Duration) -> Result<BackupEngine, Failure> {
+    Ok(engine(args, Access::Existing)?.grace(grace))
+}
+
+fn open(args: &StoreArgs, access: Access) -> Result<Arc<dyn BackupStore>, Failure> {
+    let at = Path::new(&args.store);
+    if args.store.starts_with("s3://") {
+        return open_s3(args);
+    }
+    if args.endpoint.is_some() {
+        return Err(Failure::at(at, "--endpoint is for s3:// stores"));
+    }
+    if access == Access::Existing && !at.is_dir() {
+        return Err(Failure::at(at, "no backup store here (not a directory)"));
+    }
+    Ok(Arc::new(DirStore::open_path(at).at(at)?))
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(args: &StoreArgs) -> Result<Arc<dyn BackupStore>, Failure> {
+    use cairndb::backup::{S3Config, S3Store};
+    let at = Path::new(&args.store);
+    let mut config = S3Config::from_url(&args.store).at(at)?;
+    if let Some(endpoint) = &args.endpoint {
+        config = config.endpoint(endpoint);
+    }
+    Ok(Arc::new(S3Store::open(config).at(at)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(args: &StoreArgs) -> Result<Arc<dyn BackupStore>, Failure> {
+    Err(Failure::at(Path::new(&args.store), "this cairn was built without S3 support (rebuild with `--features s3`)"))
+}
+
+/// A bar over bytes, and the callback that moves it.
+pub fn bar(label: &'static str) -> ProgressBar {
+    progress::bar(0, Unit::Bytes, label)
+}
+
+/// Moves `bar` to `p`.
+pub fn advance(bar: &ProgressBar, p: BackupProgress) {
+    bar.set_length(p.bytes_total);
+    bar.set_position(p.bytes_done);
+}
+
+/// `n` bytes in `d` as MiB/s.
+pub fn rate(bytes: u64, d: Duration) -> String {
+    let secs = d.as_secs_f64().max(1e-6);
+    format!("{:.1} MiB/s", bytes as f64 / secs / f64::from(1 << 20))
+}

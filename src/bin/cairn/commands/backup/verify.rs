@@ -1,0 +1,65 @@
+//! `cairn backup verify STORE ID`: every file of a backup, read and checked.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use cairndb::backup::BackupVerifyReport;
+
+use super::store::{self, Access, advance};
+use crate::args::{BackupId, BackupVerifyArgs};
+use crate::failure::{At as _, Failure};
+use crate::json::{Json, Object};
+use crate::output::{Out, bytes, count};
+
+/// Verifies with a progress bar; damage is listed and fails the command.
+pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
+    let at = Path::new(&args.store.store);
+    let engine = store::engine(&args.store, Access::Existing)?;
+    let id = match args.id {
+        BackupId::Id(id) => id,
+        BackupId::LatestValid => {
+            engine.ids().at(at)?.last().copied().ok_or_else(|| Failure::at(at, "there are no backups"))?
+        }
+    };
+    let bar = store::bar("verifying");
+    let report = engine.verify_with_progress(id, &mut |p| advance(&bar, p));
+    bar.finish_and_clear();
+    let report = report.at(at)?;
+    let mut out = Out::new();
+    if args.store.json {
+        out.json(&to_json(&report))?;
+    } else {
+        out.field("verified", format_args!("backup {id} in {}", args.store.store))?;
+        out.field("checked", format_args!("{}: {}", count(report.files_checked, "file"), bytes(report.bytes_checked)))?;
+        if report.is_ok() {
+            out.field("result", "ok: every file is there with its checksum")?;
+        } else {
+            out.field("result", format_args!("DAMAGED: {}", count(report.problems.len(), "problem")))?;
+            for p in &report.problems {
+                out.line(format_args!("  {}: {} ({})", p.name, p.what, p.location))?;
+            }
+        }
+    }
+    out.flush()?;
+    match report.problems.len() {
+        0 => Ok(ExitCode::SUCCESS),
+        n => Err(Failure::at(at, format!("backup {id} is damaged: {} found", count(n, "problem")))),
+    }
+}
+
+fn to_json(report: &BackupVerifyReport) -> Json {
+    let problems = report.problems.iter().map(|p| {
+        Object::new()
+            .field("name", Json::str(&p.name))
+            .field("location", Json::str(&p.location))
+            .field("what", Json::str(&p.what))
+            .build()
+    });
+    Object::new()
+        .field("id", Json::num(report.id))
+        .field("ok", Json::bool(report.is_ok()))
+        .field("files_checked", Json::num(report.files_checked as u64))
+        .field("bytes_checked", Json::num(report.bytes_checked))
+        .field("problems", Json::array(problems))
+        .build()
+}

@@ -1,0 +1,139 @@
+//! `cairn backup ...` run as a user would: create (incremental), list,
+//! verify (damage named, exit 1), restore (by id and `latest`, which skips a
+//! damaged backup and says so), prune and gc; with the `s3` feature, the
+//! same against the S3 server `.ci/run` starts.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+
+fn cairn<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("run cairn")
+}
+
+fn ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = cairn(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {stderr}", out.status);
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A database with `n` keys written through the tool.
+fn db_with(dir: &Path, n: usize) -> std::path::PathBuf {
+    let db = dir.join("db");
+    ok(["put", s(&db), "k0", "v0", "--create"]);
+    for i in 1..n {
+        ok(["put", s(&db), &format!("k{i}"), &format!("v{i}")]);
+    }
+    db
+}
+
+/// The whole backup cycle against `store` (a directory or an s3:// URL,
+/// with `extra` options such as --endpoint); `damage` breaks a file only
+/// the newest backup holds, given its store key.
+fn cycle(dir: &Path, store: &str, extra: &[&str], damage: &dyn Fn(&str)) {
+    let with = |args: &[&str]| -> Vec<String> { args.iter().chain(extra).map(|a| a.to_string()).collect() };
+    let db = db_with(dir, 3);
+    let first = ok(with(&["backup", "create", s(&db), store, "--json"]));
+    assert!(first.contains("\"id\":1,") && first.contains("\"files_skipped\":0,"), "{first}");
+    ok(["put", s(&db), "k-new", "v-new"]);
+    let second = ok(with(&["backup", "create", s(&db), store]));
+    assert!(second.contains("backup        2 in") && second.contains("1 already stored"), "{second}");
+
+    let listed = ok(with(&["backup", "list", store, "--json"]));
+    assert!(listed.starts_with("[{\"id\":2,\"ok\":true,") && listed.contains("{\"id\":1,\"ok\":true,"), "{listed}");
+    let verified = ok(with(&["backup", "verify", store, "2"]));
+    assert!(verified.contains("ok: every file"), "{verified}");
+
+    let restored = dir.join("restored");
+    let out = ok(with(&["backup", "restore", store, "2", s(&restored)]));
+    assert!(out.contains("every checksum verified"), "{out}");
+    assert_eq!(ok(["scan", s(&restored)]), "k-new\tv-new\nk0\tv0\nk1\tv1\nk2\tv2\n");
+    let again = cairn(with(&["backup", "restore", store, "2", s(&restored)]));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    // Damage the newest backup: verify names the file and fails; `latest`
+    // restores the one before and says what it skipped.
+    damage(store);
+    let out = cairn(with(&["backup", "verify", store, "2"]));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");
+    assert!(stdout.contains("DAMAGED: 1 problem") && stdout.contains("missing"), "{stdout}");
+    assert!(stderr.starts_with("cairn backup verify: ") && stderr.contains("backup 2 is damaged"), "{stderr}");
+    let older = dir.join("older");
+    let out = ok(with(&["backup", "restore", store, "latest", s(&older)]));
+    assert!(out.contains("skipped       backup 2:") && out.contains("restored      backup 1"), "{out}");
+    assert_eq!(ok(["scan", s(&older)]), "k0\tv0\nk1\tv1\nk2\tv2\n");
+
+    let pruned = ok(with(&["backup", "prune", store, "--keep", "1", "--json"]));
+    assert_eq!(pruned, "{\"removed\":[1],\"kept\":[2]}\n");
+    let gc = ok(with(&["backup", "gc", store, "--json"]));
+    assert!(gc.starts_with("{\"files_removed\":"), "{gc}");
+    let usage = cairn(with(&["backup", "prune", store, "--keep", "0"]));
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn backup_cycle_with_a_directory_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let damage = |store: &str| {
+        // The version file of backup 2 is its own: delete it.
+        let files = std::fs::read_dir(Path::new(store).join("files")).unwrap();
+        let versions: Vec<_> =
+            files.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "version")).collect();
+        let manifest = std::fs::read_to_string(Path::new(store).join("manifests/manifest-000002.json")).unwrap();
+        let own = versions.iter().find(|p| manifest.contains(p.file_name().unwrap().to_str().unwrap())).unwrap();
+        std::fs::remove_file(own).unwrap();
+    };
+    cycle(dir.path(), s(&store), &[], &damage);
+    let out = cairn(["backup", "list", s(&dir.path().join("nowhere"))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no backup store here"));
+}
+
+#[cfg(feature = "s3")]
+#[test]
+fn backup_cycle_with_an_s3_store() {
+    let Some(endpoint) = common::mounts::required_env(
+        "CAIRNDB_TEST_S3_ENDPOINT",
+        "CAIRNDB_TEST_S3_REFUSED",
+        "run `bash .ci/run`, which starts an S3 server (moto) on 127.0.0.1",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = std::env::var("CAIRNDB_TEST_S3_BUCKET").unwrap_or_else(|_| "cairndb-test".into());
+    let prefix = common::backup::unique_name("cli");
+    let store = format!("s3://{bucket}/{prefix}");
+    let damage = |_: &str| {
+        let s3 = common::backup::s3_store_at(&endpoint, &prefix, None);
+        let engine = cairndb::backup::BackupEngine::new(std::sync::Arc::new(s3));
+        let (m1, m2) = (engine.manifest(1).unwrap(), engine.manifest(2).unwrap());
+        let own = m2.files.iter().find(|f| !m1.files.iter().any(|g| g.content == f.content)).unwrap();
+        engine.store().delete(&own.content.key()).unwrap();
+    };
+    cycle(dir.path(), &store, &["--endpoint", &endpoint], &damage);
+}
