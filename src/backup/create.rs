@@ -129,9 +129,11 @@ impl BackupEngine {
             let content = planned.hash(fs)?;
             let key = content.key();
             if stored.get(&key) != Some(&content.size_bytes) {
+                // A long upload keeps its lease fresh, chunk by chunk.
                 planned.upload(fs, store, &content, &mut |n| {
                     done.add_bytes(n);
                     progress(done);
+                    lease.refresh_if_due()
                 })?;
                 stored.insert(key, content.size_bytes);
                 files_uploaded += 1;
@@ -260,7 +262,7 @@ impl Planned {
         fs: &dyn Fs,
         store: &dyn BackupStore,
         content: &ContentKey,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(u64) -> Result<()>,
     ) -> Result<()> {
         let key = content.key();
         let file = self.open(fs)?;
@@ -296,7 +298,7 @@ struct CheckedSource<'a> {
     len_bytes: u64,
     path: &'a Path,
     seen: RefCell<Seen>,
-    progress: RefCell<&'a mut dyn FnMut(u64)>,
+    progress: RefCell<&'a mut dyn FnMut(u64) -> Result<()>>,
 }
 
 impl Source for CheckedSource<'_> {
@@ -322,7 +324,7 @@ impl Source for CheckedSource<'_> {
         } else {
             seen.in_order = false;
         }
-        (self.progress.borrow_mut())(n as u64);
+        (self.progress.borrow_mut())(n as u64)?;
         Ok(n)
     }
 }

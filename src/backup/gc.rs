@@ -42,7 +42,7 @@ impl BackupEngine {
     /// backup first, or repair it).
     pub fn gc(&self) -> Result<GcReport> {
         let store = &*self.store;
-        let lease = Lease::acquire(store, LeaseKind::Gc, self.grace)?;
+        let mut lease = Lease::acquire(store, LeaseKind::Gc, self.grace)?;
         let grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
         let now = now_unix_ms();
         let cutoff = now.saturating_sub(grace_ms);
@@ -78,6 +78,7 @@ impl BackupEngine {
             if referenced.contains(&object.key) {
                 report.files_kept += 1;
             } else {
+                lease.refresh_if_due()?;
                 store.delete(&object.key)?;
                 report.files_removed += 1;
                 report.bytes_removed += object.size_bytes;
