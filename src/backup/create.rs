@@ -116,35 +116,8 @@ impl BackupEngine {
         let _pause = inner.versions.deleter().pause();
         let capture = inner.capture(options.flush)?;
         let plan = plan(fs, &inner.layout, &capture)?;
-        let mut stored: HashMap<String, u64> =
-            store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
-        let mut done = BackupProgress::start(plan.len(), bytes_total);
-        progress(done);
-        let mut files = Vec::with_capacity(plan.len());
-        let (mut files_uploaded, mut bytes_uploaded) = (0, 0);
-        for planned in &plan {
-            lease.refresh_if_due()?;
-            let bytes_before = done.bytes_done;
-            let content = planned.hash(fs)?;
-            let key = content.key();
-            if stored.get(&key) != Some(&content.size_bytes) {
-                // A long upload keeps its lease fresh, chunk by chunk.
-                planned.upload(fs, store, &content, &mut |n| {
-                    done.add_bytes(n);
-                    progress(done);
-                    lease.refresh_if_due()
-                })?;
-                stored.insert(key, content.size_bytes);
-                files_uploaded += 1;
-                bytes_uploaded += content.size_bytes;
-            }
-            done.files_done += 1;
-            done.bytes_done = bytes_before;
-            done.add_bytes(planned.len_bytes);
-            progress(done);
-            files.push(ManifestFile { name: planned.name, content });
-        }
+        let (files, uploaded) = store_files(fs, store, &plan, &mut lease, progress)?;
         let id = match options.id {
             Some(id) => id,
             None => next_id(store)?,
@@ -169,13 +142,60 @@ impl BackupEngine {
             version_id: manifest.version_id,
             files_total: plan.len(),
             bytes_total,
-            files_uploaded,
-            bytes_uploaded,
-            files_skipped: plan.len() - files_uploaded,
-            bytes_skipped: bytes_total - bytes_uploaded,
+            files_uploaded: uploaded.files,
+            bytes_uploaded: uploaded.bytes,
+            files_skipped: plan.len() - uploaded.files,
+            bytes_skipped: bytes_total - uploaded.bytes,
             duration: started.elapsed(),
         })
     }
+}
+
+/// Files and bytes uploaded.
+#[derive(Default)]
+struct Uploaded {
+    files: usize,
+    bytes: u64,
+}
+
+/// Hashes every planned file and uploads those the store lacks (or holds
+/// with another size); returns the manifest entries.
+fn store_files(
+    fs: &dyn Fs,
+    store: &dyn BackupStore,
+    plan: &[Planned],
+    lease: &mut Lease<'_>,
+    progress: &mut dyn FnMut(BackupProgress),
+) -> Result<(Vec<ManifestFile>, Uploaded)> {
+    let mut stored: HashMap<String, u64> =
+        store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
+    let mut done = BackupProgress::start(plan.len(), plan.iter().map(|p| p.len_bytes).sum());
+    progress(done);
+    let mut files = Vec::with_capacity(plan.len());
+    let mut uploaded = Uploaded::default();
+    for planned in plan {
+        lease.refresh_if_due()?;
+        let bytes_before = done.bytes_done;
+        let content = planned.hash(fs)?;
+        let key = content.key();
+        if stored.get(&key) != Some(&content.size_bytes) {
+            // A long upload keeps its lease fresh, chunk by chunk.
+            planned.upload(fs, store, &content, &mut |n| {
+                done.add_bytes(n);
+                progress(done);
+                lease.refresh_if_due()
+            })?;
+            stored.insert(key, content.size_bytes);
+            uploaded.files += 1;
+            uploaded.bytes += content.size_bytes;
+        }
+        done.files_done += 1;
+        done.bytes_done = bytes_before;
+        done.add_bytes(planned.len_bytes);
+        progress(done);
+        files.push(ManifestFile { name: planned.name, content });
+    }
+    Ok((files, uploaded))
 }
 
 /// Commits `manifest` create-only.
