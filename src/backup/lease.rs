@@ -171,7 +171,32 @@ fn refreshed_unix_ms(bytes: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::backup::DirStore;
+    use crate::fs::MemFs;
+
+    #[test]
+    fn backups_share_gc_excludes_and_leases_refresh_and_go() {
+        let store = DirStore::open(Arc::new(MemFs::new()), "/s").unwrap();
+        let hour = Duration::from_secs(3600);
+        let first = Lease::acquire(&store, LeaseKind::Backup, hour).unwrap();
+        let second = Lease::acquire(&store, LeaseKind::Backup, hour).unwrap();
+        let err = Lease::acquire(&store, LeaseKind::Gc, hour).unwrap_err();
+        assert!(matches!(&err, Error::StoreBusy { holder, .. } if holder.contains("backup")), "{err}");
+        assert_eq!(held(&store).unwrap().len(), 2, "the refused gc took its lease back");
+        drop((first, second));
+        assert!(held(&store).unwrap().is_empty());
+
+        let mut gc = Lease::acquire(&store, LeaseKind::Gc, Duration::from_secs(4)).unwrap();
+        assert!(matches!(Lease::acquire(&store, LeaseKind::Backup, hour), Err(Error::StoreBusy { .. })));
+        let before = held(&store).unwrap()[0].refreshed_unix_ms;
+        std::thread::sleep(Duration::from_millis(1100));
+        gc.refresh_if_due().unwrap();
+        let after = held(&store).unwrap()[0].refreshed_unix_ms;
+        assert!(after >= before + 1000, "refreshed: {before} -> {after}");
+    }
 
     #[test]
     fn names_and_bodies_parse() {
