@@ -113,7 +113,7 @@ impl BackupEngine {
         let mut lease = Lease::acquire(store, LeaseKind::Backup, self.grace)?;
         let inner = db.inner();
         let fs = &*inner.fs;
-        let _pause = inner.versions.deleter().pause();
+        let _pause = inner.pause_deletions();
         let capture = inner.capture(options.flush)?;
         let plan = plan(fs, &inner.layout, &capture)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();

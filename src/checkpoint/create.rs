@@ -105,7 +105,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     cleanup.staging = Some(staging.clone());
     let lock = lock_staging(fs, &staging)?;
 
-    let _pause = inner.versions.deleter().pause();
+    let _pause = inner.pause_deletions();
     let prepared = started.elapsed();
     let capture = inner.capture(options.flush)?;
     let captured = started.elapsed();

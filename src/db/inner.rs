@@ -13,7 +13,7 @@ use crate::compaction::{OutputOptions, Retention};
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot};
 use crate::table::{BlockCache, TableOptions, ValueKind};
-use crate::version::{DbLayout, Deleter, Version, VersionEdit, VersionSet};
+use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionEdit, VersionSet};
 use crate::{Error, Result, SeqNo};
 
 /// Writers stall while frozen memtables holding this many memtable budgets'
@@ -325,11 +325,26 @@ impl Inner {
         }
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.counters.flush_bytes_written.fetch_add(written, Ordering::Relaxed);
-        if !self.versions.deleter().is_paused() {
-            self.hlog.remove_segments_below(version.log_start)?;
-        }
+        self.remove_obsolete_log()?;
         self.work.notify_all();
         Ok(true)
+    }
+
+    /// Deletes the log segments whose records are all in tables, unless
+    /// deletions are paused (a checkpoint or backup may be linking them;
+    /// [`DbDeletionPause`] retries when the pause ends).
+    pub(crate) fn remove_obsolete_log(&self) -> Result<()> {
+        let log_start = self.versions.current().log_start;
+        match self.versions.deleter().unless_paused(|| self.hlog.remove_segments_below(log_start)) {
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) | None => Ok(()),
+        }
+    }
+
+    /// Pauses the deletion of obsolete files, tables and log segments alike,
+    /// until the guard drops.
+    pub(crate) fn pause_deletions(&self) -> DbDeletionPause<'_> {
+        DbDeletionPause { pause: Some(self.versions.deleter().pause()), inner: self }
     }
 
     /// Makes `version` visible to readers if it is newer than theirs.
@@ -355,6 +370,25 @@ impl Inner {
 }
 
 /// Writes one key's versions (newest first) that the retention rule keeps.
+/// While alive, no obsolete file of the database is deleted; when the last
+/// pause ends, queued table and blob files go, and so do the log segments
+/// flushes left behind meanwhile.
+#[must_use = "deletions resume as soon as the pause is dropped"]
+pub(crate) struct DbDeletionPause<'a> {
+    pause: Option<DeletionPause>,
+    inner: &'a Inner,
+}
+
+impl Drop for DbDeletionPause<'_> {
+    fn drop(&mut self) {
+        drop(self.pause.take());
+        if let Err(e) = self.inner.remove_obsolete_log() {
+            // The segments stay; the next flush or open removes them.
+            log::warn!("could not remove obsolete log segments: {e}");
+        }
+    }
+}
+
 pub(crate) fn write_group(
     output: &mut crate::compaction::Output,
     retention: &Retention,

@@ -78,6 +78,21 @@ impl Work {
         !state.shutdown
     }
 
+    /// Sleeps for `timeout` unless the database shuts down first; returns
+    /// false on shutdown.
+    fn sleep(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state();
+        while !state.shutdown {
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        false
+    }
+
     fn shutdown(&self) {
         self.state().shutdown = true;
         self.changed.notify_all();
@@ -93,7 +108,8 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts the flusher and compactor (unless read-only or disabled).
+    /// Starts the flusher, the compactor and the persister (unless
+    /// read-only or disabled).
     pub(crate) fn start(inner: &Arc<Inner>) -> Result<Workers> {
         let mut threads = Vec::new();
         if inner.config.background_threads && !inner.config.read_only {
@@ -105,6 +121,9 @@ impl Workers {
                     .map_err(|e| crate::Error::io("spawn thread", name, e))
             };
             threads.push(spawn("cairn-flush", flusher)?);
+            if inner.config.background_persist_interval.is_some() {
+                threads.push(spawn("cairn-persist", persister)?);
+            }
             threads.push(spawn("cairn-compact", compactor)?);
             inner.work.notify_all();
         }
@@ -127,10 +146,8 @@ impl Drop for Workers {
     }
 }
 
-/// Persists on an interval and flushes frozen memtables as they appear.
+/// Flushes frozen memtables as they appear.
 fn flusher(inner: &Inner) {
-    let interval = inner.config.background_persist_interval.unwrap_or(Duration::from_millis(500));
-    let mut last_persist = Instant::now();
     while !inner.work.is_shutdown() {
         while inner.poison_cause().is_none() {
             match inner.flush_oldest() {
@@ -139,17 +156,22 @@ fn flusher(inner: &Inner) {
                 Err(e) => inner.set_poison(&e),
             }
         }
-        if inner.config.background_persist_interval.is_some() && last_persist.elapsed() >= interval {
-            last_persist = Instant::now();
-            if inner.poison_cause().is_none()
-                && let Err(e) = inner.hlog.persist()
-            {
-                inner.set_poison(&e);
-            }
-        }
         let flushable = inner.poison_cause().is_none() && !inner.memtables().frozen.is_empty();
-        if !flushable && !inner.work.wait_for_change(interval.min(Duration::from_millis(100))) {
+        if !flushable && !inner.work.wait_for_change(Duration::from_millis(100)) {
             return;
+        }
+    }
+}
+
+/// Persists the log on an interval, on its own thread: a flush (seconds for
+/// a large memtable) never widens the window a crash can lose.
+fn persister(inner: &Inner) {
+    let Some(interval) = inner.config.background_persist_interval else { return };
+    while inner.work.sleep(interval) {
+        if inner.poison_cause().is_none()
+            && let Err(e) = inner.hlog.persist()
+        {
+            inner.set_poison(&e);
         }
     }
 }

@@ -514,19 +514,34 @@ impl HybridLog {
         lock(&self.shared.plan).infos(&self.shared.log_dir)
     }
 
-    /// Deletes sealed segments that hold only addresses below `address`
-    /// (the first log address not yet in tables); returns their numbers.
-    /// The directory is not fsynced: a crash may bring them back, and
-    /// recovery then ignores them.
+    /// Deletes the segments that hold only addresses below `address` (the
+    /// first log address not yet in tables); returns their numbers.
+    ///
+    /// Such a segment's records are in tables, so it goes whether or not
+    /// it was ever persisted: a frozen log flushed before the persister
+    /// reached it is dropped from the plan (with its memtable) instead of
+    /// being written out for nothing. Waits for a persist in progress, so
+    /// none writes a file this removes. The directory is not fsynced: a
+    /// crash may bring them back, and recovery then ignores them.
     pub fn remove_segments_below(&self, address: LogAddress) -> Result<Vec<u64>> {
+        let mut io = lock(&self.shared.io);
         let mut plan = lock(&self.shared.plan);
         let mut removed = Vec::new();
         while let Some(first) = plan.segments.first() {
-            if !first.sealed || first.durable_end > address.0 {
+            // `limit` is where the next segment starts: every address the
+            // segment can ever hold lies below it.
+            if first.limit > address.0 {
                 break;
             }
-            self.shared.fs.remove_file(&segment::path(&self.shared.log_dir, first.number))?;
-            removed.push(first.number);
+            let number = first.number;
+            io.files.remove(&number);
+            match self.shared.fs.remove_file(&segment::path(&self.shared.log_dir, number)) {
+                Ok(()) => {}
+                // Never persisted: the file was never created.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+            removed.push(number);
             plan.segments.remove(0);
         }
         Ok(removed)

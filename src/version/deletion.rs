@@ -46,6 +46,19 @@ impl Deleter {
         self.state().pauses > 0
     }
 
+    /// Runs `f` unless deletions are paused, and returns its result; a
+    /// pause that starts meanwhile waits for `f` to finish. For deletions
+    /// that do not go through [`Deleter::delete`] (log segments).
+    pub fn unless_paused<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
+        let state = self.state();
+        if !self.enabled || state.pauses > 0 {
+            return None;
+        }
+        let out = f();
+        drop(state);
+        Some(out)
+    }
+
     /// Files waiting for the pause to end.
     pub fn queued_count(&self) -> usize {
         self.state().queued.len()
