@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::MemFs;
-use cairndb::hlog::{FrozenLog, HlogConfig, HybridLog, Lookup, Op, ReplayFrom, Snapshot};
+use cairndb::hlog::{EntryKind, FrozenLog, HlogConfig, HybridLog, Lookup, Op, ReplayFrom, Snapshot};
 use cairndb::{LogAddress, SeqNo};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -78,6 +78,29 @@ fn read_all(log: &HybridLog, frozen: &[FrozenLog], at: Option<SeqNo>) -> State {
     (0..24u8).filter_map(|k| Some((key(k), read(log, frozen, &key(k), at)?))).collect()
 }
 
+/// A flush's view of a frozen log (after reopens too, where recovery
+/// rebuilt the pages): keys ascending, seqnos descending, and the versions
+/// listed are exactly what reads at the latest point and at every live
+/// snapshot find.
+fn check_sorted(f: &FrozenLog, snapshots: &[(Snapshot, State)]) {
+    let entries: Vec<_> = f.iter_sorted().collect();
+    for pair in entries.windows(2) {
+        let order =
+            (&pair[0].key, std::cmp::Reverse(pair[0].seqno)).cmp(&(&pair[1].key, std::cmp::Reverse(pair[1].seqno)));
+        assert_eq!(order, std::cmp::Ordering::Less, "out of order: {pair:?}");
+    }
+    let points = snapshots.iter().map(|(s, _)| Some(s.seqno())).chain([None]);
+    for at in points {
+        for k in 0..24u8 {
+            let k = key(k);
+            let listed = entries.iter().find(|e| e.key == k && at.is_none_or(|at| e.seqno <= at));
+            let listed = listed.map(|e| (e.seqno, (e.kind == EntryKind::Value).then(|| e.value.clone())));
+            let read = f.get(&k, at).map(|l| (l.seqno(), l.value().map(<[u8]>::to_vec)));
+            assert_eq!(listed, read, "key {k:?} at {at:?}");
+        }
+    }
+}
+
 fn run(steps: Vec<Step>) -> bool {
     let mut fs = MemFs::new();
     let mut log = open(&fs);
@@ -114,7 +137,11 @@ fn run(steps: Vec<Step>) -> bool {
                 log.persist().unwrap();
                 persisted = model.clone();
             }
-            Step::Freeze => frozen.push(log.freeze()),
+            Step::Freeze => {
+                let f = log.freeze();
+                check_sorted(&f, &snapshots);
+                frozen.push(f);
+            }
             Step::CrashAndReopen => {
                 snapshots.clear();
                 frozen.clear();

@@ -50,6 +50,11 @@ fn replay(body: &[u8]) {
             assert!(keys as u64 <= report.records_recovered);
             log.put(b"after", b"replay").unwrap();
             log.persist().unwrap();
+            // A flush's view walks the recovered pages record by record: it
+            // must list every recovered key (and the new one), in order.
+            let sorted: Vec<_> = log.freeze().iter_sorted().map(|e| (e.key, e.seqno)).collect();
+            assert!(sorted.windows(2).all(|w| (&w[0].0, std::cmp::Reverse(w[0].1)) < (&w[1].0, std::cmp::Reverse(w[1].1))));
+            assert!(sorted.len() as u64 >= keys as u64 + 1 && sorted.len() as u64 <= report.records_recovered + 1);
         }
         Err(e) => check_error(&e),
     }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use super::memtable::{Lookup, Memtable, ReadAt, Version};
+use super::memtable::{Lookup, Memtable, ReadAt, SortedVersions};
 use super::record::Kind;
 use super::snapshot::Snapshot;
 use crate::SeqNo;
@@ -111,19 +111,53 @@ pub struct SortedEntry {
     pub value: Vec<u8>,
 }
 
+/// Versions read ahead per batch; see [`SortedIter::fill`].
+const BATCH: usize = 32;
+
 /// Every version of every key of a frozen log: keys ascending, and for each
-/// key seqnos descending.
+/// key seqnos descending. The first call to `next` sorts the whole log.
 #[derive(Debug)]
 pub struct SortedIter {
     memtable: Arc<Memtable>,
-    keys: KeyCursor,
-    pending: VecDeque<SortedEntry>,
-    versions: Vec<Version>,
+    sorted: Option<SortedVersions>,
+    next: usize,
+    ready: VecDeque<SortedEntry>,
 }
 
 impl SortedIter {
     pub(crate) fn new(memtable: Arc<Memtable>) -> SortedIter {
-        SortedIter { memtable, keys: KeyCursor::new::<'static>(..), pending: VecDeque::new(), versions: Vec::new() }
+        SortedIter { memtable, sorted: None, next: 0, ready: VecDeque::with_capacity(BATCH) }
+    }
+
+    /// Reads the next batch of versions. In key order the records lie at
+    /// random places in the pages, so each is a cache (and TLB) miss: the
+    /// batch touches all its records (and keys) first, with loads
+    /// independent of each other that the CPU overlaps, and copies them
+    /// afterwards.
+    fn fill(&mut self) {
+        let memtable = &*self.memtable;
+        let sorted = self.sorted.get_or_insert_with(|| memtable.sorted_versions());
+        let batch = self.next..(self.next + BATCH).min(sorted.len());
+        let mut lengths = [0u64; BATCH];
+        let mut key_bytes = [0u8; BATCH];
+        for ((slot, key_byte), i) in lengths.iter_mut().zip(&mut key_bytes).zip(batch.clone()) {
+            let v = sorted.get(i).expect("in range");
+            if v.kind == Kind::Value {
+                *slot = memtable.frozen_lengths(v.address);
+            }
+            *key_byte = sorted.key(v).last().copied().unwrap_or(0);
+        }
+        // The key bytes were loaded only to bring them into the cache.
+        std::hint::black_box(key_bytes);
+        for (&lengths, i) in lengths.iter().zip(batch.clone()) {
+            let v = sorted.get(i).expect("in range");
+            let (kind, value) = match v.kind {
+                Kind::Value => (EntryKind::Value, memtable.frozen_value(v.address, lengths)),
+                _ => (EntryKind::Tombstone, Vec::new()),
+            };
+            self.ready.push_back(SortedEntry { key: sorted.key(v).to_vec(), seqno: SeqNo(v.seqno), kind, value });
+        }
+        self.next = batch.end;
     }
 }
 
@@ -131,16 +165,9 @@ impl Iterator for SortedIter {
     type Item = SortedEntry;
 
     fn next(&mut self) -> Option<SortedEntry> {
-        while self.pending.is_empty() {
-            let (key, address) = self.keys.next(&self.memtable)?;
-            self.versions.clear();
-            self.memtable.versions(address, &mut self.versions);
-            for v in self.versions.drain(..) {
-                let kind = if v.kind == Kind::Value { EntryKind::Value } else { EntryKind::Tombstone };
-                let seqno = SeqNo(v.seqno);
-                self.pending.push_back(SortedEntry { key: key.clone(), seqno, kind, value: v.value });
-            }
+        if self.ready.is_empty() {
+            self.fill();
         }
-        self.pending.pop_front()
+        self.ready.pop_front()
     }
 }

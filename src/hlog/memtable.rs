@@ -118,12 +118,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A version of a key, as [`Memtable::versions`] lists them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Version {
-    pub(crate) seqno: u64,
+/// Every version of every key of a memtable nobody writes any more, in
+/// flush order: keys ascending, seqnos descending within a key. Keys are
+/// copied into one buffer; values stay in the pages until read.
+#[derive(Debug, Default)]
+pub(crate) struct SortedVersions {
+    keys: Vec<u8>,
+    versions: Vec<VersionRef>,
+}
+
+/// One record, as [`SortedVersions`] lists it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VersionRef {
+    /// The key's first 8 bytes (zero-padded, big-endian): decides most
+    /// comparisons without touching the key buffer.
+    prefix: u64,
+    key_at: usize,
+    key_len: u32,
     pub(crate) kind: Kind,
-    pub(crate) value: Vec<u8>,
+    pub(crate) seqno: u64,
+    pub(crate) address: u64,
+}
+
+impl SortedVersions {
+    pub(crate) fn len(&self) -> usize {
+        self.versions.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&VersionRef> {
+        self.versions.get(i)
+    }
+
+    pub(crate) fn key(&self, v: &VersionRef) -> &[u8] {
+        &self.keys[v.key_at..v.key_at + v.key_len as usize]
+    }
 }
 
 /// Pages, index and address bounds of one memtable.
@@ -296,27 +324,96 @@ impl Memtable {
         None
     }
 
-    /// Every version in `key`'s chain from `address`, newest first.
-    pub(crate) fn versions(&self, mut address: u64, out: &mut Vec<Version>) {
-        while address != NO_ADDRESS {
-            let Some((page, at_off)) = self.locate(address) else {
-                return;
+    /// Every record of a frozen memtable, sorted for a flush (see
+    /// [`SortedVersions`]). One pass over the pages in address order, then
+    /// one sort: no index lookups, no per-key allocation.
+    ///
+    /// Each record is one version (an in-place update rewrote its record,
+    /// so the version it replaced is gone, as no snapshot could see it).
+    /// Pages are walked record by record; a zero layout word ends a page
+    /// (nothing was written after it), and recovery pads the places of
+    /// records it did not install, so every page is a walkable sequence.
+    pub(crate) fn sorted_versions(&self) -> SortedVersions {
+        let end = self.end().unwrap_or_else(|| self.tail());
+        let page_size = self.page_size();
+        let mut out = SortedVersions::default();
+        let mut address = self.base();
+        while address < end {
+            let Some(page) = self.pages.get(address) else {
+                address = self.base() + ((address - self.base()) / page_size + 1) * page_size;
+                continue;
             };
-            let (key_len, _) = split_lengths(page.load(at_off + LENGTHS_OFFSET));
-            let value_at = at_off + value_offset(key_len as usize);
-            let version = page.read_consistent(at_off, |p| {
-                let seqno = p.load(at_off + SEQNO_OFFSET);
-                let (record_len, kind, _) = split_layout(p.load(at_off + LAYOUT_OFFSET));
-                let (_, value_len) = split_lengths(p.load(at_off + LENGTHS_OFFSET));
-                let capacity = (at_off + record_len as usize).saturating_sub(value_at);
-                let mut value = vec![0; (value_len as usize).min(capacity)];
-                p.read_bytes(value_at, &mut value);
-                let kind = Kind::from_byte(kind).unwrap_or(Kind::Tombstone);
-                Version { seqno, kind, value }
-            });
-            out.push(version);
-            address = page.load(at_off + PREV_OFFSET);
+            let page_end = page.end().min(end);
+            let mut at = (address - page.start()) as usize;
+            while page.start() + (at as u64) < page_end {
+                let layout = page.load(at + LAYOUT_OFFSET);
+                if layout == 0 {
+                    break;
+                }
+                let (record_len, kind, _) = split_layout(layout);
+                if let Some(kind @ (Kind::Value | Kind::Tombstone)) = Kind::from_byte(kind) {
+                    let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
+                    let key_at = out.keys.len();
+                    out.keys.resize(key_at + key_len as usize, 0);
+                    page.read_bytes(at + HEADER_LEN, &mut out.keys[key_at..]);
+                    let mut prefix = [0u8; 8];
+                    let head = &out.keys[key_at..key_at + (key_len as usize).min(8)];
+                    prefix[..head.len()].copy_from_slice(head);
+                    out.versions.push(VersionRef {
+                        prefix: u64::from_be_bytes(prefix),
+                        key_at,
+                        key_len,
+                        kind,
+                        seqno: page.load(at + SEQNO_OFFSET),
+                        address: page.start() + at as u64,
+                    });
+                }
+                debug_assert!(record_len as usize >= HEADER_LEN, "a record is at least a header");
+                at += (record_len as usize).max(HEADER_LEN);
+            }
+            address = page.end();
         }
+        let keys = &out.keys;
+        out.versions.sort_unstable_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| {
+                    keys[a.key_at..a.key_at + a.key_len as usize].cmp(&keys[b.key_at..b.key_at + b.key_len as usize])
+                })
+                .then_with(|| b.seqno.cmp(&a.seqno))
+        });
+        out
+    }
+
+    /// The lengths word of the record at `address` of a frozen memtable: a
+    /// first touch of the record (see `SortedIter`), then input to
+    /// [`frozen_value`](Self::frozen_value).
+    pub(crate) fn frozen_lengths(&self, address: u64) -> u64 {
+        let (page, at) = self.locate(address).expect("listed records are installed");
+        page.load(at + LENGTHS_OFFSET)
+    }
+
+    /// The value of the record at `address` of a frozen memtable, whose
+    /// lengths word is `lengths`.
+    pub(crate) fn frozen_value(&self, address: u64, lengths: u64) -> Vec<u8> {
+        let (page, at) = self.locate(address).expect("listed records are installed");
+        let (key_len, value_len) = split_lengths(lengths);
+        let mut value = vec![0; value_len as usize];
+        page.read_bytes(at + value_offset(key_len as usize), &mut value);
+        value
+    }
+
+    /// Writes a padding record over `[from, to)` of an installed page:
+    /// recovery fills the places of records it did not install (commits,
+    /// padding, records older than the replay point), so that
+    /// [`sorted_versions`](Self::sorted_versions) can walk the page.
+    pub(crate) fn pad_recovered(&self, from: u64, to: u64) {
+        let (page, at) = self.locate(from).expect("recovery pads inside installed pages");
+        let len = (to - from) as usize;
+        assert!(len >= HEADER_LEN && at + len <= page.len_bytes(), "a recovery gap holds whole records");
+        page.store(at + PREV_OFFSET, NO_ADDRESS);
+        page.store(at + LENGTHS_OFFSET, 0);
+        page.store(at + LAYOUT_OFFSET, layout_word(len as u32, Kind::Padding, 0));
     }
 
     /// Up to `count_max` (key, newest address) pairs in key order.

@@ -158,7 +158,8 @@ pub(crate) fn recover(
     }
     let removed = if read_only { Vec::new() } else { cut_tail(fs, log_dir, &loaded, &scan)? };
     let expected_keys = expected_keys.max(scan.accepted.len() * 2);
-    build(page_size, HashIndex::with_capacity(expected_keys), replay, &obsolete, &loaded, scan, removed)
+    let hashed = HashIndex::with_capacity(expected_keys);
+    build(log_dir, page_size, hashed, replay, &obsolete, &loaded, scan, removed)
 }
 
 /// Creates `dir` and any missing ancestors, syncing each parent so the new
@@ -315,7 +316,9 @@ fn cut_tail(fs: &dyn Fs, log_dir: &Path, loaded: &[Loaded], scan: &Scan) -> Resu
     Ok(removed)
 }
 
+#[expect(clippy::too_many_arguments, reason = "recovery's pieces, passed once")]
 fn build(
+    log_dir: &Path,
     page_size: u64,
     hashed: HashIndex,
     replay: ReplayFrom,
@@ -328,10 +331,27 @@ fn build(
     let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
     let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
     let memtable = Arc::new(Memtable::new(base, page_size, hashed));
+    // End of the last installed record: the gap before the next one (if on
+    // the same page) holds records not installed, and gets padded over.
+    let mut installed_to = base;
     for &(index, offset, address) in &scan.accepted {
         let bytes = &loaded[index].bytes[offset..];
         let rec = record::decode(bytes).expect("scan decoded it");
         install_record(&memtable, address, &bytes[..rec.len]);
+        let page_start = memtable.page(address).expect("just installed").start();
+        let from = installed_to.max(page_start);
+        if from < address {
+            // Whole records lie between two records of one page: a gap too
+            // small for one comes from a segment placed where no writer
+            // would have put it.
+            if address - from < record::HEADER_LEN as u64 {
+                let offset = segment::HEADER_LEN + offset;
+                let what = "record does not start where a page's records can";
+                return Err(segment::corrupt(log_dir, loaded[index].number, offset as u64, what));
+            }
+            memtable.pad_recovered(from, address);
+        }
+        installed_to = address + rec.len as u64;
         memtable.index_recovered(address, rec.key, rec.seqno);
     }
     memtable.set_recovered_tail(next_address);
