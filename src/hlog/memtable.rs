@@ -284,6 +284,11 @@ impl Memtable {
 
     /// The version of `key` visible at `at`.
     pub(crate) fn get(&self, key: &[u8], at: ReadAt) -> Option<Lookup> {
+        // An empty memtable (just after a freeze) answers without hashing
+        // the key or probing its index.
+        if self.tail() == self.base() {
+            return None;
+        }
         self.read_chain(self.head(Self::hash(key), key).address()?, at)
     }
 

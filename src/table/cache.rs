@@ -1,6 +1,7 @@
 //! [`BlockCache`]: decoded, verified data blocks shared by all tables.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +23,9 @@ type CacheKey = (u64, u64);
 /// opened with it, so hot reads do not reach the file system.
 ///
 /// Bounded by bytes (block data plus a small per-entry charge); each of its
-/// shards evicts least-recently-used blocks first. Blocks are verified
+/// shards evicts by CLOCK (second chance: a block read since the hand last
+/// passed it stays for another round), which approximates least recently
+/// used while a hit costs one map lookup and a flag. Blocks are verified
 /// before they are cached. Send + Sync; share it as `Arc<BlockCache>`.
 #[derive(Debug)]
 pub struct BlockCache {
@@ -51,10 +54,43 @@ pub struct CacheStats {
 
 #[derive(Debug, Default)]
 struct Shard {
-    blocks: HashMap<CacheKey, (Arc<Block>, u64)>,
-    by_age: BTreeMap<u64, CacheKey>,
+    /// Where each cached block sits in `slots`.
+    index: HashMap<CacheKey, usize, BuildHasherDefault<MixHasher>>,
+    /// The clock's face; `None` marks a free slot.
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    hand: usize,
     used_bytes: usize,
-    clock: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    key: CacheKey,
+    block: Arc<Block>,
+    charge: usize,
+    /// Read since the hand last passed.
+    referenced: bool,
+}
+
+/// Hashes cache keys (two integers) with [`mix`]: no need for SipHash's
+/// defence against chosen keys here.
+#[derive(Debug, Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = mix(self.0 ^ n);
+    }
 }
 
 impl BlockCache {
@@ -77,7 +113,7 @@ impl BlockCache {
         for shard in self.shards.iter() {
             let s = lock(shard);
             used_bytes += s.used_bytes;
-            block_count += s.blocks.len();
+            block_count += s.index.len();
         }
         CacheStats {
             capacity_bytes: self.capacity_bytes,
@@ -143,42 +179,52 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl Shard {
-    fn tick(&mut self) -> u64 {
-        self.clock += 1;
-        self.clock
-    }
-
     fn touch(&mut self, key: CacheKey) -> Option<Arc<Block>> {
-        let now = self.tick();
-        let (block, age) = self.blocks.get_mut(&key)?;
-        self.by_age.remove(age);
-        *age = now;
-        self.by_age.insert(now, key);
-        Some(Arc::clone(block))
+        let &at = self.index.get(&key)?;
+        let slot = self.slots[at].as_mut().expect("indexed slots are full");
+        slot.referenced = true;
+        Some(Arc::clone(&slot.block))
     }
 
     fn insert(&mut self, key: CacheKey, block: Arc<Block>, charge: usize) {
-        let now = self.tick();
-        if let Some((old, age)) = self.blocks.insert(key, (block, now)) {
-            self.by_age.remove(&age);
-            self.used_bytes -= old.size_bytes() + ENTRY_OVERHEAD_BYTES;
-        }
-        self.by_age.insert(now, key);
+        self.remove(key);
+        let slot = Slot { key, block, charge, referenced: false };
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slots[at] = Some(slot);
+                at
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key, at);
         self.used_bytes += charge;
     }
 
     fn remove(&mut self, key: CacheKey) {
-        if let Some((old, age)) = self.blocks.remove(&key) {
-            self.by_age.remove(&age);
-            self.used_bytes -= old.size_bytes() + ENTRY_OVERHEAD_BYTES;
+        if let Some(at) = self.index.remove(&key) {
+            let slot = self.slots[at].take().expect("indexed slots are full");
+            self.used_bytes -= slot.charge;
+            self.free.push(at);
         }
     }
 
+    /// Moves the hand, clearing reference flags, and evicts unreferenced
+    /// blocks until the shard is within `capacity_bytes`.
     fn evict_to(&mut self, capacity_bytes: usize) {
-        while self.used_bytes > capacity_bytes {
-            let Some((_, key)) = self.by_age.pop_first() else { break };
-            if let Some((old, _)) = self.blocks.remove(&key) {
-                self.used_bytes -= old.size_bytes() + ENTRY_OVERHEAD_BYTES;
+        // Two turns clear every flag and then find a victim, so this ends.
+        let mut steps = 2 * self.slots.len() + 1;
+        while self.used_bytes > capacity_bytes && steps > 0 {
+            steps -= 1;
+            self.hand = if self.hand + 1 >= self.slots.len() { 0 } else { self.hand + 1 };
+            let Some(slot) = self.slots.get_mut(self.hand).and_then(Option::as_mut) else { continue };
+            if slot.referenced {
+                slot.referenced = false;
+            } else {
+                let key = slot.key;
+                self.remove(key);
             }
         }
     }
