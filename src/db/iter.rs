@@ -145,10 +145,18 @@ impl DbIter {
             if self.past_end(&entry.key) {
                 return Ok(None);
             }
-            self.last_key = Some(entry.key.clone());
-            let key = entry.key.clone();
-            if let Some(value) = self.inner.resolve(entry)? {
-                return Ok(Some((key, value)));
+            // The key is kept to skip its older versions; the buffer is reused.
+            let last_key = self.last_key.get_or_insert_with(Vec::new);
+            last_key.clear();
+            last_key.extend_from_slice(&entry.key);
+            let mut entry = entry;
+            let value = match entry.kind {
+                ValueKind::Value => Some(std::mem::take(&mut entry.value)),
+                ValueKind::Tombstone => None,
+                ValueKind::BlobRef => Some(self.inner.read_blob(&entry.key, &entry.value)?),
+            };
+            if let Some(value) = value {
+                return Ok(Some((entry.key, value)));
             }
         }
         Ok(None)

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 
 use crate::Result;
 use crate::table::{Entry, cmp_internal};
@@ -78,12 +79,18 @@ impl Iterator for MergeIter {
                 }
             }
         }
-        let head = self.heap.pop()?;
-        if let Err(e) = self.pull(head.source) {
-            self.failed = true;
-            return Some(Err(e));
+        // The smallest head is replaced by its source's next entry in place
+        // (one sift down) rather than popped and pushed (two).
+        let mut top = self.heap.peek_mut()?;
+        match self.sources[top.source].next() {
+            Some(Ok(next)) => Some(Ok(std::mem::replace(&mut top.entry, next))),
+            None => Some(Ok(PeekMut::pop(top).entry)),
+            Some(Err(e)) => {
+                drop(top);
+                self.failed = true;
+                Some(Err(e))
+            }
         }
-        Some(Ok(head.entry))
     }
 }
 
