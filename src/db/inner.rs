@@ -1,8 +1,8 @@
 //! The shared state of an open database and its write, freeze and flush
 //! paths.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
@@ -57,6 +57,12 @@ pub(crate) struct Inner {
     pub(crate) work: Work,
     pub(crate) counters: Counters,
     poison: Mutex<Option<String>>,
+    /// Set with `poison`: writers check this, not the mutex.
+    poisoned: AtomicBool,
+    /// Whether writers may have to stall (see `behind`), kept by every
+    /// change of the memtables or the version, so writers need no lock to
+    /// learn that they need not.
+    behind_hint: AtomicBool,
     _lock: Option<Box<dyn FsLock>>,
 }
 
@@ -114,8 +120,12 @@ impl Inner {
             work: Work::default(),
             counters: Counters::default(),
             poison: Mutex::new(None),
+            poisoned: AtomicBool::new(false),
+            behind_hint: AtomicBool::new(false),
             _lock: lock,
         });
+        // A level 0 left long by the last run stalls writers from the start.
+        inner.update_memtables(|_| ());
         if !inner.config.read_only && inner.hlog.size_bytes() >= inner.config.memtable_size_bytes {
             inner.freeze(false)?;
         }
@@ -124,10 +134,6 @@ impl Inner {
 
     pub(crate) fn memtables(&self) -> RwLockReadGuard<'_, Super> {
         self.memtables.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn memtables_mut(&self) -> RwLockWriteGuard<'_, Super> {
-        self.memtables.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current version.
@@ -145,6 +151,9 @@ impl Inner {
         if self.config.read_only {
             return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
         }
+        if !self.poisoned.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &*self.poison.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(cause) => Err(Error::Poisoned { cause: cause.clone() }),
             None => Ok(()),
@@ -157,12 +166,16 @@ impl Inner {
         if poison.is_none() {
             log::error!("database poisoned: {error}");
             *poison = Some(error.to_string());
+            self.poisoned.store(true, Ordering::Release);
         }
         drop(poison);
         self.work.notify_all();
     }
 
     pub(crate) fn poison_cause(&self) -> Option<String> {
+        if !self.poisoned.load(Ordering::Acquire) {
+            return None;
+        }
         self.poison.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -197,12 +210,12 @@ impl Inner {
         if !self.config.background_threads {
             return Ok(());
         }
-        let behind = || {
-            let s = self.memtables();
-            let frozen_bytes: u64 = s.frozen.iter().map(|f| f.size_bytes()).sum();
-            frozen_bytes >= FROZEN_STALL_MEMTABLES * self.config.memtable_size_bytes
-                || self.level0_backlog(&s.version) >= self.config.level0_stall
-        };
+        // The hint is exact as of the last change to the memtables or the
+        // version; a writer racing that change may write once more.
+        if !self.behind_hint.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let behind = || self.behind(&self.memtables());
         if !behind() {
             return Ok(());
         }
@@ -211,6 +224,21 @@ impl Inner {
         self.work.wait_while(|| behind() && self.poison_cause().is_none());
         self.counters.stall_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.check_writable()
+    }
+
+    /// Whether flushes or level 0 are too far behind for writers to go on.
+    fn behind(&self, s: &Super) -> bool {
+        let frozen_bytes: u64 = s.frozen.iter().map(|f| f.size_bytes()).sum();
+        frozen_bytes >= FROZEN_STALL_MEMTABLES * self.config.memtable_size_bytes
+            || self.level0_backlog(&s.version) >= self.config.level0_stall
+    }
+
+    /// Changes the memtables or the version; the stall hint follows.
+    fn update_memtables<T>(&self, change: impl FnOnce(&mut Super) -> T) -> T {
+        let mut s = self.memtables.write().unwrap_or_else(|p| p.into_inner());
+        let out = change(&mut s);
+        self.behind_hint.store(self.behind(&s), Ordering::Release);
+        out
     }
 
     /// How far level 0 is behind, in memtable-sized units: its bytes over
@@ -247,14 +275,15 @@ impl Inner {
     /// Freezes the active memtable (when full, or when `force` and not
     /// empty) without starting its flush; returns the frozen log.
     pub(crate) fn freeze_now(&self, force: bool) -> Option<Arc<FrozenLog>> {
-        let mut s = self.memtables_mut();
-        let size = self.hlog.size_bytes();
-        if size == 0 || (!force && size < self.config.memtable_size_bytes) {
-            return None;
-        }
-        let frozen = Arc::new(self.hlog.freeze());
-        s.frozen.push(Arc::clone(&frozen));
-        Some(frozen)
+        self.update_memtables(|s| {
+            let size = self.hlog.size_bytes();
+            if size == 0 || (!force && size < self.config.memtable_size_bytes) {
+                return None;
+            }
+            let frozen = Arc::new(self.hlog.freeze());
+            s.frozen.push(Arc::clone(&frozen));
+            Some(frozen)
+        })
     }
 
     /// Freezes and flushes everything written so far.
@@ -314,15 +343,14 @@ impl Inner {
             ..VersionEdit::default()
         };
         let version = self.versions.install(&edit)?;
-        {
-            let mut s = self.memtables_mut();
+        self.update_memtables(|s| {
             if version.id > s.version.id {
                 s.version = Arc::clone(&version);
             }
             if s.frozen.first().is_some_and(|f| Arc::ptr_eq(f, &frozen)) {
                 s.frozen.remove(0);
             }
-        }
+        });
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.counters.flush_bytes_written.fetch_add(written, Ordering::Relaxed);
         self.remove_obsolete_log()?;
@@ -349,10 +377,11 @@ impl Inner {
 
     /// Makes `version` visible to readers if it is newer than theirs.
     pub(crate) fn publish(&self, version: &Arc<Version>) {
-        let mut s = self.memtables_mut();
-        if version.id > s.version.id {
-            s.version = Arc::clone(version);
-        }
+        self.update_memtables(|s| {
+            if version.id > s.version.id {
+                s.version = Arc::clone(version);
+            }
+        });
     }
 
     /// A fresh output for flush or compaction.

@@ -480,7 +480,7 @@ impl HybridLog {
     /// Bytes of log the active memtable holds (records, padding, commit
     /// records): compare with the memtable budget to decide on a freeze.
     pub fn size_bytes(&self) -> u64 {
-        let active = self.active_memtable();
+        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
         active.tail() - active.base()
     }
 
