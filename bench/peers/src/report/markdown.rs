@@ -24,6 +24,9 @@ pub fn render(args: &Args, meta: &Meta, samples: &Samples, elapsed_s: f64) -> St
         if table.title.starts_with("checkpoint, ") {
             checkpoint_summary(&mut out, samples, &table);
         }
+        if table.title == "space on disk" {
+            space_detail(&mut out, args, samples);
+        }
     }
     if args.runs(crate::workload::Workload::Checkpoint) {
         out.push_str("\n![checkpoint time against database size](checkpoint.svg)\n");
@@ -87,8 +90,13 @@ the engine's deletions and appends), each followed by `sync`. `cp -al` is no rea
 file that the engine later changes in place (redb's file, a WAL, fjall's journal) changes in the \
 \"copy\" too; it is shown as the floor of what linking costs.
 - **Throughput.** A fresh database per engine and round, one writer thread putting new keys at full \
-speed, in {secs} s runs: two without and two with a checkpoint (flush on) every second, interleaved \
-(without, with, with, without, or the reverse), the ratio of the means per round.
+speed (one put per key), in {secs} s runs: two alone, two with a checkpoint every second that flushes, \
+two with one every second that does not (the memtable goes along as log), in a symmetric order that \
+reverses every round; the ratios divide the mean rate of each mode's two runs by the mean of the two \
+runs alone. A run ends at its time or when the checkpoint under way returns, whichever is later.
+- **Space.** The sum of file sizes under the database directory, as asked of every engine, and the \
+blocks allocated to them (`du`): a file preallocated or sparse counts at its length in the first and \
+at what it holds in the second.
 - **Caveats.** Everything runs warm in the page cache (the data is far smaller than memory; no caches \
 are dropped), so reads measure CPU and cache paths, not the disk. The machine is a shared virtual \
 machine: other jobs may run beside the benchmark, so compare numbers of one run, and take the spread \
@@ -116,7 +124,7 @@ fn render_table(out: &mut String, args: &Args, samples: &Samples, table: &Table)
     }
     out.push('\n');
     for row in &table.rows {
-        let _ = write!(out, "| {} |", row.label.replace("  ", "&nbsp;&nbsp;"));
+        let _ = write!(out, "| {} |", row.label);
         for &kind in &args.engines {
             let _ = write!(out, " {} |", cell(samples, row, kind));
         }
@@ -176,6 +184,43 @@ fn checkpoint_summary(out: &mut String, samples: &Samples, table: &Table) {
             format_value(copy, super::Unit::Millis),
             copy / checkpoint
         );
+    }
+}
+
+/// The largest groups of files of each engine after the fill and after
+/// the compaction: where the space goes.
+fn space_detail(out: &mut String, args: &Args, samples: &Samples) {
+    const GROUPS_SHOWN: usize = 4;
+    out.push_str("\nWhere the bytes were (file sizes, medians, MB; the largest groups of files):\n\n");
+    for when in ["after_fill", "after_compaction"] {
+        for &kind in &args.engines {
+            let prefix = format!("{when}.");
+            let mut groups: Vec<&str> = samples
+                .list
+                .iter()
+                .filter(|s| s.engine == kind.name() && s.workload == "space_detail")
+                .filter_map(|s| s.metric.strip_prefix(&prefix))
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            let mut sized: Vec<(&str, f64)> = groups
+                .into_iter()
+                .filter_map(|g| {
+                    Some((g, samples.summary(kind.name(), "space_detail", &format!("{prefix}{g}"))?.median))
+                })
+                .collect();
+            if sized.is_empty() {
+                continue;
+            }
+            sized.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let shown: Vec<String> = sized
+                .iter()
+                .take(GROUPS_SHOWN)
+                .map(|(g, bytes)| format!("`{g}` {}", format_value(*bytes, super::Unit::Bytes)))
+                .collect();
+            let when = when.replace('_', " ");
+            let _ = writeln!(out, "- {} {when}: {}", kind.name(), shown.join(", "));
+        }
     }
 }
 

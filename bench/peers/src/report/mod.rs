@@ -20,6 +20,8 @@ pub enum Unit {
     Millis,
     /// Seconds.
     Seconds,
+    /// A count.
+    Count,
 }
 
 /// One row of a results table: a metric of every engine.
@@ -133,21 +135,20 @@ pub fn tables(args: &Args) -> Vec<Table> {
     }
     if args.runs(W::Throughput) {
         let secs = args.throughput_secs;
+        let row = |metric: &str, label: &str, unit: Unit| Row::new("throughput", metric, label, unit).checkpoint_only();
         add(
             "writes while a checkpoint is taken every second",
             vec![
-                Row::new(
-                    "throughput",
-                    "without_ops_per_s",
-                    format!("puts/s without checkpoints ({secs} s runs)"),
-                    Unit::PerSecond,
-                )
-                .checkpoint_only(),
-                Row::new("throughput", "with_ops_per_s", "puts/s with a checkpoint every second", Unit::PerSecond)
-                    .checkpoint_only(),
-                Row::new("throughput", "ratio", "with ÷ without", Unit::Ratio).higher_is_better(true).checkpoint_only(),
-                Row::new("throughput", "checkpoint_ms", "checkpoint under load, ms (median)", Unit::Millis)
-                    .checkpoint_only(),
+                row("without_ops_per_s", &format!("puts/s without checkpoints ({secs} s runs)"), Unit::PerSecond),
+                row("with_ops_per_s", "puts/s with a checkpoint (flush on) every second", Unit::PerSecond),
+                row("ratio", "&nbsp;&nbsp;÷ without", Unit::Ratio).higher_is_better(true),
+                row("checkpoint_ms", "&nbsp;&nbsp;checkpoint under load, ms (median)", Unit::Millis),
+                row("checkpoints", "&nbsp;&nbsp;checkpoints taken in the two runs", Unit::Count).without_ratio(),
+                row("with_noflush_ops_per_s", "puts/s with a checkpoint (flush off) every second", Unit::PerSecond),
+                row("ratio_noflush", "&nbsp;&nbsp;÷ without", Unit::Ratio).higher_is_better(true),
+                row("checkpoint_noflush_ms", "&nbsp;&nbsp;checkpoint under load, ms (median)", Unit::Millis),
+                row("checkpoints_noflush", "&nbsp;&nbsp;checkpoints taken in the two runs", Unit::Count)
+                    .without_ratio(),
             ],
             false,
         );
@@ -156,17 +157,26 @@ pub fn tables(args: &Args) -> Vec<Table> {
 }
 
 fn space_rows(args: &Args) -> Vec<Row> {
-    let mut rows = vec![
-        Row::new("space", "bytes_after_fill", "after fill (flushed, settled), MB", Unit::Bytes),
-        Row::new("space", "amp_after_fill", "  space amplification (÷ N × 116 B)", Unit::Ratio),
-    ];
+    let mut points = vec![("after_fill", "after the fill (flushed, settled)")];
     if args.runs(crate::workload::Workload::Update) {
+        points.push(("after_updates", "after the 2 N overwrites (flushed, settled)"));
+        points.push(("after_compaction", "after a full compaction"));
+    }
+    let mut rows = Vec::new();
+    for (when, label) in points {
+        if when == "after_compaction" {
+            rows.push(Row::new("space", "compaction_s", "full compaction, s", Unit::Seconds));
+        }
         rows.extend([
-            Row::new("space", "bytes_after_updates", "after the 2 N overwrites (flushed, settled), MB", Unit::Bytes),
-            Row::new("space", "amp_after_updates", "  space amplification", Unit::Ratio),
-            Row::new("space", "compaction_s", "full compaction, s", Unit::Seconds),
-            Row::new("space", "bytes_after_compaction", "after the full compaction, MB", Unit::Bytes),
-            Row::new("space", "amp_after_compaction", "  space amplification", Unit::Ratio),
+            Row::new("space", format!("bytes_{when}"), format!("{label}: MB, file sizes"), Unit::Bytes),
+            Row::new("space", format!("allocated_{when}"), "&nbsp;&nbsp;MB allocated (du)", Unit::Bytes),
+            Row::new("space", format!("amp_{when}"), "&nbsp;&nbsp;space amplification, file sizes", Unit::Ratio),
+            Row::new(
+                "space",
+                format!("amp_allocated_{when}"),
+                "&nbsp;&nbsp;space amplification, allocated",
+                Unit::Ratio,
+            ),
         ]);
     }
     rows
@@ -177,11 +187,12 @@ fn checkpoint_rows(size: u64) -> Vec<Row> {
     vec![
         Row::new("checkpoint", format!("{size}.bytes"), "database directory, MB", Unit::Bytes).without_ratio(),
         row("idle_ms", "checkpoint of the flushed database, ms").checkpoint_only(),
-        row("idle_open_read_ms", "  open it and read 1,000 keys, ms").checkpoint_only(),
+        row("idle_open_read_ms", "&nbsp;&nbsp;open it and read 1,000 keys, ms").checkpoint_only(),
         row("fresh_flush_ms", "checkpoint after 1,000 fresh writes, flush on, ms").checkpoint_only(),
-        row("fresh_flush_open_read_ms", "  open it and read 1,000 keys, ms").checkpoint_only(),
+        row("fresh_flush_open_read_ms", "&nbsp;&nbsp;open it and read 1,000 keys, ms").checkpoint_only(),
         row("fresh_noflush_ms", "checkpoint after 1,000 fresh writes, flush off, ms").checkpoint_only(),
-        row("fresh_noflush_open_read_ms", "  open it (replaying the log) and read 1,000 keys, ms").checkpoint_only(),
+        row("fresh_noflush_open_read_ms", "&nbsp;&nbsp;open it (replaying the log) and read 1,000 keys, ms")
+            .checkpoint_only(),
         row("cp_r_ms", "`cp -r` + `sync` of the closed directory, ms").without_ratio(),
         row("cp_al_ms", "`cp -al` + `sync` of the closed directory, ms").without_ratio(),
     ]
@@ -207,6 +218,7 @@ pub fn format_value(n: f64, unit: Unit) -> String {
         Unit::Bytes => format!("{:.1}", n / 1e6),
         Unit::Ratio => format!("{n:.2}"),
         Unit::Millis | Unit::Seconds => significant(n),
+        Unit::Count => thousands(n),
     }
 }
 

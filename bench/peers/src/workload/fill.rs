@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{SETTLE, per_second, put_all};
 use crate::data::{PAIR_BYTES, shuffled};
-use crate::disk::dir_bytes;
+use crate::disk::usage;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::sample::Recorder;
@@ -27,10 +27,17 @@ pub fn run(engine: &dyn Engine, dir: &Path, keys: u64, rec: &mut Recorder<'_>) -
     record_space(dir, keys, "after_fill", rec)
 }
 
-/// Records the bytes under `dir` and their ratio to the logical size of `keys` entries.
+/// Records the bytes under `dir` (file sizes and allocated blocks), their
+/// ratio to the logical size of `keys` entries, and where they are.
 pub fn record_space(dir: &Path, keys: u64, when: &str, rec: &mut Recorder<'_>) -> Result<()> {
-    let bytes = dir_bytes(dir)?;
-    rec.record("space", format!("bytes_{when}"), bytes as f64);
-    rec.record("space", format!("amp_{when}"), bytes as f64 / (keys * PAIR_BYTES) as f64);
+    let usage = usage(dir)?;
+    let logical = (keys * PAIR_BYTES) as f64;
+    rec.record("space", format!("bytes_{when}"), usage.bytes as f64);
+    rec.record("space", format!("amp_{when}"), usage.bytes as f64 / logical);
+    rec.record("space", format!("allocated_{when}"), usage.allocated_bytes as f64);
+    rec.record("space", format!("amp_allocated_{when}"), usage.allocated_bytes as f64 / logical);
+    for (group, bytes) in usage.groups {
+        rec.record("space_detail", format!("{when}.{group}"), bytes as f64);
+    }
     Ok(())
 }

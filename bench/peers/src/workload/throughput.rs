@@ -1,5 +1,6 @@
 //! throughput: a writer at full speed, with and without a checkpoint taken
-//! every second, in interleaved runs.
+//! every second (flushing, or carrying the memtable as log), in interleaved
+//! runs.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use super::{ms, per_second};
 use crate::data::Pair;
 use crate::disk::{clear, remove};
 use crate::engine::{Engine, EngineKind};
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::sample::{Recorder, median};
 
 /// Pairs the writer puts between looks at the stop flag.
@@ -18,39 +19,82 @@ const WRITER_CHUNK: u64 = 100;
 const RUN_STRIDE: u64 = 1 << 32;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// Measures `kind` in a fresh database under `work`: two runs without and
-/// two with checkpoints, in an order that alternates with `round`.
+/// What runs beside the writer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Nothing.
+    Alone,
+    /// A checkpoint every second that flushes the memtable first.
+    Flush,
+    /// A checkpoint every second that carries the memtable as its log.
+    NoFlush,
+}
+
+impl Mode {
+    /// The suffix of its metrics.
+    fn suffix(self) -> &'static str {
+        match self {
+            Mode::Alone | Mode::Flush => "",
+            Mode::NoFlush => "_noflush",
+        }
+    }
+}
+
+/// One writer run: its mode, puts per second, and the checkpoints' durations (ms).
+struct WriterRun {
+    mode: Mode,
+    ops_per_s: f64,
+    checkpoint_ms: Vec<f64>,
+}
+
+/// Measures `kind` in a fresh database under `work`: two runs of each mode,
+/// in a symmetric order that reverses with `round`.
 pub fn run(kind: EngineKind, work: &Path, secs: u64, round: usize, rec: &mut Recorder<'_>) -> Result<()> {
     let dir = work.join(format!("throughput-{}", kind.name()));
     clear(&dir)?;
     let engine = kind.open(&dir)?;
-    let order = if round % 2 == 1 { [false, true, true, false] } else { [true, false, false, true] };
-    let (mut with, mut without, mut checkpoint_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for (run, checkpoints) in order.into_iter().enumerate() {
-        let targets = checkpoints.then(|| work.join("throughput-checkpoints"));
-        let (ops_per_s, times) = writer_run(engine.as_ref(), secs, targets.as_deref(), run as u64 * RUN_STRIDE)?;
-        if checkpoints {
-            with.push(ops_per_s)
-        } else {
-            without.push(ops_per_s)
-        }
-        checkpoint_ms.extend(times);
-        if let Some(targets) = targets {
-            remove(&targets)?;
-        }
+    let mut order = [Mode::Alone, Mode::Flush, Mode::NoFlush, Mode::NoFlush, Mode::Flush, Mode::Alone];
+    if round.is_multiple_of(2) {
+        order.reverse();
     }
-    let (with, without) = (mean(&with), mean(&without));
-    rec.record("throughput", "without_ops_per_s", without);
-    rec.record("throughput", "with_ops_per_s", with);
-    rec.record("throughput", "ratio", with / without);
-    rec.record("throughput", "checkpoint_ms", median(&checkpoint_ms));
+    let targets = work.join("throughput-checkpoints");
+    let mut runs = Vec::new();
+    for (i, mode) in order.into_iter().enumerate() {
+        clear(&targets)?;
+        std::fs::create_dir_all(&targets).io("create", &targets)?;
+        let checkpoints = (mode != Mode::Alone).then_some((targets.as_path(), mode == Mode::Flush));
+        let (ops_per_s, checkpoint_ms) = writer_run(engine.as_ref(), secs, checkpoints, i as u64 * RUN_STRIDE)?;
+        runs.push(WriterRun { mode, ops_per_s, checkpoint_ms });
+    }
+    remove(&targets)?;
+    let rate = |mode: Mode| {
+        let rates: Vec<f64> = runs.iter().filter(|r| r.mode == mode).map(|r| r.ops_per_s).collect();
+        rates.iter().sum::<f64>() / rates.len() as f64
+    };
+    let alone = rate(Mode::Alone);
+    rec.record("throughput", "without_ops_per_s", alone);
+    for mode in [Mode::Flush, Mode::NoFlush] {
+        let times: Vec<f64> =
+            runs.iter().filter(|r| r.mode == mode).flat_map(|r| r.checkpoint_ms.iter().copied()).collect();
+        let suffix = mode.suffix();
+        rec.record("throughput", format!("with{suffix}_ops_per_s"), rate(mode));
+        rec.record("throughput", format!("ratio{suffix}"), rate(mode) / alone);
+        rec.record("throughput", format!("checkpoint{suffix}_ms"), median(&times));
+        rec.record("throughput", format!("checkpoints{suffix}"), times.len() as f64);
+    }
     drop(engine);
     remove(&dir)
 }
 
-/// Puts per second of one writer over `secs`; with `targets`, a checkpoint
-/// into it every second (their durations returned).
-fn writer_run(engine: &dyn Engine, secs: u64, targets: Option<&Path>, base: u64) -> Result<(f64, Vec<f64>)> {
+/// Puts per second of one writer over `secs`; with `checkpoints` (a
+/// directory, and whether to flush), a checkpoint into it every second,
+/// whose durations are returned.
+fn writer_run(
+    engine: &dyn Engine,
+    secs: u64,
+    checkpoints: Option<(&Path, bool)>,
+    base: u64,
+) -> Result<(f64, Vec<f64>)> {
     let stop = AtomicBool::new(false);
     let written = AtomicU64::new(0);
     let total = Duration::from_secs(secs);
@@ -66,31 +110,32 @@ fn writer_run(engine: &dyn Engine, secs: u64, targets: Option<&Path>, base: u64)
             Ok(())
         });
         let start = Instant::now();
-        let checkpoints = checkpoint_loop(engine, targets, start, total);
+        let times = checkpoint_loop(engine, checkpoints, start, total);
         stop.store(true, Ordering::Relaxed);
         let elapsed = start.elapsed();
         writer.join().expect("the writer thread does not panic")?;
-        Ok((per_second(written.load(Ordering::Relaxed), elapsed), checkpoints?))
+        Ok((per_second(written.load(Ordering::Relaxed), elapsed), times?))
     })
 }
 
-/// Sleeps until `total` has passed since `start`, checkpointing into
-/// `targets` every second if given.
-fn checkpoint_loop(engine: &dyn Engine, targets: Option<&Path>, start: Instant, total: Duration) -> Result<Vec<f64>> {
+/// Sleeps until `total` has passed since `start`, checkpointing every
+/// second into the directory of `checkpoints` if given.
+fn checkpoint_loop(
+    engine: &dyn Engine,
+    checkpoints: Option<(&Path, bool)>,
+    start: Instant,
+    total: Duration,
+) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     while start.elapsed() < total {
         std::thread::sleep(CHECKPOINT_EVERY.min(total.saturating_sub(start.elapsed())));
-        if let Some(targets) = targets
+        if let Some((targets, flush)) = checkpoints
             && start.elapsed() < total
         {
             let began = Instant::now();
-            engine.checkpoint(&targets.join(times.len().to_string()), true)?;
+            engine.checkpoint(&targets.join(times.len().to_string()), flush)?;
             times.push(ms(began.elapsed()));
         }
     }
     Ok(times)
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
