@@ -61,6 +61,13 @@ pub fn series(args: &Args, samples: &Samples) -> Vec<Series> {
     lines
 }
 
+/// Whether `x` is 1, 2 or 5 times a power of ten: the only log-scale ticks
+/// labelled, so the labels do not crowd.
+fn is_1_2_5(x: f64) -> bool {
+    let mantissa = x / 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().any(|m| (mantissa - m).abs() < 1e-6 * m)
+}
+
 fn color(kind: EngineKind) -> RGBColor {
     match kind {
         EngineKind::Cairndb => RGBColor(214, 64, 26),
@@ -91,10 +98,12 @@ fn draw(path: &Path, lines: &[Series]) -> std::result::Result<(), Box<dyn std::e
         .build_cartesian_2d((x_min / 1.5..x_max * 1.5).log_scale(), (y_min / 2.0..y_max * 2.0).log_scale())?;
     chart
         .configure_mesh()
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(WHITE)
         .x_desc("keys in the database (log scale)")
         .y_desc("milliseconds (log scale)")
-        .x_label_formatter(&|x| thousands(*x))
-        .y_label_formatter(&|y| format_value(*y, Unit::Millis))
+        .x_label_formatter(&|x| if is_1_2_5(*x) { thousands(*x) } else { String::new() })
+        .y_label_formatter(&|y| if is_1_2_5(*y) { format_value(*y, Unit::Millis) } else { String::new() })
         .draw()?;
     for line in lines {
         let color = line.color;
@@ -112,4 +121,15 @@ fn draw(path: &Path, lines: &[Series]) -> std::result::Result<(), Box<dyn std::e
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_1_2_5_ticks_are_labelled() {
+        assert!(is_1_2_5(100_000.0) && is_1_2_5(2_000_000.0) && is_1_2_5(0.5) && is_1_2_5(20.0));
+        assert!(!is_1_2_5(300_000.0) && !is_1_2_5(7.0));
+    }
 }
