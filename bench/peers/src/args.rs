@@ -27,6 +27,9 @@ pub struct Args {
     pub checkpoints: usize,
     /// Seconds of each writer run in the throughput workload.
     pub throughput_secs: u64,
+    /// Run nothing: draw `peers.md` and `checkpoint.svg` again from this
+    /// `peers.json` (into its directory).
+    pub replot: Option<PathBuf>,
 }
 
 /// The usage text.
@@ -45,6 +48,8 @@ usage: peers [OPTIONS]
   --checkpoint-sizes A,B database sizes of the checkpoint workload (default 100000,2000000)
   --checkpoints K        checkpoints per size and case (default 5)
   --throughput-secs S    seconds of each writer run (default 4)
+  --replot FILE          run nothing: redraw peers.md and checkpoint.svg from a
+                         peers.json, into its directory
 ";
 
 impl Args {
@@ -60,6 +65,7 @@ impl Args {
             checkpoint_sizes: vec![100_000, 2_000_000],
             checkpoints: 5,
             throughput_secs: 4,
+            replot: None,
         };
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
@@ -76,6 +82,7 @@ impl Args {
                 "--checkpoint-sizes" => parsed.checkpoint_sizes = list(&value, |n| number(&flag, n))?,
                 "--checkpoints" => parsed.checkpoints = number(&flag, &value)? as usize,
                 "--throughput-secs" => parsed.throughput_secs = number(&flag, &value)?,
+                "--replot" => parsed.replot = Some(PathBuf::from(value)),
                 _ => return Err(Error::Usage(format!("unknown option {flag}"))),
             }
         }

@@ -33,7 +33,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match bench(&args) {
+    let outcome = match &args.replot {
+        Some(json) => replot(json, args.clone()),
+        None => bench(&args),
+    };
+    match outcome {
         Ok(samples) if samples.failures.is_empty() => ExitCode::SUCCESS,
         Ok(samples) => {
             eprintln!("peers: {} wrong answers (listed in the report)", samples.failures.len());
@@ -57,15 +61,29 @@ fn bench(args: &Args) -> Result<Samples> {
     let elapsed_s = start.elapsed().as_secs_f64();
 
     std::fs::create_dir_all(&args.out).io("create", &args.out)?;
-    let markdown = report::markdown::render(args, &meta, &samples, elapsed_s);
-    print!("{markdown}");
-    let write = |name: &str, text: &str| std::fs::write(args.out.join(name), text).io("write", args.out.join(name));
-    write("peers.md", &markdown)?;
-    write("peers.json", &report::json::render(args, &meta, &samples, elapsed_s))?;
-    if args.runs(workload::Workload::Checkpoint) {
-        let lines = report::chart::series(args, &samples);
-        report::chart::write(&args.out.join("checkpoint.svg"), &lines)?;
-    }
+    let json = report::json::render(args, &meta, &samples, elapsed_s);
+    std::fs::write(args.out.join("peers.json"), json).io("write", args.out.join("peers.json"))?;
+    draw(args, &meta, &samples, elapsed_s)?;
     eprintln!("peers: done in {:.1} min; report in {}", elapsed_s / 60.0, args.out.display());
     Ok(samples)
+}
+
+/// Draws the report of the run recorded in `json` again.
+fn replot(json: &std::path::Path, defaults: Args) -> Result<Samples> {
+    let run = report::reread::read(json, defaults)?;
+    draw(&run.args, &run.meta, &run.samples, run.elapsed_s)?;
+    eprintln!("peers: redrew the report in {}", run.args.out.display());
+    Ok(run.samples)
+}
+
+/// Writes `peers.md` (and prints it) and `checkpoint.svg` into `args.out`.
+fn draw(args: &Args, meta: &Meta, samples: &Samples, elapsed_s: f64) -> Result<()> {
+    let markdown = report::markdown::render(args, meta, samples, elapsed_s);
+    print!("{markdown}");
+    std::fs::write(args.out.join("peers.md"), &markdown).io("write", args.out.join("peers.md"))?;
+    if args.runs(workload::Workload::Checkpoint) {
+        let lines = report::chart::series(args, samples);
+        report::chart::write(&args.out.join("checkpoint.svg"), &lines)?;
+    }
+    Ok(())
 }

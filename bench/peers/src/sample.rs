@@ -7,9 +7,9 @@ pub struct Sample {
     /// The round (from 1).
     pub round: usize,
     /// The engine measured.
-    pub engine: &'static str,
+    pub engine: String,
     /// The workload it belongs to.
-    pub workload: &'static str,
+    pub workload: String,
     /// What was measured, e.g. `ops_per_s` or `2000000.idle_ms`.
     pub metric: String,
     /// The number.
@@ -91,7 +91,8 @@ impl<'a> Recorder<'a> {
     pub fn record(&mut self, workload: &'static str, metric: impl Into<String>, value: f64) {
         let metric = metric.into();
         eprintln!("  round {} {:<15} {workload:<10} {metric:<28} {value:>14.3}", self.round, self.engine);
-        self.samples.list.push(Sample { round: self.round, engine: self.engine, workload, metric, value });
+        let (engine, workload) = (self.engine.to_string(), workload.to_string());
+        self.samples.list.push(Sample { round: self.round, engine, workload, metric, value });
     }
 
     /// Records a wrong answer; the run goes on and exits with failure.

@@ -45,8 +45,8 @@ pub fn render(args: &Args, meta: &Meta, samples: &Samples, elapsed_s: f64) -> St
             format!(
                 "    {{\"round\": {}, \"engine\": {}, \"workload\": {}, \"metric\": {}, \"value\": {}}}",
                 s.round,
-                quote(s.engine),
-                quote(s.workload),
+                quote(&s.engine),
+                quote(&s.workload),
                 quote(&s.metric),
                 number(s.value)
             )

@@ -76,7 +76,9 @@ others pay none, and its batching is a help the LSM engines do not get (they do 
 - **Engines.** `cairndb`: `Config::new(dir).open()`. `rocksdb`: the `rocksdb` crate with LZ4 compression \
 and a block-based table with a 10 bits/key full bloom filter, everything else default. \
 `rocksdb-default`: `Options::default()` (Snappy compression, no bloom filter). `fjall`: defaults, one \
-keyspace. `redb`: defaults, one table. Reads use each engine's cheapest read call (RocksDB's \
+keyspace. `redb`: defaults, one table. Their default caches differ and were left so: cairndb's block cache is \
+64 MiB, RocksDB's 32 MiB (the internal one it makes when none is set), fjall's 32 MiB, redb's 1 GiB \
+(which holds all of redb's file here). Reads use each engine's cheapest read call (RocksDB's \
 `get_pinned` and raw iterator; cairndb returns owned `Vec`s). Flush: cairndb `flush()`, RocksDB \
 `flush()`, fjall `persist(SyncAll)` and then its doc-hidden `rotate_memtable_and_wait()` (it has no \
 public memtable flush), redb none (commits are in the file). Full compaction: cairndb `compact()`, \

@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod json;
 pub mod markdown;
+pub mod reread;
 
 use crate::args::Args;
 
