@@ -94,6 +94,17 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
+/// The first 8 bytes of `key`, zero-padded, as a big-endian number: a
+/// strict order of two prefixes is the order of the keys (a shorter key is
+/// padded with the smallest byte), equal prefixes decide nothing. Sorts and
+/// searches compare these before touching the keys.
+pub(crate) fn key_prefix(key: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let n = key.len().min(8);
+    head[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(head)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

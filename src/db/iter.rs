@@ -149,14 +149,9 @@ impl DbIter {
             let last_key = self.last_key.get_or_insert_with(Vec::new);
             last_key.clear();
             last_key.extend_from_slice(&entry.key);
-            let mut entry = entry;
-            let value = match entry.kind {
-                ValueKind::Value => Some(std::mem::take(&mut entry.value)),
-                ValueKind::Tombstone => None,
-                ValueKind::BlobRef => Some(self.inner.read_blob(&entry.key, &entry.value)?),
-            };
-            if let Some(value) = value {
-                return Ok(Some((entry.key, value)));
+            let Entry { key, kind, value, .. } = entry;
+            if let Some(value) = self.inner.resolve_value(&key, kind, value)? {
+                return Ok(Some((key, value)));
             }
         }
         Ok(None)

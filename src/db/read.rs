@@ -63,10 +63,16 @@ impl Inner {
     /// The value an entry stands for: inline, from a blob file, or none for
     /// a tombstone.
     pub(crate) fn resolve(&self, entry: Entry) -> Result<Option<Vec<u8>>> {
-        match entry.kind {
-            ValueKind::Value => Ok(Some(entry.value)),
+        self.resolve_value(&entry.key, entry.kind, entry.value)
+    }
+
+    /// [`resolve`](Self::resolve) for an entry taken apart, so the caller
+    /// keeps its key.
+    pub(crate) fn resolve_value(&self, key: &[u8], kind: ValueKind, value: Vec<u8>) -> Result<Option<Vec<u8>>> {
+        match kind {
+            ValueKind::Value => Ok(Some(value)),
             ValueKind::Tombstone => Ok(None),
-            ValueKind::BlobRef => self.read_blob(&entry.key, &entry.value).map(Some),
+            ValueKind::BlobRef => self.read_blob(key, &value).map(Some),
         }
     }
 

@@ -16,6 +16,7 @@ use super::record::{
     layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
 use crate::SeqNo;
+use crate::wire::key_prefix;
 
 /// What the memtable holds for a key at a read point.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,8 +131,8 @@ pub(crate) struct SortedVersions {
 /// One record, as [`SortedVersions`] lists it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct VersionRef {
-    /// The key's first 8 bytes (zero-padded, big-endian): decides most
-    /// comparisons without touching the key buffer.
+    /// The key's [`key_prefix`]: decides most comparisons without
+    /// touching the key buffer.
     prefix: u64,
     key_at: usize,
     key_len: u32,
@@ -361,11 +362,8 @@ impl Memtable {
                     let key_at = out.keys.len();
                     out.keys.resize(key_at + key_len as usize, 0);
                     page.read_bytes(at + HEADER_LEN, &mut out.keys[key_at..]);
-                    let mut prefix = [0u8; 8];
-                    let head = &out.keys[key_at..key_at + (key_len as usize).min(8)];
-                    prefix[..head.len()].copy_from_slice(head);
                     out.versions.push(VersionRef {
-                        prefix: u64::from_be_bytes(prefix),
+                        prefix: key_prefix(&out.keys[key_at..]),
                         key_at,
                         key_len,
                         kind,

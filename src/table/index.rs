@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use super::entry::cmp_internal;
 use super::frame::{BLOCK_HANDLE_BYTES, BlockHandle, FRAME_HEADER_BYTES};
 use crate::SeqNo;
-use crate::wire::{Cursor, put_u16, put_u32, put_u64};
+use crate::wire::{Cursor, key_prefix, put_u16, put_u32, put_u64};
 
 /// Size of the block count at the start of the index.
 pub(crate) const INDEX_COUNT_BYTES: usize = 4;
@@ -38,20 +38,10 @@ pub(crate) struct IndexEntry {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     entries: Vec<IndexEntry>,
-    /// Each entry's [`key_prefix`], side by side: a lookup's binary search
+    /// Each entry's key prefix ([`key_prefix`]), side by side: a lookup's binary search
     /// compares these and reaches for a key's bytes (a pointer away, often
     /// a cache miss) only when the prefixes are equal.
     prefixes: Vec<u64>,
-}
-
-/// The first 8 bytes of `key`, zero-padded, as a big-endian number: a
-/// strict order of two prefixes is the order of the keys (a shorter key is
-/// padded with the smallest byte), equal prefixes decide nothing.
-pub(crate) fn key_prefix(key: &[u8]) -> u64 {
-    let mut head = [0u8; 8];
-    let n = key.len().min(8);
-    head[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(head)
 }
 
 impl Index {
