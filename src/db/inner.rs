@@ -363,7 +363,10 @@ impl Inner {
     /// [`DbDeletionPause`] retries when the pause ends).
     pub(crate) fn remove_obsolete_log(&self) -> Result<()> {
         let log_start = self.versions.current().log_start;
-        match self.versions.deleter().unless_paused(|| self.hlog.remove_segments_below(log_start)) {
+        // The log's lock first: waiting for a persist's fsync must not hold
+        // the deleter's lock, which readers dropping versions take.
+        let removal = self.hlog.segment_removal();
+        match self.versions.deleter().unless_paused(|| removal.below(log_start)) {
             Some(Err(e)) => Err(e),
             Some(Ok(_)) | None => Ok(()),
         }

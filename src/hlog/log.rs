@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::Duration;
 
 use super::frozen::FrozenLog;
@@ -515,36 +515,18 @@ impl HybridLog {
     }
 
     /// Deletes the segments that hold only addresses below `address` (the
-    /// first log address not yet in tables); returns their numbers.
-    ///
-    /// Such a segment's records are in tables, so it goes whether or not
-    /// it was ever persisted: a frozen log flushed before the persister
-    /// reached it is dropped from the plan (with its memtable) instead of
-    /// being written out for nothing. Waits for a persist in progress, so
-    /// none writes a file this removes. The directory is not fsynced: a
-    /// crash may bring them back, and recovery then ignores them.
+    /// first log address not yet in tables); returns their numbers. See
+    /// [`SegmentRemoval::below`].
     pub fn remove_segments_below(&self, address: LogAddress) -> Result<Vec<u64>> {
-        let mut io = lock(&self.shared.io);
-        let mut plan = lock(&self.shared.plan);
-        let mut removed = Vec::new();
-        while let Some(first) = plan.segments.first() {
-            // `limit` is where the next segment starts: every address the
-            // segment can ever hold lies below it.
-            if first.limit > address.0 {
-                break;
-            }
-            let number = first.number;
-            io.files.remove(&number);
-            match self.shared.fs.remove_file(&segment::path(&self.shared.log_dir, number)) {
-                Ok(()) => {}
-                // Never persisted: the file was never created.
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-            removed.push(number);
-            plan.segments.remove(0);
-        }
-        Ok(removed)
+        self.segment_removal().below(address)
+    }
+
+    /// Waits for a persist in progress and holds off new ones until the
+    /// returned guard removes segments or drops, so no persist writes a
+    /// file being removed. Taking it before a lock that must not wait for
+    /// a disk (the deleter's) keeps that lock clear of the fsync.
+    pub fn segment_removal(&self) -> SegmentRemoval<'_> {
+        SegmentRemoval { shared: &self.shared, io: lock(&self.shared.io) }
     }
 
     /// The seqnos of live snapshots, ascending: what a flush or compaction
@@ -556,6 +538,54 @@ impl HybridLog {
     /// True after a failed log write or fsync.
     pub fn is_poisoned(&self) -> bool {
         self.shared.poison.check().is_err()
+    }
+}
+
+/// The log's persists held off, to remove obsolete segments; from
+/// [`HybridLog::segment_removal`].
+#[must_use = "holding it only blocks persists; call `below`"]
+pub struct SegmentRemoval<'a> {
+    shared: &'a Shared,
+    io: MutexGuard<'a, IoState>,
+}
+
+impl std::fmt::Debug for SegmentRemoval<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentRemoval").finish_non_exhaustive()
+    }
+}
+
+impl SegmentRemoval<'_> {
+    /// Deletes the segments that hold only addresses below `address`;
+    /// returns their numbers.
+    ///
+    /// Such a segment's records are in tables, so it goes whether or not
+    /// it was ever persisted: a frozen log flushed before the persister
+    /// reached it is dropped from the plan (with its memtable) instead of
+    /// being written out for nothing. The directory is not fsynced: a
+    /// crash may bring them back, and recovery then ignores them.
+    pub fn below(mut self, address: LogAddress) -> Result<Vec<u64>> {
+        let shared = self.shared;
+        let mut plan = lock(&shared.plan);
+        let mut removed = Vec::new();
+        while let Some(first) = plan.segments.first() {
+            // `limit` is where the next segment starts: every address the
+            // segment can ever hold lies below it.
+            if first.limit > address.0 {
+                break;
+            }
+            let number = first.number;
+            self.io.files.remove(&number);
+            match shared.fs.remove_file(&segment::path(&shared.log_dir, number)) {
+                Ok(()) => {}
+                // Never persisted: the file was never created.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+            removed.push(number);
+            plan.segments.remove(0);
+        }
+        Ok(removed)
     }
 }
 

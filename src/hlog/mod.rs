@@ -46,7 +46,7 @@ mod snapshot;
 
 pub use frozen::FrozenLog;
 pub use iter::{EntryKind, RangeIter, SortedEntry, SortedIter};
-pub use log::{HlogConfig, HlogStats, HybridLog, LogAddresses, Op};
+pub use log::{HlogConfig, HlogStats, HybridLog, LogAddresses, Op, SegmentRemoval};
 pub use memtable::Lookup;
 pub use persist::PersistPoint;
 pub use recovery::{RecoveryReport, ReplayFrom};
