@@ -110,11 +110,7 @@ fn loaded_db(tag: &str) -> (Db, Model) {
 
 #[test]
 fn two_engines_committing_the_same_id_exactly_one_wins() {
-    let Some(endpoint) = common::mounts::required_env(
-        "CAIRNDB_TEST_S3_ENDPOINT",
-        "CAIRNDB_TEST_S3_REFUSED",
-        "run `bash .ci/run`, which starts an S3 server (moto) on 127.0.0.1",
-    ) else {
+    let Some(endpoint) = common::backup::s3_endpoint() else {
         return;
     };
     let prefix = unique_name("fence");

@@ -117,15 +117,11 @@ fn backup_cycle_with_a_directory_store() {
 #[cfg(feature = "s3")]
 #[test]
 fn backup_cycle_with_an_s3_store() {
-    let Some(endpoint) = common::mounts::required_env(
-        "CAIRNDB_TEST_S3_ENDPOINT",
-        "CAIRNDB_TEST_S3_REFUSED",
-        "run `bash .ci/run`, which starts an S3 server (moto) on 127.0.0.1",
-    ) else {
+    let Some(endpoint) = common::backup::s3_endpoint() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let bucket = std::env::var("CAIRNDB_TEST_S3_BUCKET").unwrap_or_else(|_| "cairndb-test".into());
+    let bucket = common::backup::s3_bucket();
     let prefix = common::backup::unique_name("cli");
     let store = format!("s3://{bucket}/{prefix}");
     let damage = |_: &str| {

@@ -121,19 +121,30 @@ pub fn unique_name(hint: &str) -> String {
 /// why) when `CAIRNDB_TEST_S3_ENDPOINT` is unset outside CI.
 #[cfg(feature = "s3")]
 pub fn s3_store(hint: &str, multipart: Option<(u64, usize)>) -> Option<cairndb::backup::S3Store> {
-    let endpoint = crate::common::mounts::required_env(
+    Some(s3_store_at(&s3_endpoint()?, &unique_name(hint), multipart))
+}
+
+/// The endpoint of the S3 server `.ci/run` starts, or `None` (the test
+/// skips, saying why) when `CAIRNDB_TEST_S3_ENDPOINT` is unset outside CI.
+#[cfg(feature = "s3")]
+pub fn s3_endpoint() -> Option<String> {
+    crate::common::mounts::required_env(
         "CAIRNDB_TEST_S3_ENDPOINT",
         "CAIRNDB_TEST_S3_REFUSED",
         "run `bash .ci/run`, which starts an S3 server (moto) on 127.0.0.1",
-    )?;
-    Some(s3_store_at(&endpoint, &unique_name(hint), multipart))
+    )
+}
+
+/// The bucket the tests use on that server.
+#[cfg(feature = "s3")]
+pub fn s3_bucket() -> String {
+    std::env::var("CAIRNDB_TEST_S3_BUCKET").unwrap_or_else(|_| "cairndb-test".into())
 }
 
 /// The S3 store at `prefix` of the test bucket on `endpoint`.
 #[cfg(feature = "s3")]
 pub fn s3_store_at(endpoint: &str, prefix: &str, multipart: Option<(u64, usize)>) -> cairndb::backup::S3Store {
-    let bucket = std::env::var("CAIRNDB_TEST_S3_BUCKET").unwrap_or_else(|_| "cairndb-test".into());
-    let mut config = cairndb::backup::S3Config::new(bucket)
+    let mut config = cairndb::backup::S3Config::new(s3_bucket())
         .endpoint(endpoint)
         .region("us-east-1")
         .credentials("testing", "testing")
