@@ -99,13 +99,29 @@ fn every_cut_inside_the_last_persist_recovers_the_one_before() {
 }
 
 #[test]
-fn garbage_after_the_last_commit_is_a_torn_tail() {
+fn zeros_or_a_cut_header_after_the_last_commit_are_a_torn_tail() {
     let t = two_persists();
-    for garbage in [vec![0u8; 100], vec![0xA5; 7], (0..255u8).collect()] {
+    // Zeros: unwritten space some file systems show after a crash; a
+    // record header cut short.
+    for garbage in [vec![0u8; 100], vec![0xA5; 7]] {
         let fs = with_file(&t.fs, &t.segment, |b| b.extend_from_slice(&garbage));
         let (log, report) = open(&fs).unwrap();
         assert_eq!(contents(&log), t.second);
         assert!(report.torn_at.is_some());
+    }
+}
+
+#[test]
+fn whole_garbage_after_the_last_commit_is_corruption() {
+    // A crash leaves a prefix of what was written: whole bytes that are
+    // not a record were never written by a persist.
+    let t = two_persists();
+    let fs = with_file(&t.fs, &t.segment, |b| b.extend((0..255u8).cycle().take(300)));
+    for read_only in [true, false] {
+        let config = HlogConfig { read_only, ..config() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        let err = HybridLog::open(Arc::new(fs.clone()), Path::new(LOG), config, replay).map(|_| ()).unwrap_err();
+        assert!(err.is_corruption(), "{err}");
     }
 }
 
@@ -133,15 +149,21 @@ fn a_damaged_record_followed_by_valid_ones_is_corruption() {
 }
 
 #[test]
-fn a_damaged_last_commit_record_is_a_torn_tail() {
+fn a_damaged_last_commit_record_is_corruption() {
+    // A crash cuts a commit record short; it never leaves a whole one with
+    // a bad checksum, or a length no persist writes.
     let t = two_persists();
-    let fs = with_file(&t.fs, &t.segment, |b| {
-        let last = b.len() - 3;
-        b[last] ^= 1;
-    });
-    let (log, report) = open(&fs).unwrap();
-    assert_eq!(contents(&log), t.first);
-    assert!(report.torn_at.is_some());
+    let full = read_to_vec(&t.fs, &t.segment).unwrap().len();
+    let commit = full - cairndb::hlog::record::COMMIT_RECORD_LEN;
+    for at in commit..full {
+        for bit in 0..8 {
+            let fs = with_file(&t.fs, &t.segment, |b| b[at] ^= 1 << bit);
+            match open(&fs) {
+                Err(e) => assert!(e.is_corruption(), "byte {at} bit {bit}: {e}"),
+                Ok((log, report)) => panic!("byte {at} bit {bit}: {} keys, {report:?}", contents(&log).len()),
+            }
+        }
+    }
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn replay(body: &[u8]) {
     drop(file);
     let config = HlogConfig { page_size_bytes: PAGE_SIZE, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20, persist_interval_ms: 0, read_only: false };
     let from = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
-    match HybridLog::open(Arc::new(fs), dir, config, from) {
+    match HybridLog::open(Arc::new(fs.clone()), dir, config, from) {
         Ok((log, report)) => {
             let keys = log.range(.., None).take(10_000).count();
             assert!(keys as u64 <= report.records_recovered);
@@ -55,9 +55,22 @@ fn replay(body: &[u8]) {
             let sorted: Vec<_> = log.freeze().iter_sorted().map(|e| (e.key, e.seqno)).collect();
             assert!(sorted.windows(2).all(|w| (&w[0].0, std::cmp::Reverse(w[0].1)) < (&w[1].0, std::cmp::Reverse(w[1].1))));
             assert!(sorted.len() as u64 >= keys as u64 + 1 && sorted.len() as u64 <= report.records_recovered + 1);
+            drop(log);
+            // Whatever recovery cut, the log it left takes the write and
+            // reopens with it: a recovered log is never made unopenable.
+            let (again, _) = HybridLog::open(Arc::new(fs.crash_copy()), dir, config, from).expect("a recovered log reopens");
+            assert_eq!(again.get(b"after", None).and_then(|l| l.value().map(<[u8]>::to_vec)), Some(b"replay".to_vec()));
+            if keys < 10_000 {
+                assert_eq!(again.range(.., None).count(), keys + usize::from(log_had_no_after(&sorted)));
+            }
         }
         Err(e) => check_error(&e),
     }
+}
+
+/// Whether "after" was a new key (not one the fuzzed log already held).
+fn log_had_no_after(sorted: &[(Vec<u8>, cairndb::SeqNo)]) -> bool {
+    sorted.iter().filter(|(k, _)| k == b"after").count() == 1
 }
 
 fuzz_target!(|data: &[u8]| {

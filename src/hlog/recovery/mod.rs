@@ -1,0 +1,10 @@
+//! Recovery: replays the log's segments from an address into a fresh
+//! memtable, cutting only a tail a crash can leave and reporting anything
+//! else as corruption.
+
+mod chain;
+mod replay;
+mod scan;
+
+pub(crate) use replay::recover;
+pub use replay::{RecoveryReport, ReplayFrom};

@@ -1,0 +1,333 @@
+//! Recovery's steps: list and sort the segment files ([`chain`]), read
+//! the live ones and judge their records ([`scan`]), cut the torn tail
+//! from the files, and build the memtable and the log's plan.
+//!
+//! The rule (protocol-aware recovery): only what a crash can leave is cut
+//! — the bytes after the last valid commit, in the segments the
+//! interrupted persist wrote. Recovery truncates the segment holding the
+//! last valid commit back to it and removes the later segments, which hold
+//! nothing any commit covers (and a newest file a crash left without a
+//! whole header). Everything else — a damaged header, a missing or
+//! out-of-chain segment, a bad record with anything valid or durable after
+//! it — is [`Error::Corruption`] naming the file and offset, and nothing is
+//! changed on disk. A read-only open changes nothing in any case.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::chain::{Chain, SegmentFile, chain};
+use super::scan::{Body, Damage, Scan, scan};
+use crate::fs::{Fs, OpenOptions, sync_parent};
+use crate::hlog::hash_index::HashIndex;
+use crate::hlog::memtable::Memtable;
+use crate::hlog::page::Page;
+use crate::hlog::persist::{Plan, PlannedSegment};
+use crate::hlog::record;
+use crate::hlog::segment::{self, SegmentHeader};
+use crate::{Error, LogAddress, Result, SeqNo};
+
+/// Where recovery starts and the seqno floor the caller already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayFrom {
+    /// First log address not yet in tables: the start of a memtable (what
+    /// [`FrozenLog::address_range`](crate::hlog::FrozenLog::address_range)`.end`
+    /// reported), or 0 for a new database. Segments wholly below it are
+    /// obsolete and not read.
+    pub address: LogAddress,
+    /// The smallest seqno the next write may take (one more than the
+    /// highest seqno already in tables).
+    pub next_seqno: SeqNo,
+}
+
+/// What recovery found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Segments read (those at or above the replay address).
+    pub segments_read: usize,
+    /// Key records (values and tombstones) restored into the memtable.
+    pub records_recovered: u64,
+    /// Valid commit records found.
+    pub commits: u64,
+    /// Highest seqno restored (or the caller's floor minus one).
+    pub last_seqno: SeqNo,
+    /// End of the last valid commit record.
+    pub durable_end: LogAddress,
+    /// Where the first byte after it that was dropped lay, if any was.
+    pub torn_at: Option<LogAddress>,
+    /// Segment files removed because they held only a torn tail.
+    pub segments_removed: Vec<u64>,
+    /// Where new writes begin.
+    pub next_address: LogAddress,
+}
+
+/// What `open` builds the log from.
+pub(crate) struct Recovered {
+    pub(crate) memtable: Arc<Memtable>,
+    pub(crate) plan: Plan,
+    pub(crate) page_size: u64,
+    pub(crate) last_seqno: u64,
+    pub(crate) next_address: u64,
+    pub(crate) report: RecoveryReport,
+}
+
+/// A live segment read whole.
+struct Loaded {
+    number: u64,
+    start: u64,
+    /// The log bytes (after the header).
+    bytes: Vec<u8>,
+}
+
+impl Loaded {
+    fn end(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+}
+
+pub(crate) fn recover(
+    fs: &dyn Fs,
+    log_dir: &Path,
+    page_size: u64,
+    expected_keys: usize,
+    replay: ReplayFrom,
+    read_only: bool,
+) -> Result<Recovered> {
+    let numbers = if !read_only {
+        create_dir_durably(fs, log_dir)?;
+        segment::list(fs, log_dir)?
+    } else if fs.exists(log_dir)? {
+        segment::list(fs, log_dir)?
+    } else {
+        Vec::new()
+    };
+    let files = numbers.iter().map(|&n| list_file(fs, log_dir, n)).collect::<Result<Vec<_>>>()?;
+    let chain = chain(&files, replay.address.0).map_err(|d| corrupt(log_dir, files[d.index].number, &d))?;
+    for &i in &chain.damaged_obsolete {
+        log::warn!(
+            "ignoring obsolete log segment {} (below the replay address): its header is damaged",
+            files[i].number
+        );
+    }
+    let page_size =
+        chain.live.first().and_then(|&i| files[i].header.ok()).map_or(page_size, |h| h.page_size_bytes as u64);
+    let loaded = chain.live.iter().map(|&i| load_body(fs, log_dir, &files[i])).collect::<Result<Vec<_>>>()?;
+    let bodies: Vec<Body<'_>> = loaded.iter().map(|l| Body { start: l.start, bytes: &l.bytes }).collect();
+    let scan = scan(&bodies, page_size).map_err(|d| corrupt(log_dir, loaded[d.index].number, &d))?;
+    let cut = Cut::plan(&files, &chain, &loaded, &scan);
+    if !read_only {
+        cut.apply(fs, log_dir, &loaded)?;
+    }
+    let expected_keys = expected_keys.max(scan.accepted.len() * 2);
+    let hashed = HashIndex::with_capacity(expected_keys);
+    build(log_dir, page_size, hashed, replay, &files, &chain, &loaded, scan, cut)
+}
+
+fn corrupt(log_dir: &Path, number: u64, damage: &Damage) -> Error {
+    segment::corrupt(log_dir, number, segment::HEADER_LEN as u64 + damage.offset, damage.what.clone())
+}
+
+/// Creates `dir` and any missing ancestors, syncing each parent so the new
+/// entries survive a crash.
+fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
+    if fs.exists(dir)? {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durably(fs, parent)?;
+    }
+    fs.create_dir(dir)?;
+    sync_parent(fs, dir)
+}
+
+/// A segment file's number, length and header (only the header is read).
+fn list_file(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<SegmentFile> {
+    let file = fs.open(&segment::path(log_dir, number), OpenOptions::read())?;
+    let len_bytes = file.len()?;
+    let mut header_bytes = vec![0u8; segment::HEADER_LEN.min(len_bytes as usize)];
+    file.read_exact_at(&mut header_bytes, 0)?;
+    let header = SegmentHeader::decode(&header_bytes).and_then(|h| {
+        if h.number != number {
+            Err("segment header names another segment number")
+        } else if h.start.checked_add(len_bytes).is_none() {
+            Err("segment start address out of range")
+        } else {
+            Ok(h)
+        }
+    });
+    Ok(SegmentFile { number, header, len_bytes, header_bytes })
+}
+
+fn load_body(fs: &dyn Fs, log_dir: &Path, file: &SegmentFile) -> Result<Loaded> {
+    let header = file.header.expect("live segments have valid headers");
+    let handle = fs.open(&segment::path(log_dir, file.number), OpenOptions::read())?;
+    let body_len = file.len_bytes - segment::HEADER_LEN as u64;
+    let body_len = usize::try_from(body_len).map_err(|_| Error::invalid("a log segment too large to read"))?;
+    let mut bytes = vec![0u8; body_len];
+    handle.read_exact_at(&mut bytes, segment::HEADER_LEN as u64)?;
+    Ok(Loaded { number: file.number, start: header.start, bytes })
+}
+
+/// What recovery cuts from the files: decided first, then applied.
+#[derive(Debug, Default)]
+struct Cut {
+    /// Live segments kept (a prefix of the chain).
+    kept: usize,
+    /// The segment holding the last commit, truncated to this file length.
+    truncate: Option<(u64, u64)>,
+    /// Files removed, newest first.
+    remove: Vec<u64>,
+}
+
+impl Cut {
+    fn plan(files: &[SegmentFile], chain: &Chain, loaded: &[Loaded], scan: &Scan) -> Cut {
+        let mut cut = Cut { kept: loaded.len(), ..Cut::default() };
+        if let Some(i) = chain.torn_creation {
+            cut.remove.push(files[i].number);
+        }
+        if scan.tail_at.is_some() {
+            cut.kept = scan.commit_end.map_or(0, |(_, index)| index + 1);
+            if let Some((end, index)) = scan.commit_end
+                && end < loaded[index].end()
+            {
+                let len = segment::HEADER_LEN as u64 + (end - loaded[index].start);
+                cut.truncate = Some((loaded[index].number, len));
+            }
+            cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
+        }
+        cut
+    }
+
+    /// Removes the later segments newest first — so a crash part-way
+    /// leaves a shorter chain holding the same tail — then truncates.
+    fn apply(&self, fs: &dyn Fs, log_dir: &Path, loaded: &[Loaded]) -> Result<()> {
+        debug_assert!(loaded.iter().skip(self.kept).all(|l| self.remove.contains(&l.number)));
+        for &number in &self.remove {
+            fs.remove_file(&segment::path(log_dir, number))?;
+        }
+        if !self.remove.is_empty() {
+            fs.sync_directory(log_dir)?;
+        }
+        if let Some((number, len)) = self.truncate {
+            let file = fs.open(&segment::path(log_dir, number), OpenOptions::read_write())?;
+            file.set_len(len)?;
+            file.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "recovery's pieces, passed once")]
+fn build(
+    log_dir: &Path,
+    page_size: u64,
+    hashed: HashIndex,
+    replay: ReplayFrom,
+    files: &[SegmentFile],
+    chain: &Chain,
+    loaded: &[Loaded],
+    scan: Scan,
+    cut: Cut,
+) -> Result<Recovered> {
+    let base = replay.address.0 - replay.address.0 % page_size;
+    let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
+    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
+    let memtable = Arc::new(Memtable::new(base, page_size, hashed));
+    // End of the last installed record: the gap before the next one (if on
+    // the same page) holds records not installed, and gets padded over.
+    let mut installed_to = base;
+    for &(index, offset, address) in &scan.accepted {
+        let bytes = &loaded[index].bytes[offset..];
+        let rec = record::decode(bytes).expect("scan decoded it");
+        install_record(&memtable, address, &bytes[..rec.len]);
+        let page_start = memtable.page(address).expect("just installed").start();
+        let from = installed_to.max(page_start);
+        if from < address {
+            // Whole records lie between two records of one page: a gap too
+            // small for one comes from a segment placed where no writer
+            // would have put it.
+            if address - from < record::HEADER_LEN as u64 {
+                let offset = segment::HEADER_LEN + offset;
+                let what = "record does not start where a page's records can";
+                return Err(segment::corrupt(log_dir, loaded[index].number, offset as u64, what));
+            }
+            memtable.pad_recovered(from, address);
+        }
+        installed_to = address + rec.len as u64;
+        memtable.index_recovered(address, rec.key, rec.seqno);
+    }
+    memtable.set_recovered_tail(next_address);
+    let last_seqno = scan.commit_seqno.max(replay.next_seqno.0.saturating_sub(1));
+    let (segments, next_number) = plan_segments(files, chain, &loaded[..cut.kept], durable_end, &cut.remove);
+    let plan = Plan {
+        segments,
+        committed_end: durable_end,
+        committed_seqno: last_seqno,
+        durable_end,
+        durable_seqno: last_seqno,
+        next_number,
+    };
+    let report = RecoveryReport {
+        segments_read: loaded.len(),
+        records_recovered: scan.accepted.len() as u64,
+        commits: scan.commits,
+        last_seqno: SeqNo(last_seqno),
+        durable_end: LogAddress(durable_end),
+        torn_at: scan.tail_at.map(LogAddress),
+        segments_removed: cut.remove,
+        next_address: LogAddress(next_address),
+    };
+    Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, report })
+}
+
+/// The segments the log knows after recovery, in address order, and the
+/// number of the next one: one more than the newest file left, so the
+/// chain stays gapless (a number of a removed torn file is used again).
+fn plan_segments(
+    files: &[SegmentFile],
+    chain: &Chain,
+    kept: &[Loaded],
+    durable_end: u64,
+    removed: &[u64],
+) -> (Vec<PlannedSegment>, u64) {
+    let sealed = |number: u64, start: u64, end: u64| PlannedSegment {
+        number,
+        start,
+        limit: end,
+        memtable: None,
+        durable_end: end,
+        sealed: true,
+    };
+    let mut segments = Vec::new();
+    for &i in &chain.obsolete {
+        let start = files[i].header.expect("obsolete segments have valid headers").start;
+        let end = start + files[i].len_bytes.saturating_sub(segment::HEADER_LEN as u64);
+        segments.push(sealed(files[i].number, start, end));
+    }
+    // Known only to lie below the replay address: removable at once.
+    for &i in &chain.damaged_obsolete {
+        segments.push(sealed(files[i].number, 0, 0));
+    }
+    for s in kept {
+        segments.push(sealed(s.number, s.start, s.end().min(durable_end.max(s.start))));
+    }
+    segments.sort_by_key(|s| (s.start, s.number));
+    let newest = segments.iter().map(|s| s.number).max();
+    let next_number = newest.map(|n| n + 1).or(removed.iter().copied().min()).unwrap_or(0);
+    (segments, next_number)
+}
+
+/// Copies one record's bytes into the memtable, creating its page.
+fn install_record(memtable: &Memtable, address: u64, bytes: &[u8]) {
+    let page = match memtable.page(address) {
+        Some(page) => Arc::clone(page),
+        None => {
+            let page_size = memtable.page_size();
+            let start = address - (address - memtable.base()) % page_size;
+            let len = (address + bytes.len() as u64 - start).next_multiple_of(page_size);
+            let page = Arc::new(Page::new(start, len as usize));
+            memtable.install_page(Arc::clone(&page));
+            page
+        }
+    };
+    page.write_bytes((address - page.start()) as usize, bytes);
+}
