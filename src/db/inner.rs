@@ -151,30 +151,38 @@ impl Inner {
         if self.config.read_only {
             return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
         }
-        if !self.poisoned.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        match &*self.poison.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(cause) => Err(Error::Poisoned { cause: cause.clone() }),
+        match self.poison_cause() {
+            Some(cause) => Err(Error::Poisoned { cause }),
             None => Ok(()),
         }
     }
 
     /// Records the first background failure; every later write fails with it.
     pub(crate) fn set_poison(&self, error: &Error) {
+        self.latch_poison(error.to_string());
+    }
+
+    fn latch_poison(&self, cause: String) {
         let mut poison = self.poison.lock().unwrap_or_else(|p| p.into_inner());
         if poison.is_none() {
-            log::error!("database poisoned: {error}");
-            *poison = Some(error.to_string());
+            log::error!("database poisoned: {cause}");
+            *poison = Some(cause);
             self.poisoned.store(true, Ordering::Release);
         }
         drop(poison);
         self.work.notify_all();
     }
 
+    /// Why writes are refused, if they are: a failed background job, or a
+    /// failed log write or fsync (the log poisons itself; the database
+    /// takes it over, so flushes, compactions and the close's persist stop
+    /// too).
     pub(crate) fn poison_cause(&self) -> Option<String> {
         if !self.poisoned.load(Ordering::Acquire) {
-            return None;
+            if !self.hlog.is_poisoned() {
+                return None;
+            }
+            self.latch_poison(self.hlog.poison_cause()?);
         }
         self.poison.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -539,6 +539,15 @@ impl HybridLog {
     pub fn is_poisoned(&self) -> bool {
         self.shared.poison.check().is_err()
     }
+
+    /// What poisoned the log, if anything did.
+    pub fn poison_cause(&self) -> Option<String> {
+        match self.shared.poison.check() {
+            Ok(()) => None,
+            Err(Error::Poisoned { cause }) => Some(cause),
+            Err(other) => Some(other.to_string()),
+        }
+    }
 }
 
 /// The log's persists held off, to remove obsolete segments; from
