@@ -16,7 +16,7 @@ use super::engine::BackupEngine;
 use super::manifest::{Manifest, ManifestFile};
 use super::progress::BackupProgress;
 use super::store::BackupStore;
-use crate::checkpoint::target::{create_parents, lock_staging, normalize, remove_leftovers, staging_path};
+use crate::checkpoint::target::{check_target, create_parents, lock_staging, remove_leftovers, staging_path};
 use crate::fs::{Fs, OpenOptions, remove_dir_all};
 use crate::version::{DbLayout, FileName, VersionId, encode_current};
 use crate::{Error, Result, SeqNo};
@@ -59,7 +59,7 @@ impl BackupEngine {
         let store = &*self.store;
         let manifest = self.manifest(id)?;
         check_present(store, &manifest)?;
-        let target = check_target(fs, target)?;
+        let target = check_target(fs, target, None)?;
         let parent = target.parent().expect("a checked target has a parent").to_path_buf();
         let mut cleanup = Cleanup { fs, staging: None, created_parents: create_parents(fs, &parent)? };
         remove_leftovers(fs, &parent)?;
@@ -110,21 +110,6 @@ impl BackupEngine {
             duration: started.elapsed(),
         })
     }
-}
-
-/// A restore target: a non-empty path naming a directory that does not exist.
-fn check_target(fs: &dyn Fs, target: &Path) -> Result<PathBuf> {
-    if target.as_os_str().is_empty() {
-        return Err(Error::invalid("the restore target path is empty"));
-    }
-    let target = normalize(target)?;
-    if target.file_name().is_none() {
-        return Err(Error::invalid(format!("restore target {} names no directory", target.display())));
-    }
-    if fs.exists(&target)? {
-        return Err(Error::TargetExists { path: target });
-    }
-    Ok(target)
 }
 
 /// Fails, naming every file, when the store lacks a file of `manifest` or

@@ -95,7 +95,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let started = Instant::now();
     let inner = db.inner();
     let fs = &*inner.fs;
-    let target = check_target(fs, target, inner.layout.root())?;
+    let target = check_target(fs, target, Some(inner.layout.root()))?;
     let parent = target.parent().expect("a checked target has a parent").to_path_buf();
     let mut cleanup = Cleanup { fs, staging: None, target: None, created_parents: Vec::new() };
     cleanup.created_parents = create_parents(fs, &parent)?;

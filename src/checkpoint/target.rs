@@ -38,28 +38,66 @@ pub(crate) fn normalize(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Checks a checkpoint target: a non-empty path that does not exist (a
-/// dangling symbolic link counts as existing), outside the source database.
-pub(crate) fn check_target(fs: &dyn Fs, target: &Path, source: &Path) -> Result<PathBuf> {
+/// Checks the target of a checkpoint (`source`: the database it copies) or
+/// of a restore (`source`: `None`): a non-empty path that does not exist (a
+/// dangling symbolic link counts as existing) and lies inside no database.
+/// Returns its real path (see [`resolve`]), which is where it goes: the
+/// comparison is made on real paths, so no spelling of the target (through
+/// a link to the database, or a link on the way) can put it inside one.
+///
+/// A database is a directory holding `CURRENT`; a directory created there
+/// would be in its way (a `v{N}` one would hide a version file).
+pub(crate) fn check_target(fs: &dyn Fs, target: &Path, source: Option<&Path>) -> Result<PathBuf> {
+    let what = if source.is_some() { "checkpoint" } else { "restore" };
     if target.as_os_str().is_empty() {
-        return Err(Error::invalid("the checkpoint target path is empty"));
-    }
-    let target = normalize(target)?;
-    let source = normalize(source)?;
-    if target.starts_with(&source) {
-        return Err(Error::invalid(format!(
-            "checkpoint target {} is inside the source database {}",
-            target.display(),
-            source.display()
-        )));
+        return Err(Error::invalid(format!("the {what} target path is empty")));
     }
     if target.file_name().is_none() {
-        return Err(Error::invalid(format!("checkpoint target {} names no directory", target.display())));
+        return Err(Error::invalid(format!("{what} target {} names no directory", target.display())));
     }
+    let target = resolve(fs, target)?;
     if fs.exists(&target)? {
         return Err(Error::TargetExists { path: target });
     }
+    let source = source.map(|s| fs.canonicalize(s)).transpose()?;
+    for dir in target.ancestors().skip(1) {
+        if fs.exists(&dir.join(DbLayout::CURRENT))? {
+            let which = if source.as_deref() == Some(dir) { "the source database" } else { "the database" };
+            return Err(Error::invalid(format!(
+                "{what} target {} is inside {which} {}; choose a place outside it",
+                target.display(),
+                dir.display()
+            )));
+        }
+    }
     Ok(target)
+}
+
+/// The real path of `path`, which need not exist: its parent's symbolic
+/// links resolved as far as the parent exists (`.` and `..` applied as the
+/// file system would, relative paths taken from the working directory),
+/// then its final name, not followed.
+fn resolve(fs: &dyn Fs, path: &Path) -> Result<PathBuf> {
+    let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} names no file", path.display())))?;
+    let mut real = if path.is_absolute() { PathBuf::from("/") } else { fs.canonicalize(Path::new("."))? };
+    for part in path.parent().into_iter().flat_map(Path::components) {
+        match part {
+            Component::Normal(step) => {
+                real.push(step);
+                if fs.exists(&real)? {
+                    real = fs.canonicalize(&real)?;
+                }
+            }
+            // `real` is real as far as it exists: its parent is the parent.
+            Component::ParentDir => {
+                real.pop();
+            }
+            Component::RootDir => real = PathBuf::from("/"),
+            Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    real.push(name);
+    Ok(real)
 }
 
 /// Creates `dir` and any missing ancestors, fsyncing each new directory's
@@ -139,18 +177,40 @@ mod tests {
     #[test]
     fn targets_are_checked() {
         let fs = MemFs::new();
+        let db = Some(Path::new("/db"));
         fs.create_dir(Path::new("/db")).unwrap();
+        fs.open(Path::new("/db/CURRENT"), crate::fs::OpenOptions::create_new()).unwrap();
         fs.create_dir(Path::new("/taken")).unwrap();
-        assert!(matches!(check_target(&fs, Path::new(""), Path::new("/db")), Err(Error::InvalidArgument { .. })));
-        assert!(matches!(check_target(&fs, Path::new("/taken"), Path::new("/db")), Err(Error::TargetExists { .. })));
-        let inside = check_target(&fs, Path::new("/db/cp"), Path::new("/db")).unwrap_err();
+        assert!(matches!(check_target(&fs, Path::new(""), db), Err(Error::InvalidArgument { .. })));
+        assert!(matches!(check_target(&fs, Path::new("/taken"), db), Err(Error::TargetExists { .. })));
+        let inside = check_target(&fs, Path::new("/db/cp"), db).unwrap_err();
         assert!(inside.to_string().contains("inside the source"), "{inside}");
-        let sneaky = check_target(&fs, Path::new("/x/../db/./cp"), Path::new("/db")).unwrap_err();
+        let sneaky = check_target(&fs, Path::new("/x/../db/./cp"), db).unwrap_err();
         assert!(sneaky.to_string().contains("inside the source"), "{sneaky}");
-        assert_eq!(
-            check_target(&fs, Path::new("/backups/today"), Path::new("/db")).unwrap(),
-            Path::new("/backups/today")
-        );
+        let deep = check_target(&fs, Path::new("/db/missing/cp"), db).unwrap_err();
+        assert!(deep.to_string().contains("inside the source"), "{deep}");
+        let restore = check_target(&fs, Path::new("/db/r"), None).unwrap_err();
+        assert!(restore.to_string().contains("restore target /db/r is inside the database /db"), "{restore}");
+        assert_eq!(check_target(&fs, Path::new("/backups/today"), db).unwrap(), Path::new("/backups/today"));
+    }
+
+    #[test]
+    fn targets_are_compared_by_real_path() {
+        let fs = MemFs::new();
+        fs.create_dir_all(Path::new("/data/db")).unwrap();
+        fs.open(Path::new("/data/db/CURRENT"), crate::fs::OpenOptions::create_new()).unwrap();
+        fs.symlink(Path::new("/data/db"), Path::new("/link")).unwrap();
+        fs.symlink(Path::new("db"), Path::new("/data/relative")).unwrap();
+        fs.symlink(Path::new(".."), Path::new("/data/db/up")).unwrap();
+        for (target, source) in [("/data/db/v9", "/link"), ("/link/v9", "/data/db"), ("/data/relative/v9", "/link")] {
+            let err = check_target(&fs, Path::new(target), Some(Path::new(source))).unwrap_err();
+            assert!(err.to_string().contains("inside the source database /data/db"), "{target}: {err}");
+        }
+        // Through a link inside the database and back out of it.
+        assert_eq!(check_target(&fs, Path::new("/link/up/cp"), None).unwrap(), Path::new("/data/cp"));
+        assert_eq!(resolve(&fs, Path::new("/link/../cp")).unwrap(), Path::new("/data/cp"), "`..` is physical");
+        assert_eq!(resolve(&fs, Path::new("/gone/../cp")).unwrap(), Path::new("/cp"));
+        assert_eq!(resolve(&fs, Path::new("rel/cp")).unwrap(), Path::new("/rel/cp"), "MemFs starts from /");
     }
 
     #[test]

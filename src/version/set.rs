@@ -186,8 +186,11 @@ impl VersionSet {
     }
 
     /// Removes files a crash left behind: tables and blob files no version
-    /// references, older version files and temporary files. Files whose
-    /// names cairndb does not recognise are left alone. Returns how many
+    /// references, older version files and temporary files. Only regular
+    /// files with a name cairndb gives are candidates: anything else (a
+    /// directory or link by such a name, an unknown name) is left alone,
+    /// and a candidate that cannot be removed is logged and skipped, so
+    /// nothing here stops the database from opening. Returns how many
     /// files were removed.
     pub fn remove_orphans(&self) -> Result<usize> {
         let version = self.current();
@@ -210,9 +213,17 @@ impl VersionSet {
                     Some(file) => !live.contains(&file),
                     None => name.ends_with(".tmp"),
                 };
-                if orphan {
-                    self.fs.remove_file(&dir.join(name))?;
-                    removed += 1;
+                if !orphan {
+                    continue;
+                }
+                let path = dir.join(name);
+                if entry.kind != FileKind::File {
+                    log::warn!("left {} alone: named like a database file, but a {:?}", path.display(), entry.kind);
+                    continue;
+                }
+                match self.fs.remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) => log::warn!("could not remove the leftover {}: {e}", path.display()),
                 }
             }
         }
