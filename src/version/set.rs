@@ -295,14 +295,17 @@ fn from_record(record: VersionRecord, layout: &DbLayout, deleter: &Arc<Deleter>)
             .map(|level| {
                 level
                     .into_iter()
-                    .map(|info| Arc::new(TableFile { lease: lease(layout.table(info.id)), info }))
+                    .map(|info| {
+                        let path = layout.table(info.id);
+                        TableFile::new(info, lease(path))
+                    })
                     .collect()
             })
             .collect(),
         blob_files: record
             .blob_files
             .into_iter()
-            .map(|info| (info.id, Arc::new(BlobFile { lease: lease(layout.blob(info.id)), info })))
+            .map(|info| (info.id, BlobFile::new(info.clone(), lease(layout.blob(info.id)))))
             .collect(),
         last_seqno: record.last_seqno,
         log_start: record.log_start,
