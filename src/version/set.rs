@@ -39,11 +39,24 @@ impl VersionSet {
     /// directory when allowed. A directory with files but no `CURRENT` is
     /// never taken over.
     pub fn open(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>, create: bool) -> Result<VersionSet> {
+        if Self::probe(&*fs, &layout, create)? {
+            Self::load(fs, layout, deleter)
+        } else {
+            Self::create(fs, layout, deleter)
+        }
+    }
+
+    /// Whether [`open`](Self::open) would load a database at `layout`
+    /// (`true`) or create one (`false`: a missing or empty directory, or
+    /// an interrupted creation, and `create`); the error `open` would
+    /// return otherwise. Only reads, so an open can fail before it creates
+    /// anything (a lock file) in a directory that is no database.
+    pub fn probe(fs: &dyn Fs, layout: &DbLayout, create: bool) -> Result<bool> {
         if fs.exists(&layout.current())? {
-            return Self::load(fs, layout, deleter);
+            return Ok(true);
         }
         let root = layout.root();
-        if fs.exists(root)? && !holds_only_an_interrupted_creation(&*fs, &layout)? {
+        if fs.exists(root)? && !holds_only_an_interrupted_creation(fs, layout)? {
             return Err(Error::invalid(format!(
                 "{} is not a cairndb database: it holds files but no CURRENT (damaged, or not ours)",
                 root.display()
@@ -56,7 +69,7 @@ impl VersionSet {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no database here (CURRENT is missing)"),
             ));
         }
-        Self::create(fs, layout, deleter)
+        Ok(false)
     }
 
     fn create(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>) -> Result<VersionSet> {
