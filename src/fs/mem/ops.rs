@@ -30,12 +30,29 @@ impl State {
     /// created), except with `create_new`, which fails on any link.
     pub(super) fn open(&mut self, path: &Path, options: OpenOptions) -> io::Result<Ino> {
         check_options(options)?;
-        let walk = self.walk(&components(path)?, !options.create_new)?;
+        let names = components(path)?;
+        let parent = self.lookup_parent(&names)?;
+        let existing = match parent {
+            None => Some(ROOT),
+            Some((dir, name)) => self.entry(dir, name),
+        };
+        match (existing, parent) {
+            (Some(_), _) if options.create_new => Err(errno(Errno::EXIST)),
+            (Some(ino), _) if self.kind(ino) == FileKind::Symlink => self.open_through_link(&names, options),
+            (Some(ino), _) => self.open_existing(ino, options),
+            (None, Some((dir, name))) if options.create || options.create_new => Ok(self.create_file(dir, name)),
+            (None, _) => Err(errno(Errno::NOENT)),
+        }
+    }
+
+    /// Opens the file a final symbolic link leads to, creating it (where
+    /// the link points) if missing and allowed.
+    fn open_through_link(&mut self, names: &[&OsStr], options: OpenOptions) -> io::Result<Ino> {
+        let walk = self.walk(names, true)?;
         let last = walk.last();
         match walk.missing {
-            None if options.create_new => Err(errno(Errno::EXIST)),
             None => self.open_existing(last, options),
-            Some(name) if options.create || options.create_new => Ok(self.create_file(last, &name)),
+            Some(name) if options.create => Ok(self.create_file(last, &name)),
             Some(_) => Err(errno(Errno::NOENT)),
         }
     }

@@ -285,7 +285,7 @@ fn push_target_steps(steps: &mut Vec<Step>, target: &Path) {
     steps.extend(parts.into_iter().rev());
 }
 
-/// A file or directory.
+/// A file, directory or symbolic link.
 #[derive(Debug)]
 pub(super) struct Inode {
     /// The device (index into `State::devices`) it lives on.
