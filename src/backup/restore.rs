@@ -39,8 +39,9 @@ pub struct RestoreInfo {
 }
 
 impl BackupEngine {
-    /// Restores backup `id` into `target`, which must not exist (missing
-    /// parents are created). The result opens with `Db::open` and holds
+    /// Restores backup `id` into `target`, which must not exist nor lie
+    /// inside a database (compared by real path; missing parents are
+    /// created). The result opens with `Db::open` and holds
     /// exactly the backup's writes. A missing or damaged file is an error
     /// naming it, and nothing appears at `target`.
     pub fn restore(&self, id: u64, target: &Path) -> Result<RestoreInfo> {

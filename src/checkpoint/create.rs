@@ -24,8 +24,9 @@ impl Db {
     ///   reverse (shared files are immutable; deleting only unlinks).
     ///
     /// `target` must not exist (a dangling symbolic link counts as
-    /// existing) and must lie outside the database; missing parents are
-    /// created. Writers, flushes and compactions continue throughout;
+    /// existing) and must lie outside the database, and outside any other
+    /// (compared by real path: symbolic links resolved); missing parents
+    /// are created. `info.path` is that real path. Writers, flushes and compactions continue throughout;
     /// deletions of obsolete files wait until it is done.
     pub fn checkpoint(&self, target: impl AsRef<Path>) -> Result<CheckpointInfo> {
         self.checkpoint_with(target, CheckpointOptions::default())
