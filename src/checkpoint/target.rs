@@ -223,7 +223,11 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
 /// whether it did.
 fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
     if !fs.exists(&dir.join(DbLayout::LOCK))? {
-        return remove_unlocked_staging(fs, dir);
+        let removed = remove_unlocked_staging(fs, dir)?;
+        if !removed && fs.exists(dir)? && !fs.exists(&dir.join(DbLayout::LOCK))? {
+            log::warn!("left {} alone: named like a staging directory, but holds what none does", dir.display());
+        }
+        return Ok(removed);
     }
     match fs.lock(&dir.join(DbLayout::LOCK)) {
         Ok(_held) => remove_staging(fs, dir).map(|()| true),
