@@ -3,7 +3,8 @@
 //! Each test takes a `Fixture` (a file system and an empty directory in it);
 //! the `conformance!` macro at the bottom instantiates every test for
 //! `StdFs` (in a temporary directory), `MemFs`, and `FaultFs` with no rules
-//! over each of them.
+//! over each of them. Symbolic links, which cairndb reads but never makes,
+//! are made by the fixture: through the OS, or `MemFs::symlink`.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ use cairndb::fs::{
 struct Fixture {
     fs: Arc<dyn Fs>,
     root: PathBuf,
+    /// The `MemFs` under `fs`, if any (else the OS's file system).
+    mem: Option<MemFs>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -36,17 +39,27 @@ impl Fixture {
     fn read(&self, path: &Path) -> Vec<u8> {
         read_to_vec(&*self.fs, path).unwrap()
     }
+
+    /// Makes `rel` a symbolic link to `target`.
+    fn symlink(&self, target: impl AsRef<Path>, rel: &str) -> PathBuf {
+        let link = self.path(rel);
+        match &self.mem {
+            Some(mem) => mem.symlink(target.as_ref(), &link).unwrap(),
+            None => std::os::unix::fs::symlink(target, &link).unwrap(),
+        }
+        link
+    }
 }
 
 fn std_fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
-    Fixture { fs: Arc::new(StdFs::new()), root: tmp.path().to_path_buf(), _tmp: Some(tmp) }
+    Fixture { fs: Arc::new(StdFs::new()), root: tmp.path().to_path_buf(), mem: None, _tmp: Some(tmp) }
 }
 
 fn mem_fixture() -> Fixture {
     let fs = MemFs::new();
     fs.create_dir(Path::new("/root")).unwrap();
-    Fixture { fs: Arc::new(fs), root: PathBuf::from("/root"), _tmp: None }
+    Fixture { fs: Arc::new(fs.clone()), root: PathBuf::from("/root"), mem: Some(fs), _tmp: None }
 }
 
 fn fault_over(fixture: Fixture) -> Fixture {
@@ -197,6 +210,66 @@ fn metadata_and_exists(f: Fixture) {
     assert_io_error(&f.fs.metadata(&missing).unwrap_err(), ErrorKind::NotFound, &missing);
 }
 
+fn canonicalize_resolves_links_dots_and_parents(f: Fixture) {
+    let real = f.fs.canonicalize(&f.root).unwrap();
+    assert!(real.is_absolute());
+    f.fs.create_dir_all(&f.path("a/b")).unwrap();
+    f.write("a/b/file", b"x");
+    assert_eq!(f.fs.canonicalize(&f.path("a/./b/file")).unwrap(), real.join("a/b/file"));
+    f.symlink("a/b", "relative");
+    assert_eq!(f.fs.canonicalize(&f.path("relative/file")).unwrap(), real.join("a/b/file"));
+    f.symlink(real.join("a"), "absolute");
+    assert_eq!(f.fs.canonicalize(&f.path("absolute/b")).unwrap(), real.join("a/b"));
+    f.symlink("../..", "a/b/up");
+    assert_eq!(f.fs.canonicalize(&f.path("a/b/up/a")).unwrap(), real.join("a"), "`..` in a link is physical");
+    f.symlink("relative", "chain");
+    assert_eq!(f.fs.canonicalize(&f.path("chain")).unwrap(), real.join("a/b"), "a final link is followed");
+    let missing = f.path("a/missing");
+    assert_io_error(&f.fs.canonicalize(&missing).unwrap_err(), ErrorKind::NotFound, &missing);
+    let dangling = f.symlink("nowhere", "dangling");
+    assert_io_error(&f.fs.canonicalize(&dangling).unwrap_err(), ErrorKind::NotFound, &dangling);
+    let looping = f.symlink("loop", "loop");
+    let err = f.fs.canonicalize(&looping).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(rustix::io::Errno::LOOP.raw_os_error()), "{err}");
+}
+
+fn symlinks_are_followed_except_where_posix_says(f: Fixture) {
+    f.write("file", b"content");
+    let link = f.symlink("file", "link");
+    assert!(f.fs.exists(&link).unwrap());
+    let meta = f.fs.metadata(&link).unwrap();
+    assert_eq!((meta.kind, meta.len), (FileKind::Symlink, 4), "lstat: the link itself, its length the target's");
+    assert_eq!(f.read(&link), b"content", "open follows");
+    assert_io_error(&f.fs.open(&link, OpenOptions::create_new()).unwrap_err(), ErrorKind::AlreadyExists, &link);
+    assert_io_error(&f.fs.create_dir(&link).unwrap_err(), ErrorKind::AlreadyExists, &link);
+    let dangling = f.symlink("gone", "dangling");
+    assert!(f.fs.exists(&dangling).unwrap(), "a dangling link exists");
+    assert_eq!(f.fs.metadata(&dangling).unwrap().kind, FileKind::Symlink);
+    assert_io_error(&f.fs.open(&dangling, OpenOptions::read()).unwrap_err(), ErrorKind::NotFound, &dangling);
+    f.fs.open(&dangling, OpenOptions::create_truncate()).unwrap().write_all_at(b"new", 0).unwrap();
+    assert_eq!(f.read(&f.path("gone")), b"new", "creating through a dangling link creates its target");
+    f.fs.create_dir(&f.path("dir")).unwrap();
+    let dir_link = f.symlink("dir", "dir-link");
+    f.fs.create_dir_all(&dir_link.join("sub")).unwrap();
+    f.fs.create_dir_all(&dir_link).unwrap();
+    f.write("dir-link/f", b"through");
+    let names: Vec<_> = f.fs.read_dir(&dir_link).unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["f", "sub"], "read_dir follows");
+    let kinds: Vec<_> = f.fs.read_dir(&f.root).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|&&k| k == FileKind::Symlink).count(), 3, "listed as links: {kinds:?}");
+    assert!(f.fs.remove_dir(&dir_link).is_err(), "rmdir does not follow");
+    f.fs.hard_link(&link, &f.path("link2")).unwrap();
+    assert_eq!(f.fs.metadata(&f.path("link2")).unwrap().kind, FileKind::Symlink, "link(2) links the link");
+    f.fs.rename(&dir_link, &f.path("moved")).unwrap();
+    assert_eq!(f.fs.metadata(&f.path("moved")).unwrap().kind, FileKind::Symlink, "rename moves the link");
+    f.fs.remove_file(&link).unwrap();
+    assert_eq!(f.read(&f.path("file")), b"content", "unlink removes the link, not its target");
+    f.fs.create_dir(&f.path("tree")).unwrap();
+    f.symlink("../dir", "tree/into-dir");
+    remove_dir_all(&*f.fs, &f.path("tree")).unwrap();
+    assert_eq!(f.read(&f.path("dir/f")), b"through", "remove_dir_all never follows a link");
+}
+
 fn hard_link_shares_inode(f: Fixture) {
     let a = f.write("a", b"shared");
     let b = f.path("b");
@@ -340,6 +413,8 @@ conformance!(
     remove_file_missing_names_path,
     rename_replaces_target,
     metadata_and_exists,
+    canonicalize_resolves_links_dots_and_parents,
+    symlinks_are_followed_except_where_posix_says,
     hard_link_shares_inode,
     reflink_is_independent_or_refused,
     unlinked_handle_keeps_working,

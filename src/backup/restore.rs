@@ -16,8 +16,8 @@ use super::engine::BackupEngine;
 use super::manifest::{Manifest, ManifestFile};
 use super::progress::BackupProgress;
 use super::store::BackupStore;
-use crate::checkpoint::target::{create_parents, lock_staging, normalize, remove_leftovers, staging_path};
-use crate::fs::{Fs, OpenOptions, remove_dir_all};
+use crate::checkpoint::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
+use crate::fs::{Fs, FsLock, OpenOptions};
 use crate::version::{DbLayout, FileName, VersionId, encode_current};
 use crate::{Error, Result, SeqNo};
 
@@ -39,8 +39,9 @@ pub struct RestoreInfo {
 }
 
 impl BackupEngine {
-    /// Restores backup `id` into `target`, which must not exist (missing
-    /// parents are created). The result opens with `Db::open` and holds
+    /// Restores backup `id` into `target`, which must not exist nor lie
+    /// inside a database (compared by real path; missing parents are
+    /// created). The result opens with `Db::open` and holds
     /// exactly the backup's writes. A missing or damaged file is an error
     /// naming it, and nothing appears at `target`.
     pub fn restore(&self, id: u64, target: &Path) -> Result<RestoreInfo> {
@@ -59,14 +60,13 @@ impl BackupEngine {
         let store = &*self.store;
         let manifest = self.manifest(id)?;
         check_present(store, &manifest)?;
-        let target = check_target(fs, target)?;
+        let target = check_target(fs, target, None)?;
         let parent = target.parent().expect("a checked target has a parent").to_path_buf();
-        let mut cleanup = Cleanup { fs, staging: None, created_parents: create_parents(fs, &parent)? };
+        let mut cleanup = Cleanup { fs, staging: None, created_parents: create_parents(fs, &parent)?, lock: None };
         remove_leftovers(fs, &parent)?;
-        let staging = staging_path(&target);
-        fs.create_dir(&staging)?;
+        let (staging, lock) = create_staging(fs, &target)?;
         cleanup.staging = Some(staging.clone());
-        let lock = lock_staging(fs, &staging)?;
+        cleanup.lock = Some(lock);
         let out = DbLayout::new(&staging);
         for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
             fs.create_dir(&dir)?;
@@ -100,7 +100,7 @@ impl BackupEngine {
         cleanup.staging = None;
         fs.sync_directory(&parent)?;
         cleanup.created_parents.clear();
-        drop(lock);
+        drop(cleanup);
         Ok(RestoreInfo {
             id,
             seqno: manifest.seqno,
@@ -110,21 +110,6 @@ impl BackupEngine {
             duration: started.elapsed(),
         })
     }
-}
-
-/// A restore target: a non-empty path naming a directory that does not exist.
-fn check_target(fs: &dyn Fs, target: &Path) -> Result<PathBuf> {
-    if target.as_os_str().is_empty() {
-        return Err(Error::invalid("the restore target path is empty"));
-    }
-    let target = normalize(target)?;
-    if target.file_name().is_none() {
-        return Err(Error::invalid(format!("restore target {} names no directory", target.display())));
-    }
-    if fs.exists(&target)? {
-        return Err(Error::TargetExists { path: target });
-    }
-    Ok(target)
 }
 
 /// Fails, naming every file, when the store lacks a file of `manifest` or
@@ -216,12 +201,14 @@ struct Cleanup<'a> {
     fs: &'a dyn Fs,
     staging: Option<PathBuf>,
     created_parents: Vec<PathBuf>,
+    /// Held until the staging directory is gone (a field drops after `drop`).
+    lock: Option<Box<dyn FsLock>>,
 }
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         if let Some(dir) = &self.staging
-            && let Err(e) = remove_dir_all(self.fs, dir)
+            && let Err(e) = remove_staging(self.fs, dir)
             && !e.is_not_found()
         {
             log::warn!("could not remove the partial restore {}: {e}", dir.display());

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::target::{check_target, create_parents, lock_staging, remove_leftovers, staging_path};
+use super::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
-use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
+use crate::fs::{Fs, FsLock, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
 use crate::version::{DbLayout, encode_current, encode_version_file};
 
 impl Db {
@@ -24,8 +24,9 @@ impl Db {
     ///   reverse (shared files are immutable; deleting only unlinks).
     ///
     /// `target` must not exist (a dangling symbolic link counts as
-    /// existing) and must lie outside the database; missing parents are
-    /// created. Writers, flushes and compactions continue throughout;
+    /// existing) and must lie outside the database, and outside any other
+    /// (compared by real path: symbolic links resolved); missing parents
+    /// are created. `info.path` is that real path. Writers, flushes and compactions continue throughout;
     /// deletions of obsolete files wait until it is done.
     pub fn checkpoint(&self, target: impl AsRef<Path>) -> Result<CheckpointInfo> {
         self.checkpoint_with(target, CheckpointOptions::default())
@@ -43,12 +44,15 @@ struct Cleanup<'a> {
     staging: Option<PathBuf>,
     target: Option<PathBuf>,
     created_parents: Vec<PathBuf>,
+    /// The staging directory's lock, released only after the removal (a
+    /// field drops after `drop`), so no other call takes it meanwhile.
+    lock: Option<Box<dyn FsLock>>,
 }
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for dir in self.staging.iter().chain(&self.target) {
-            if let Err(e) = remove_dir_all(self.fs, dir)
+            if let Err(e) = remove_staging(self.fs, dir)
                 && !e.is_not_found()
             {
                 log::warn!("could not remove the partial checkpoint {}: {e}", dir.display());
@@ -95,15 +99,14 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let started = Instant::now();
     let inner = db.inner();
     let fs = &*inner.fs;
-    let target = check_target(fs, target, inner.layout.root())?;
+    let target = check_target(fs, target, Some(inner.layout.root()))?;
     let parent = target.parent().expect("a checked target has a parent").to_path_buf();
-    let mut cleanup = Cleanup { fs, staging: None, target: None, created_parents: Vec::new() };
+    let mut cleanup = Cleanup { fs, staging: None, target: None, created_parents: Vec::new(), lock: None };
     cleanup.created_parents = create_parents(fs, &parent)?;
     remove_leftovers(fs, &parent)?;
-    let staging = staging_path(&target);
-    fs.create_dir(&staging)?;
+    let (staging, lock) = create_staging(fs, &target)?;
     cleanup.staging = Some(staging.clone());
-    let lock = lock_staging(fs, &staging)?;
+    cleanup.lock = Some(lock);
 
     let _pause = inner.pause_deletions();
     let prepared = started.elapsed();
@@ -133,7 +136,6 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
         fs.sync_directory(&parent)?;
     }
     cleanup.disarm();
-    drop(lock);
     log::debug!(
         "checkpoint {}: prepared {prepared:?}, captured {captured:?}, linked {linked:?}, metadata {described:?}, done {:?}",
         target.display(),

@@ -1,12 +1,23 @@
-//! Where a checkpoint goes: checking the target, creating its parent, and
-//! the staging directory beside it.
+//! Where a checkpoint (or restore) goes: checking the target, creating its
+//! parent, and the staging directory beside it.
 //!
 //! A staging directory is named `.cairn-staging.{target name}.{pid}.{n}` and
-//! holds a `LOCK` file its creator keeps locked. A staging directory whose
-//! lock can be taken is a leftover of a crash (or a failed cleanup) and the
-//! next checkpoint into the same parent removes it; one whose lock is held
-//! belongs to a checkpoint in progress and is left alone.
+//! holds a `LOCK` file its creator keeps locked (a real file lock, so other
+//! processes see it) until the directory is renamed to its target or
+//! removed. Each checkpoint into a parent first removes the leftovers of
+//! crashes there, and must never take a live one for a leftover, also in
+//! the instant between creating its directory and locking it:
+//!
+//! - `LOCK` never exists unlocked while its creator lives: the creator
+//!   locks `LOCK.new` (a name no one else opens) and then renames it to
+//!   `LOCK`. A staging directory with a `LOCK` someone holds is left alone;
+//!   one whose `LOCK` can be taken is removed, `LOCK` last.
+//! - A staging directory without `LOCK` is one whose creator died before
+//!   locking it, or is about to: removal takes out `LOCK.new` and the then
+//!   empty directory, never anything else, and a creator that finds its
+//!   directory taken that way starts over under a fresh name.
 
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,6 +27,15 @@ use crate::{Error, Result};
 
 /// Names of staging directories start with this.
 pub const STAGING_PREFIX: &str = ".cairn-staging.";
+
+/// The name a staging directory's lock file is created and locked under
+/// before it becomes `LOCK`.
+const LOCK_NEW: &str = "LOCK.new";
+
+/// Fresh staging directories tried before giving up: each retry means
+/// another call's leftover removal took the last one before it was locked
+/// (or a crashed process of the same pid left one by that name).
+const STAGING_ATTEMPTS_MAX: usize = 64;
 
 /// Makes `path` absolute (against the working directory) and removes `.`
 /// and `..` lexically, so two spellings of one place compare equal.
@@ -38,28 +58,66 @@ pub(crate) fn normalize(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Checks a checkpoint target: a non-empty path that does not exist (a
-/// dangling symbolic link counts as existing), outside the source database.
-pub(crate) fn check_target(fs: &dyn Fs, target: &Path, source: &Path) -> Result<PathBuf> {
+/// Checks the target of a checkpoint (`source`: the database it copies) or
+/// of a restore (`source`: `None`): a non-empty path that does not exist (a
+/// dangling symbolic link counts as existing) and lies inside no database.
+/// Returns its real path (see [`resolve`]), which is where it goes: the
+/// comparison is made on real paths, so no spelling of the target (through
+/// a link to the database, or a link on the way) can put it inside one.
+///
+/// A database is a directory holding `CURRENT`; a directory created there
+/// would be in its way (a `v{N}` one would hide a version file).
+pub(crate) fn check_target(fs: &dyn Fs, target: &Path, source: Option<&Path>) -> Result<PathBuf> {
+    let what = if source.is_some() { "checkpoint" } else { "restore" };
     if target.as_os_str().is_empty() {
-        return Err(Error::invalid("the checkpoint target path is empty"));
-    }
-    let target = normalize(target)?;
-    let source = normalize(source)?;
-    if target.starts_with(&source) {
-        return Err(Error::invalid(format!(
-            "checkpoint target {} is inside the source database {}",
-            target.display(),
-            source.display()
-        )));
+        return Err(Error::invalid(format!("the {what} target path is empty")));
     }
     if target.file_name().is_none() {
-        return Err(Error::invalid(format!("checkpoint target {} names no directory", target.display())));
+        return Err(Error::invalid(format!("{what} target {} names no directory", target.display())));
     }
+    let target = resolve(fs, target)?;
     if fs.exists(&target)? {
         return Err(Error::TargetExists { path: target });
     }
+    let source = source.map(|s| fs.canonicalize(s)).transpose()?;
+    for dir in target.ancestors().skip(1) {
+        if fs.exists(&dir.join(DbLayout::CURRENT))? {
+            let which = if source.as_deref() == Some(dir) { "the source database" } else { "the database" };
+            return Err(Error::invalid(format!(
+                "{what} target {} is inside {which} {}; choose a place outside it",
+                target.display(),
+                dir.display()
+            )));
+        }
+    }
     Ok(target)
+}
+
+/// The real path of `path`, which need not exist: its parent's symbolic
+/// links resolved as far as the parent exists (`.` and `..` applied as the
+/// file system would, relative paths taken from the working directory),
+/// then its final name, not followed.
+fn resolve(fs: &dyn Fs, path: &Path) -> Result<PathBuf> {
+    let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} names no file", path.display())))?;
+    let mut real = if path.is_absolute() { PathBuf::from("/") } else { fs.canonicalize(Path::new("."))? };
+    for part in path.parent().into_iter().flat_map(Path::components) {
+        match part {
+            Component::Normal(step) => {
+                real.push(step);
+                if fs.exists(&real)? {
+                    real = fs.canonicalize(&real)?;
+                }
+            }
+            // `real` is real as far as it exists: its parent is the parent.
+            Component::ParentDir => {
+                real.pop();
+            }
+            Component::RootDir => real = PathBuf::from("/"),
+            Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    real.push(name);
+    Ok(real)
 }
 
 /// Creates `dir` and any missing ancestors, fsyncing each new directory's
@@ -78,8 +136,13 @@ pub(crate) fn create_parents(fs: &dyn Fs, dir: &Path) -> Result<Vec<PathBuf>> {
     missing.reverse();
     let mut created = Vec::new();
     for path in missing {
-        fs.create_dir(&path)?;
-        created.push(path.clone());
+        match fs.create_dir(&path) {
+            Ok(()) => created.push(path.clone()),
+            // Another checkpoint into the same folder made it meanwhile; its
+            // entry must be durable before ours is, so it is synced here too.
+            Err(e) if e.is_already_exists() && fs.metadata(&path)?.is_dir() => {}
+            Err(e) => return Err(e),
+        }
         if let Some(parent) = path.parent() {
             fs.sync_directory(parent)?;
         }
@@ -95,13 +158,47 @@ pub(crate) fn staging_path(target: &Path) -> PathBuf {
     target.with_file_name(format!("{STAGING_PREFIX}{name}.{}.{n}", std::process::id()))
 }
 
-/// Locks a freshly created staging directory.
-pub(crate) fn lock_staging(fs: &dyn Fs, staging: &Path) -> Result<Box<dyn FsLock>> {
-    fs.lock(&staging.join(DbLayout::LOCK))
+/// Creates a staging directory beside `target` and locks it; the lock is
+/// held until the directory is renamed to `target` or removed (see the
+/// module documentation for why no other call can take it meanwhile).
+pub(crate) fn create_staging(fs: &dyn Fs, target: &Path) -> Result<(PathBuf, Box<dyn FsLock>)> {
+    let mut attempts = 1;
+    loop {
+        let staging = staging_path(target);
+        let retry = attempts < STAGING_ATTEMPTS_MAX;
+        match fs.create_dir(&staging) {
+            Err(e) if e.is_already_exists() && retry => {}
+            Err(e) => return Err(e),
+            Ok(()) => match lock_new_staging(fs, &staging) {
+                Ok(lock) => return Ok((staging, lock)),
+                Err(e) => {
+                    // Ours, and holding at most `LOCK.new`.
+                    if let Err(cleanup) = remove_unlocked_staging(fs, &staging) {
+                        log::warn!("could not remove the staging directory {}: {cleanup}", staging.display());
+                    }
+                    if !(e.is_not_found() && retry) {
+                        return Err(e);
+                    }
+                }
+            },
+        }
+        log::debug!("staging directory {} was taken; trying another", staging.display());
+        attempts += 1;
+    }
 }
 
-/// Removes staging directories in `parent` that no checkpoint is building.
-/// Returns how many were removed.
+/// Locks the new, empty staging directory `staging`: creates and locks
+/// `LOCK.new`, then names it `LOCK`. `NotFound` means a leftover removal
+/// took the directory or `LOCK.new` first.
+fn lock_new_staging(fs: &dyn Fs, staging: &Path) -> Result<Box<dyn FsLock>> {
+    let lock = fs.lock(&staging.join(LOCK_NEW))?;
+    fs.rename(&staging.join(LOCK_NEW), &staging.join(DbLayout::LOCK))?;
+    Ok(lock)
+}
+
+/// Removes staging directories in `parent` that no checkpoint or restore
+/// is building. A leftover that cannot be removed now is logged and left
+/// for the next call. Returns how many were removed.
 pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
     let mut removed = 0;
     for entry in fs.read_dir(parent)? {
@@ -110,19 +207,71 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
             continue;
         }
         let dir = parent.join(&entry.name);
-        match fs.lock(&dir.join(DbLayout::LOCK)) {
-            Ok(_held) => {
-                remove_dir_all(fs, &dir)?;
+        match remove_if_abandoned(fs, &dir) {
+            Ok(true) => {
                 log::info!("removed checkpoint staging leftover {}", dir.display());
                 removed += 1;
             }
-            // Locked: a checkpoint is building it. Gone: it was just renamed.
-            Err(Error::Locked { .. }) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            Ok(false) => {}
+            Err(e) => log::warn!("left the staging leftover {} for later: {e}", dir.display()),
         }
     }
     Ok(removed)
+}
+
+/// Removes the staging directory `dir` if no one is building it; returns
+/// whether it did.
+fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+    if !fs.exists(&dir.join(DbLayout::LOCK))? {
+        let removed = remove_unlocked_staging(fs, dir)?;
+        if !removed && fs.exists(dir)? && !fs.exists(&dir.join(DbLayout::LOCK))? {
+            log::warn!("left {} alone: named like a staging directory, but holds what none does", dir.display());
+        }
+        return Ok(removed);
+    }
+    match fs.lock(&dir.join(DbLayout::LOCK)) {
+        Ok(_held) => remove_staging(fs, dir).map(|()| true),
+        // Locked: being built. Gone: just renamed to its target, or removed.
+        Err(Error::Locked { .. }) => Ok(false),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a staging directory that has no `LOCK`: its `LOCK.new`, then
+/// the directory if that left it empty. Returns whether it is gone.
+fn remove_unlocked_staging(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+    match fs.remove_file(&dir.join(LOCK_NEW)) {
+        Err(e) if !e.is_not_found() => return Err(e),
+        _ => {}
+    }
+    match fs.remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        // Locked since (`LOCK` appeared), or not a staging directory of ours.
+        Err(e) if e.io_kind() == Some(io::ErrorKind::DirectoryNotEmpty) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a staging directory (or a checkpoint renamed from one) whose
+/// lock the caller holds, `LOCK` last: until then, leftover removal finds
+/// it locked. What someone else removed meanwhile is no error.
+pub(crate) fn remove_staging(fs: &dyn Fs, dir: &Path) -> Result<()> {
+    let gone = |result: Result<()>| match result {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    };
+    let entries = match fs.read_dir(dir) {
+        Err(e) if e.is_not_found() => return Ok(()),
+        other => other?,
+    };
+    for entry in entries.iter().filter(|e| e.name != DbLayout::LOCK) {
+        let path = dir.join(&entry.name);
+        gone(if entry.kind == FileKind::Dir { remove_dir_all(fs, &path) } else { fs.remove_file(&path) })?;
+    }
+    gone(fs.remove_file(&dir.join(DbLayout::LOCK)))?;
+    gone(fs.remove_dir(dir))
 }
 
 #[cfg(test)]
@@ -139,38 +288,80 @@ mod tests {
     #[test]
     fn targets_are_checked() {
         let fs = MemFs::new();
+        let db = Some(Path::new("/db"));
         fs.create_dir(Path::new("/db")).unwrap();
+        fs.open(Path::new("/db/CURRENT"), crate::fs::OpenOptions::create_new()).unwrap();
         fs.create_dir(Path::new("/taken")).unwrap();
-        assert!(matches!(check_target(&fs, Path::new(""), Path::new("/db")), Err(Error::InvalidArgument { .. })));
-        assert!(matches!(check_target(&fs, Path::new("/taken"), Path::new("/db")), Err(Error::TargetExists { .. })));
-        let inside = check_target(&fs, Path::new("/db/cp"), Path::new("/db")).unwrap_err();
+        assert!(matches!(check_target(&fs, Path::new(""), db), Err(Error::InvalidArgument { .. })));
+        assert!(matches!(check_target(&fs, Path::new("/taken"), db), Err(Error::TargetExists { .. })));
+        let inside = check_target(&fs, Path::new("/db/cp"), db).unwrap_err();
         assert!(inside.to_string().contains("inside the source"), "{inside}");
-        let sneaky = check_target(&fs, Path::new("/x/../db/./cp"), Path::new("/db")).unwrap_err();
+        let sneaky = check_target(&fs, Path::new("/x/../db/./cp"), db).unwrap_err();
         assert!(sneaky.to_string().contains("inside the source"), "{sneaky}");
-        assert_eq!(
-            check_target(&fs, Path::new("/backups/today"), Path::new("/db")).unwrap(),
-            Path::new("/backups/today")
-        );
+        let deep = check_target(&fs, Path::new("/db/missing/cp"), db).unwrap_err();
+        assert!(deep.to_string().contains("inside the source"), "{deep}");
+        let restore = check_target(&fs, Path::new("/db/r"), None).unwrap_err();
+        assert!(restore.to_string().contains("restore target /db/r is inside the database /db"), "{restore}");
+        assert_eq!(check_target(&fs, Path::new("/backups/today"), db).unwrap(), Path::new("/backups/today"));
+    }
+
+    #[test]
+    fn targets_are_compared_by_real_path() {
+        let fs = MemFs::new();
+        fs.create_dir_all(Path::new("/data/db")).unwrap();
+        fs.open(Path::new("/data/db/CURRENT"), crate::fs::OpenOptions::create_new()).unwrap();
+        fs.symlink(Path::new("/data/db"), Path::new("/link")).unwrap();
+        fs.symlink(Path::new("db"), Path::new("/data/relative")).unwrap();
+        fs.symlink(Path::new(".."), Path::new("/data/db/up")).unwrap();
+        for (target, source) in [("/data/db/v9", "/link"), ("/link/v9", "/data/db"), ("/data/relative/v9", "/link")] {
+            let err = check_target(&fs, Path::new(target), Some(Path::new(source))).unwrap_err();
+            assert!(err.to_string().contains("inside the source database /data/db"), "{target}: {err}");
+        }
+        // Through a link inside the database and back out of it.
+        assert_eq!(check_target(&fs, Path::new("/link/up/cp"), None).unwrap(), Path::new("/data/cp"));
+        assert_eq!(resolve(&fs, Path::new("/link/../cp")).unwrap(), Path::new("/data/cp"), "`..` is physical");
+        assert_eq!(resolve(&fs, Path::new("/gone/../cp")).unwrap(), Path::new("/cp"));
+        assert_eq!(resolve(&fs, Path::new("rel/cp")).unwrap(), Path::new("/rel/cp"), "MemFs starts from /");
     }
 
     #[test]
     fn leftovers_are_removed_but_live_staging_and_others_kept() {
         let fs = MemFs::new();
         fs.create_dir(Path::new("/b")).unwrap();
-        let live = staging_path(Path::new("/b/t1"));
-        fs.create_dir(&live).unwrap();
-        let _held = lock_staging(&fs, &live).unwrap();
-        let dead = staging_path(Path::new("/b/t2"));
-        fs.create_dir(&dead).unwrap();
-        drop(lock_staging(&fs, &dead).unwrap());
+        let (live, _held) = create_staging(&fs, Path::new("/b/t1")).unwrap();
+        assert_eq!(fs.read_dir(&live).unwrap()[0].name, DbLayout::LOCK);
+        let (dead, lock) = create_staging(&fs, Path::new("/b/t2")).unwrap();
+        drop(lock);
         fs.create_dir(&dead.join("tables")).unwrap();
         let bare = Path::new("/b/.cairn-staging.t3.1.1");
         fs.create_dir(bare).unwrap();
+        // A crash between locking `LOCK.new` and renaming it.
+        let unnamed = Path::new("/b/.cairn-staging.t4.1.1");
+        fs.create_dir(unnamed).unwrap();
+        drop(fs.lock(&unnamed.join(LOCK_NEW)).unwrap());
+        // Not ours: no LOCK, and something besides LOCK.new.
+        let foreign = Path::new("/b/.cairn-staging.t5.1.1");
+        fs.create_dir_all(&foreign.join("data")).unwrap();
         fs.create_dir(Path::new("/b/keep")).unwrap();
-        assert_eq!(remove_leftovers(&fs, Path::new("/b")).unwrap(), 2);
-        assert!(fs.exists(&live).unwrap());
-        assert!(!fs.exists(&dead).unwrap() && !fs.exists(bare).unwrap());
-        assert!(fs.exists(Path::new("/b/keep")).unwrap());
+        assert_eq!(remove_leftovers(&fs, Path::new("/b")).unwrap(), 3);
+        assert!(fs.exists(&live.join(DbLayout::LOCK)).unwrap());
+        for gone in [&dead, bare, unnamed] {
+            assert!(!fs.exists(gone).unwrap(), "{}", gone.display());
+        }
+        assert!(fs.exists(&foreign.join("data")).unwrap() && fs.exists(Path::new("/b/keep")).unwrap());
+    }
+
+    #[test]
+    fn a_staging_directory_taken_before_its_lock_is_made_again() {
+        let fs = crate::fs::FaultFs::new(std::sync::Arc::new(MemFs::new()));
+        fs.create_dir(Path::new("/b")).unwrap();
+        // The first attempt's rename fails as if a leftover removal had
+        // taken `LOCK.new` first.
+        let not_found = crate::fs::FaultKind::Errno(rustix::io::Errno::NOENT.raw_os_error());
+        fs.add_rule(crate::fs::FaultRule::NthOfKind { op: crate::fs::OpKind::Rename, nth: 0, kind: not_found });
+        let (staging, _held) = create_staging(&fs, Path::new("/b/t")).unwrap();
+        let names: Vec<_> = fs.read_dir(Path::new("/b")).unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, [staging.file_name().unwrap()], "the first attempt's directory is gone");
     }
 
     #[test]

@@ -83,6 +83,8 @@ impl Inner {
                     std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
                 ));
             }
+            // Before the lock file: a directory that is no database is left as it was.
+            VersionSet::probe(&*fs, &layout, config.create_if_missing)?;
             Some(fs.lock(&layout.lock())?)
         };
         let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);

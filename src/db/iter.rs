@@ -150,7 +150,8 @@ impl DbIter {
             last_key.clear();
             last_key.extend_from_slice(&entry.key);
             let Entry { key, kind, value, .. } = entry;
-            if let Some(value) = self.inner.resolve_value(&key, kind, value)? {
+            let version = self.version.as_deref().expect("the sources pinned their version");
+            if let Some(value) = self.inner.resolve_value(version, &key, kind, value)? {
                 return Ok(Some((key, value)));
             }
         }

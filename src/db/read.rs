@@ -1,87 +1,76 @@
 //! Point reads: the active memtable, frozen memtables, then tables newest
-//! first; and the caches of open table and blob-file readers.
+//! first; and opening the readers of table and blob files.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::Inner;
 use crate::blob::{BlobFile, BlobRef};
 use crate::hlog::Lookup;
 use crate::table::{BlockCache, Entry, Table, ValueKind};
 use crate::version::{TableFile, Version};
-use crate::{BlobFileId, Error, Result, SeqNo, TableId};
+use crate::{BlobFileId, Error, Result, SeqNo};
 
-/// Open readers, shared by every read; a file is opened once.
+/// What reads of the database's files share: the block cache. The readers
+/// of the files themselves live with the files' entries in the versions
+/// ([`TableFile`] and the version's blob file): each file is opened once,
+/// by its first read, and closed when the last version holding it goes, so
+/// no file the database deletes is kept open.
 #[derive(Debug)]
 pub(crate) struct Readers {
     pub(crate) cache: Arc<BlockCache>,
-    tables: Mutex<HashMap<TableId, Arc<Table>>>,
-    blobs: Mutex<HashMap<BlobFileId, Arc<BlobFile>>>,
 }
 
 impl Readers {
     pub(crate) fn new(cache: Arc<BlockCache>) -> Readers {
-        Readers { cache, tables: Mutex::default(), blobs: Mutex::default() }
-    }
-
-    /// Forgets readers of files that left the database.
-    pub(crate) fn evict(&self, tables: &[TableId], blobs: &[BlobFileId]) {
-        let mut open = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        for id in tables {
-            open.remove(id);
-        }
-        drop(open);
-        let mut open = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
-        for id in blobs {
-            open.remove(id);
-        }
+        Readers { cache }
     }
 }
 
 impl Inner {
-    /// The reader of a live table.
+    /// The reader of a table of some version.
     pub(crate) fn table(&self, file: &TableFile) -> Result<Arc<Table>> {
         let id = file.info.id;
-        if let Some(table) = self.readers.tables.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-            return Ok(Arc::clone(table));
-        }
-        let table = Arc::new(Table::open(&*self.fs, &self.layout.table(id), id, Arc::clone(&self.readers.cache))?);
-        let mut open = self.readers.tables.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Arc::clone(open.entry(id).or_insert(table)))
+        file.reader.get_or_open(|| Table::open(&*self.fs, &self.layout.table(id), id, Arc::clone(&self.readers.cache)))
     }
 
-    /// The reader of a live blob file.
-    pub(crate) fn blob_file(&self, id: BlobFileId) -> Result<Arc<BlobFile>> {
-        if let Some(blob) = self.readers.blobs.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-            return Ok(Arc::clone(blob));
-        }
-        let blob = Arc::new(BlobFile::open(&*self.fs, &self.layout.blob(id), id)?);
-        let mut open = self.readers.blobs.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Arc::clone(open.entry(id).or_insert(blob)))
+    /// The reader of blob file `id` of `version`: the version a read's
+    /// tables come from holds every blob file they reference.
+    pub(crate) fn blob_file(&self, version: &Version, id: BlobFileId) -> Result<Arc<BlobFile>> {
+        let file = version.blob_files.get(&id).ok_or_else(|| {
+            let what = format!("a table references blob file {id}, which its version does not hold");
+            Error::corruption(&self.layout.blob(id), 0, what)
+        })?;
+        file.reader.get_or_open(|| BlobFile::open(&*self.fs, &self.layout.blob(id), id))
     }
 
-    /// The value an entry stands for: inline, from a blob file, or none for
-    /// a tombstone.
-    pub(crate) fn resolve(&self, entry: Entry) -> Result<Option<Vec<u8>>> {
-        self.resolve_value(&entry.key, entry.kind, entry.value)
+    /// The value an entry of `version`'s tables stands for: inline, from a
+    /// blob file, or none for a tombstone.
+    pub(crate) fn resolve(&self, version: &Version, entry: Entry) -> Result<Option<Vec<u8>>> {
+        self.resolve_value(version, &entry.key, entry.kind, entry.value)
     }
 
     /// [`resolve`](Self::resolve) for an entry taken apart, so the caller
     /// keeps its key.
-    pub(crate) fn resolve_value(&self, key: &[u8], kind: ValueKind, value: Vec<u8>) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn resolve_value(
+        &self,
+        version: &Version,
+        key: &[u8],
+        kind: ValueKind,
+        value: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>> {
         match kind {
             ValueKind::Value => Ok(Some(value)),
             ValueKind::Tombstone => Ok(None),
-            ValueKind::BlobRef => self.read_blob(key, &value).map(Some),
+            ValueKind::BlobRef => self.read_blob(version, key, &value).map(Some),
         }
     }
 
-    /// Reads the value behind an encoded blob reference.
-    pub(crate) fn read_blob(&self, key: &[u8], encoded: &[u8]) -> Result<Vec<u8>> {
+    /// Reads the value behind an encoded blob reference of `version`'s tables.
+    pub(crate) fn read_blob(&self, version: &Version, key: &[u8], encoded: &[u8]) -> Result<Vec<u8>> {
         let reference = BlobRef::decode(encoded).ok_or_else(|| {
             Error::corruption(&self.layout.tables_dir(), 0, "a table holds a malformed blob reference")
         })?;
-        self.blob_file(reference.file)?.read_value(&reference, key)
+        self.blob_file(version, reference.file)?.read_value(&reference, key)
     }
 
     /// The value of `key` at read point `at` (`None`: the newest write).
@@ -99,7 +88,7 @@ impl Inner {
             }
         }
         match self.get_from_tables(&version, key, at.unwrap_or(SeqNo(u64::MAX)))? {
-            Some(entry) => self.resolve(entry),
+            Some(entry) => self.resolve(&version, entry),
             None => Ok(None),
         }
     }

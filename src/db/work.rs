@@ -12,7 +12,7 @@ use super::inner::write_group;
 use super::merge::{MergeIter, Source};
 use crate::compaction::{CompactionOptions, CompactionTask, Retention, full, pick};
 use crate::table::ValueKind;
-use crate::version::VersionEdit;
+use crate::version::{Version, VersionEdit};
 use crate::{BlobFileId, Result, SeqNo, TableId};
 
 #[derive(Debug, Default)]
@@ -205,15 +205,16 @@ impl Inner {
 
     /// Picks and runs one due compaction. Returns false when none is due.
     pub(crate) fn compact_once(&self) -> Result<bool> {
+        let version = self.current_version();
         let task = {
             let mut state = self.work.state();
-            let Some(task) = pick(&self.current_version(), &self.compaction_options(), &state.busy) else {
+            let Some(task) = pick(&version, &self.compaction_options(), &state.busy) else {
                 return Ok(false);
             };
             state.busy.extend(task.input_ids());
             task
         };
-        let result = self.run_compaction(&task);
+        let result = self.run_compaction(&version, &task);
         let mut state = self.work.state();
         for id in task.input_ids() {
             state.busy.remove(&id);
@@ -229,8 +230,9 @@ impl Inner {
         self.flush()?;
         self.work.state().manual = true;
         self.work.wait_until_idle();
-        let result = match full(&self.current_version(), &self.compaction_options()) {
-            Some(task) => self.run_compaction(&task),
+        let version = self.current_version();
+        let result = match full(&version, &self.compaction_options()) {
+            Some(task) => self.run_compaction(&version, &task),
             None => Ok(()),
         };
         self.work.state().manual = false;
@@ -244,12 +246,14 @@ impl Inner {
 
     /// Runs a compaction; a failure poisons the database (see
     /// [`Inner::flush_oldest_locked`]).
-    fn run_compaction(&self, task: &CompactionTask) -> Result<()> {
+    /// `version` is the one `task` was picked from: it holds every blob file
+    /// the inputs reference.
+    fn run_compaction(&self, version: &Version, task: &CompactionTask) -> Result<()> {
         self.check_writable()?;
-        self.merge_tables(task).inspect_err(|e| self.set_poison(e))
+        self.merge_tables(version, task).inspect_err(|e| self.set_poison(e))
     }
 
-    fn merge_tables(&self, task: &CompactionTask) -> Result<()> {
+    fn merge_tables(&self, version: &Version, task: &CompactionTask) -> Result<()> {
         let mut sources: Vec<Source> = Vec::with_capacity(task.inputs.len());
         for (_, file) in &task.inputs {
             sources.push(Box::new(self.table(file)?.iter()));
@@ -267,7 +271,7 @@ impl Inner {
                 key.clone_from(&entry.key);
             }
             if let Some(reference) = entry.blob_ref().filter(|r| task.blob_gc.contains(&r.file)) {
-                entry.value = self.blob_file(reference.file)?.read_value(&reference, &entry.key)?;
+                entry.value = self.blob_file(version, reference.file)?.read_value(&reference, &entry.key)?;
                 entry.kind = ValueKind::Value;
             }
             group.push((entry.seqno, entry.kind, entry.value));
@@ -307,14 +311,13 @@ impl Inner {
             .collect();
         let edit = VersionEdit {
             add_tables: tables.into_iter().map(|t| (task.output_level, t)).collect(),
-            remove_tables: inputs.clone(),
+            remove_tables: inputs,
             add_blobs: blobs,
-            remove_blobs: remove_blobs.clone(),
+            remove_blobs,
             ..VersionEdit::default()
         };
         let version = self.versions.install(&edit)?;
         self.publish(&version);
-        self.readers.evict(&inputs, &remove_blobs);
         self.counters.compactions.fetch_add(1, Ordering::Relaxed);
         self.counters.compaction_bytes_read.fetch_add(bytes_read, Ordering::Relaxed);
         self.counters.compaction_bytes_written.fetch_add(bytes_written, Ordering::Relaxed);

@@ -7,7 +7,7 @@
 //! [`MemFs::crash_copy`](super::MemFs::crash_copy) of the inner file system).
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustix::io::Errno;
@@ -31,7 +31,8 @@ pub enum OpKind {
     RemoveDir,
     /// [`Fs::rename`].
     Rename,
-    /// [`Fs::metadata`], [`Fs::exists`], [`Fs::device_id`], [`FsFile::len`].
+    /// [`Fs::metadata`], [`Fs::exists`], [`Fs::device_id`],
+    /// [`Fs::canonicalize`], [`FsFile::len`].
     Stat,
     /// [`Fs::hard_link`].
     HardLink,
@@ -353,6 +354,11 @@ impl Fs for FaultFs {
     fn supports_reflink(&self, dir: &Path) -> Result<bool> {
         self.check(OpKind::ProbeReflink, dir, "probe reflink")?;
         self.inner.supports_reflink(dir)
+    }
+
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf> {
+        self.check(OpKind::Stat, path, "resolve")?;
+        self.inner.canonicalize(path)
     }
 
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {

@@ -45,8 +45,12 @@ pub struct DeviceOptions {
 ///
 /// - Paths are absolute, or relative to `/`; `.` and a trailing `/` are
 ///   ignored, and `..` is rejected with `InvalidInput` (`EINVAL`): callers
-///   build paths by joining names, and without symbolic links `..` would
-///   only be lexical anyway. There are no symbolic links or permissions.
+///   build paths by joining names. There are no permissions.
+/// - Symbolic links ([`MemFs::symlink`]) are followed as Linux does: in
+///   every component of a path, and at its end except by `metadata`,
+///   `exists`, `remove_file`, `rename`, `hard_link`, `create_dir` and
+///   `create_new` opens; `..` in a link's target goes to the parent of the
+///   directory reached. A link's target is durable with its entry.
 /// - Files are inodes: a handle keeps working after its last name is
 ///   removed; hard links share one inode.
 /// - The root `/` is device 0, with hard links and without reflink unless
@@ -108,6 +112,14 @@ impl MemFs {
         let mut state = self.state();
         let ino = state.mount(dir, options).map_err(|e| Error::io("mount", dir, e))?;
         Ok(state.device_id(ino))
+    }
+
+    /// Creates a symbolic link at `link` pointing to `target` (which need
+    /// not exist; a relative target is taken from `link`'s directory), like
+    /// `std::os::unix::fs::symlink`. `link` must not exist
+    /// (`AlreadyExists`).
+    pub fn symlink(&self, target: &Path, link: &Path) -> Result<()> {
+        self.state().symlink(target, link).map_err(|e| Error::io2("symlink", link, target, e))
     }
 
     /// What a power cut at this instant would leave, as a new, independent
@@ -261,6 +273,10 @@ impl Fs for MemFs {
         Ok(state.devices.get(device as usize).is_some_and(|d| d.reflink))
     }
 
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf> {
+        self.state().canonicalize(path).map_err(|e| Error::io("resolve", path, e))
+    }
+
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
         let options = OpenOptions { read: true, write: true, create: true, ..OpenOptions::default() };
         let mut state = self.state();
@@ -333,8 +349,9 @@ impl MemFile {
         let result = match state.inodes.get_mut(&self.ino).map(|n| &mut n.body) {
             Some(Body::File(file)) => f(file),
             Some(Body::Dir(_)) => Err(errno(Errno::ISDIR)),
-            // Handles keep their inode alive; this cannot happen.
-            None => Err(errno(Errno::BADF)),
+            // Opening follows links and handles keep their inode alive:
+            // neither can happen.
+            Some(Body::Symlink(_)) | None => Err(errno(Errno::BADF)),
         };
         result.map_err(|e| Error::io(op, &self.path, e))
     }

@@ -25,7 +25,7 @@
 //!   of the directory holding it. Nothing else is promised to survive a
 //!   crash.
 //! - `exists` and `metadata` do not follow a final symbolic link: a dangling
-//!   link exists.
+//!   link exists. `canonicalize` follows every link.
 //! - `read_dir` lists names in byte order, without `.` and `..`.
 
 mod fault;
@@ -42,7 +42,7 @@ pub use util::{read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::Result;
 
@@ -198,6 +198,12 @@ pub trait Fs: Send + Sync + fmt::Debug {
 
     /// The device holding `path` (which must exist).
     fn device_id(&self, path: &Path) -> Result<DeviceId>;
+
+    /// The absolute path of the existing `path` with `.`, `..` and every
+    /// symbolic link resolved, like `realpath(3)`; relative paths start
+    /// from the working directory (`MemFs`: the root). A missing path, or
+    /// one passing a dangling link, is `NotFound`.
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf>;
 
     /// Whether files in directory `dir` can be reflinked to each other.
     fn supports_reflink(&self, dir: &Path) -> Result<bool>;

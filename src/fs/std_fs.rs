@@ -219,6 +219,10 @@ impl Fs for StdFs {
         Ok(supported)
     }
 
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf> {
+        std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e))
+    }
+
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::CLOEXEC;
         let fd = open_fd(path, flags).map_err(|e| Error::io("open lock file", path, e))?;

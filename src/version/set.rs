@@ -39,11 +39,24 @@ impl VersionSet {
     /// directory when allowed. A directory with files but no `CURRENT` is
     /// never taken over.
     pub fn open(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>, create: bool) -> Result<VersionSet> {
+        if Self::probe(&*fs, &layout, create)? {
+            Self::load(fs, layout, deleter)
+        } else {
+            Self::create(fs, layout, deleter)
+        }
+    }
+
+    /// Whether [`open`](Self::open) would load a database at `layout`
+    /// (`true`) or create one (`false`: a missing or empty directory, or
+    /// an interrupted creation, and `create`); the error `open` would
+    /// return otherwise. Only reads, so an open can fail before it creates
+    /// anything (a lock file) in a directory that is no database.
+    pub fn probe(fs: &dyn Fs, layout: &DbLayout, create: bool) -> Result<bool> {
         if fs.exists(&layout.current())? {
-            return Self::load(fs, layout, deleter);
+            return Ok(true);
         }
         let root = layout.root();
-        if fs.exists(root)? && !holds_only_an_interrupted_creation(&*fs, &layout)? {
+        if fs.exists(root)? && !holds_only_an_interrupted_creation(fs, layout)? {
             return Err(Error::invalid(format!(
                 "{} is not a cairndb database: it holds files but no CURRENT (damaged, or not ours)",
                 root.display()
@@ -56,7 +69,7 @@ impl VersionSet {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no database here (CURRENT is missing)"),
             ));
         }
-        Self::create(fs, layout, deleter)
+        Ok(false)
     }
 
     fn create(fs: Arc<dyn Fs>, layout: DbLayout, deleter: Arc<Deleter>) -> Result<VersionSet> {
@@ -186,8 +199,11 @@ impl VersionSet {
     }
 
     /// Removes files a crash left behind: tables and blob files no version
-    /// references, older version files and temporary files. Files whose
-    /// names cairndb does not recognise are left alone. Returns how many
+    /// references, older version files and temporary files. Only regular
+    /// files with a name cairndb gives are candidates: anything else (a
+    /// directory or link by such a name, an unknown name) is left alone,
+    /// and a candidate that cannot be removed is logged and skipped, so
+    /// nothing here stops the database from opening. Returns how many
     /// files were removed.
     pub fn remove_orphans(&self) -> Result<usize> {
         let version = self.current();
@@ -210,9 +226,17 @@ impl VersionSet {
                     Some(file) => !live.contains(&file),
                     None => name.ends_with(".tmp"),
                 };
-                if orphan {
-                    self.fs.remove_file(&dir.join(name))?;
-                    removed += 1;
+                if !orphan {
+                    continue;
+                }
+                let path = dir.join(name);
+                if entry.kind != FileKind::File {
+                    log::warn!("left {} alone: named like a database file, but a {:?}", path.display(), entry.kind);
+                    continue;
+                }
+                match self.fs.remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) => log::warn!("could not remove the leftover {}: {e}", path.display()),
                 }
             }
         }
@@ -284,14 +308,17 @@ fn from_record(record: VersionRecord, layout: &DbLayout, deleter: &Arc<Deleter>)
             .map(|level| {
                 level
                     .into_iter()
-                    .map(|info| Arc::new(TableFile { lease: lease(layout.table(info.id)), info }))
+                    .map(|info| {
+                        let path = layout.table(info.id);
+                        TableFile::new(info, lease(path))
+                    })
                     .collect()
             })
             .collect(),
         blob_files: record
             .blob_files
             .into_iter()
-            .map(|info| (info.id, Arc::new(BlobFile { lease: lease(layout.blob(info.id)), info })))
+            .map(|info| (info.id, BlobFile::new(info.clone(), lease(layout.blob(info.id)))))
             .collect(),
         last_seqno: record.last_seqno,
         log_start: record.log_start,

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::deletion::FileLease;
+use crate::table::Table;
 use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
 
 /// Numbers the versions of a database: `v{N}`.
@@ -58,12 +59,15 @@ pub struct BlobFileInfo {
     pub value_bytes: u64,
 }
 
-/// A table as part of versions: its info, and a lease that deletes the file
-/// once it has left every live version.
+/// A table as part of versions: its info, its reader once a read opened
+/// it, and a lease that deletes the file once it has left every live
+/// version.
 #[derive(Debug)]
 pub struct TableFile {
     /// What the version records.
     pub info: TableInfo,
+    /// Declared before the lease: the file closes before it is deleted.
+    pub(crate) reader: ReaderSlot<Table>,
     pub(super) lease: FileLease,
 }
 
@@ -72,20 +76,59 @@ pub struct TableFile {
 pub struct BlobFile {
     /// What the version records.
     pub info: BlobFileInfo,
+    pub(crate) reader: ReaderSlot<crate::blob::BlobFile>,
     pub(super) lease: FileLease,
 }
 
 impl TableFile {
+    pub(super) fn new(info: TableInfo, lease: FileLease) -> Arc<TableFile> {
+        Arc::new(TableFile { info, reader: ReaderSlot::default(), lease })
+    }
+
     /// A table with no file behind it (for policy tests and simulations).
     pub fn detached(info: TableInfo) -> Arc<TableFile> {
-        Arc::new(TableFile { info, lease: FileLease::detached() })
+        Self::new(info, FileLease::detached())
     }
 }
 
 impl BlobFile {
+    pub(super) fn new(info: BlobFileInfo, lease: FileLease) -> Arc<BlobFile> {
+        Arc::new(BlobFile { info, reader: ReaderSlot::default(), lease })
+    }
+
     /// A blob file with no file behind it (for policy tests and simulations).
     pub fn detached(info: BlobFileInfo) -> Arc<BlobFile> {
-        Arc::new(BlobFile { info, lease: FileLease::detached() })
+        Self::new(info, FileLease::detached())
+    }
+}
+
+/// The reader of one file of the versions: opened by the first read through
+/// any version holding the file, shared by all of them, and closed with the
+/// last one, so a file no version holds is never kept open (nor reopened
+/// into a cache that outlives it).
+pub(crate) struct ReaderSlot<R>(OnceLock<Arc<R>>);
+
+impl<R> ReaderSlot<R> {
+    /// The reader, opened with `open` if no read has opened it yet (two
+    /// racing first reads may both open it; one reader is kept).
+    pub(crate) fn get_or_open(&self, open: impl FnOnce() -> Result<R>) -> Result<Arc<R>> {
+        if let Some(reader) = self.0.get() {
+            return Ok(Arc::clone(reader));
+        }
+        let opened = Arc::new(open()?);
+        Ok(Arc::clone(self.0.get_or_init(|| opened)))
+    }
+}
+
+impl<R> Default for ReaderSlot<R> {
+    fn default() -> Self {
+        ReaderSlot(OnceLock::new())
+    }
+}
+
+impl<R> fmt::Debug for ReaderSlot<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() { "open" } else { "not open" })
     }
 }
 
@@ -197,12 +240,12 @@ impl Version {
             if *level >= Self::LEVEL_COUNT || next.table(info.id).is_some() {
                 return Err(Error::invalid(format!("edit adds table {} at level {level} twice or too deep", info.id)));
             }
-            let file = Arc::new(TableFile { info: info.clone(), lease: lease(FileRole::Table(info.id)) });
+            let file = TableFile::new(info.clone(), lease(FileRole::Table(info.id)));
             next.levels[*level].push(file);
             next.next_file_id = next.next_file_id.max(info.id.0 + 1);
         }
         for info in &edit.add_blobs {
-            let file = Arc::new(BlobFile { info: info.clone(), lease: lease(FileRole::Blob(info.id)) });
+            let file = BlobFile::new(info.clone(), lease(FileRole::Blob(info.id)));
             if next.blob_files.insert(info.id, file).is_some() {
                 return Err(Error::invalid(format!("edit adds blob file {} twice", info.id)));
             }

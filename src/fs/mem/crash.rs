@@ -6,7 +6,7 @@
 use std::collections::{HashMap, btree_map};
 use std::ffi::OsString;
 
-use super::state::{Body, DirNode, Entries, FileNode, FileOp, Ino, ROOT, State};
+use super::state::{Body, DirNode, Entries, FileNode, FileOp, Ino, ROOT, State, SymlinkNode};
 use crate::fs::FileKind;
 
 /// `splitmix64`: a tiny, seedable generator, enough to pick crash points.
@@ -129,7 +129,7 @@ impl Copier<'_> {
     /// would: a directory has one name.
     fn copy_entry(&mut self, old: Ino) -> Option<Ino> {
         if let Some(&new) = self.copied.get(&old) {
-            return self.new.file_mut(new).is_some().then_some(new);
+            return (self.new.kind(new) != FileKind::Dir).then_some(new);
         }
         let inode = self.old.inodes.get(&old)?;
         let body = match &inode.body {
@@ -138,6 +138,8 @@ impl Copier<'_> {
                 Body::File(FileNode { live: content.clone(), durable: content, ..FileNode::default() })
             }
             Body::Dir(dir) => Body::Dir(DirNode { mount_root: dir.mount_root, ..DirNode::default() }),
+            // Written with the inode: durable with the entry that names it.
+            Body::Symlink(link) => Body::Symlink(SymlinkNode { target: link.target.clone(), nlink: 0 }),
         };
         let new = self.new.alloc(inode.device, body);
         self.copied.insert(old, new);
@@ -162,8 +164,8 @@ impl Copier<'_> {
             node.live.insert(name.clone(), ino);
             node.durable.insert(name, ino);
         }
-        if let Some(file) = self.new.file_mut(ino) {
-            file.nlink += 1;
+        if let Some(nlink) = self.new.links_mut(ino) {
+            *nlink += 1;
         }
     }
 }

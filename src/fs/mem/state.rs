@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use rustix::io::Errno;
 
@@ -25,6 +25,9 @@ pub(super) const FILE_BYTES_MAX: u64 = 1 << 30;
 /// Inode count below which garbage is never collected.
 const GC_INODES_MIN: usize = 64;
 
+/// Symbolic links one path resolution may follow before `ELOOP`, as on Linux.
+const SYMLINK_FOLLOW_MAX: usize = 40;
+
 /// A directory's entries, in byte order of their names.
 pub(super) type Entries = BTreeMap<OsString, Ino>;
 
@@ -35,8 +38,9 @@ pub(super) fn errno(e: Errno) -> io::Error {
 }
 
 /// Splits a path into its names, resolving relative paths against `/` and
-/// dropping `.`. `..` is rejected (`EINVAL`): without symbolic links it would
-/// only ever be a lexical operation, and callers build paths by joining names.
+/// dropping `.`. `..` is rejected (`EINVAL`): callers build paths by joining
+/// names. (The targets of symbolic links may hold `..`; resolution applies
+/// it to the directory reached, as Linux does.)
 pub(super) fn components(path: &Path) -> io::Result<Vec<&OsStr>> {
     if path.as_os_str().is_empty() {
         return Err(errno(Errno::NOENT));
@@ -212,6 +216,17 @@ pub(super) struct DirNode {
     pub(super) mount_root: bool,
 }
 
+/// A symbolic link. Its target is written with the inode, so it is durable
+/// once the entry naming it is.
+#[derive(Debug)]
+pub(super) struct SymlinkNode {
+    /// The path it points to, as given (relative to the link's directory
+    /// unless absolute).
+    pub(super) target: PathBuf,
+    /// Live directory entries pointing here.
+    pub(super) nlink: u64,
+}
+
 /// What an inode holds.
 #[derive(Debug)]
 pub(super) enum Body {
@@ -219,9 +234,58 @@ pub(super) enum Body {
     File(FileNode),
     /// A directory.
     Dir(DirNode),
+    /// A symbolic link.
+    Symlink(SymlinkNode),
 }
 
-/// A file or directory.
+/// Where resolving a path led: the objects named along the way, from the
+/// root's child down, each with the name it was reached by (symbolic links
+/// followed, so the names spell the real path).
+#[derive(Debug)]
+pub(super) struct Walk {
+    /// The objects reached; the last is the result (the root when empty),
+    /// or the directory lacking `missing`.
+    pub(super) chain: Vec<(OsString, Ino)>,
+    /// The final name, when its directory has no such entry.
+    pub(super) missing: Option<OsString>,
+}
+
+impl Walk {
+    /// The last object reached: the result, or the directory lacking
+    /// `missing`.
+    pub(super) fn last(&self) -> Ino {
+        self.chain.last().map_or(ROOT, |(_, ino)| *ino)
+    }
+
+    /// The path the names spell, from the root.
+    pub(super) fn path(&self) -> PathBuf {
+        let mut path = PathBuf::from("/");
+        path.extend(self.chain.iter().map(|(name, _)| name));
+        path
+    }
+}
+
+/// One step left to take while resolving a path.
+enum Step {
+    Name(OsString),
+    Up,
+}
+
+/// Pushes the steps of a symbolic link's `target` so that its first
+/// component is taken next.
+fn push_target_steps(steps: &mut Vec<Step>, target: &Path) {
+    let parts: Vec<Step> = target
+        .components()
+        .filter_map(|part| match part {
+            Component::Normal(name) => Some(Step::Name(name.to_owned())),
+            Component::ParentDir => Some(Step::Up),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    steps.extend(parts.into_iter().rev());
+}
+
+/// A file, directory or symbolic link.
 #[derive(Debug)]
 pub(super) struct Inode {
     /// The device (index into `State::devices`) it lives on.
@@ -274,7 +338,7 @@ impl State {
     pub(super) fn dir(&self, ino: Ino) -> io::Result<&DirNode> {
         match self.inodes.get(&ino).map(|n| &n.body) {
             Some(Body::Dir(dir)) => Ok(dir),
-            Some(Body::File(_)) => Err(errno(Errno::NOTDIR)),
+            Some(Body::File(_) | Body::Symlink(_)) => Err(errno(Errno::NOTDIR)),
             None => Err(errno(Errno::NOENT)),
         }
     }
@@ -299,6 +363,7 @@ impl State {
         match self.inodes.get(&ino).map(|n| &n.body) {
             Some(Body::File(_)) => FileKind::File,
             Some(Body::Dir(_)) => FileKind::Dir,
+            Some(Body::Symlink(_)) => FileKind::Symlink,
             None => FileKind::Other,
         }
     }
@@ -318,6 +383,7 @@ impl State {
     pub(super) fn nlink(&self, ino: Ino) -> u64 {
         match self.inodes.get(&ino).map(|n| &n.body) {
             Some(Body::File(file)) => file.nlink,
+            Some(Body::Symlink(link)) => link.nlink,
             Some(Body::Dir(dir)) => {
                 let subdirs = dir.live.values().filter(|&&c| self.kind(c) == FileKind::Dir);
                 2 + subdirs.count() as u64
@@ -326,13 +392,76 @@ impl State {
         }
     }
 
-    /// The inode at `names` (from the root), following live entries.
+    /// The inode at `names` (from the root), following live entries and
+    /// every symbolic link, the last one's too (like `stat(2)`).
     pub(super) fn lookup(&self, names: &[&OsStr]) -> io::Result<Ino> {
+        self.resolve(names, true)
+    }
+
+    /// The inode at `names`, a final symbolic link not followed (like
+    /// `lstat(2)`).
+    pub(super) fn lookup_no_follow(&self, names: &[&OsStr]) -> io::Result<Ino> {
+        self.resolve(names, false)
+    }
+
+    /// [`walk`](Self::walk) for an object that must exist, without
+    /// allocating unless the path passes a symbolic link.
+    fn resolve(&self, names: &[&OsStr], follow_last: bool) -> io::Result<Ino> {
         let mut ino = ROOT;
-        for name in names {
-            ino = *self.dir(ino)?.live.get(*name).ok_or_else(|| errno(Errno::NOENT))?;
+        for (i, name) in names.iter().enumerate() {
+            let next = *self.dir(ino)?.live.get(*name).ok_or_else(|| errno(Errno::NOENT))?;
+            if self.kind(next) == FileKind::Symlink && (follow_last || i + 1 < names.len()) {
+                let walk = self.walk(names, follow_last)?;
+                return if walk.missing.is_some() { Err(errno(Errno::NOENT)) } else { Ok(walk.last()) };
+            }
+            ino = next;
         }
         Ok(ino)
+    }
+
+    /// Resolves `names` from the root through live entries, following
+    /// symbolic links in every component but the last, and in the last too
+    /// when `follow_last`. A missing final name is not an error (see
+    /// [`Walk::missing`]); a missing directory on the way is `ENOENT`, a
+    /// non-directory `ENOTDIR`, more than [`SYMLINK_FOLLOW_MAX`] links
+    /// `ELOOP`.
+    pub(super) fn walk(&self, names: &[&OsStr], follow_last: bool) -> io::Result<Walk> {
+        let mut steps: Vec<Step> = names.iter().rev().map(|name| Step::Name((*name).to_owned())).collect();
+        let mut chain: Vec<(OsString, Ino)> = Vec::new();
+        let mut followed = 0;
+        while let Some(step) = steps.pop() {
+            let name = match step {
+                Step::Up => {
+                    if let Some(&(_, ino)) = chain.last() {
+                        self.dir(ino)?;
+                    }
+                    chain.pop();
+                    continue;
+                }
+                Step::Name(name) => name,
+            };
+            let dir = chain.last().map_or(ROOT, |(_, ino)| *ino);
+            let Some(ino) = self.dir(dir)?.live.get(&name).copied() else {
+                if steps.is_empty() {
+                    return Ok(Walk { chain, missing: Some(name) });
+                }
+                return Err(errno(Errno::NOENT));
+            };
+            match self.inodes.get(&ino).map(|n| &n.body) {
+                Some(Body::Symlink(link)) if follow_last || !steps.is_empty() => {
+                    followed += 1;
+                    if followed > SYMLINK_FOLLOW_MAX {
+                        return Err(errno(Errno::LOOP));
+                    }
+                    if link.target.is_absolute() {
+                        chain.clear();
+                    }
+                    push_target_steps(&mut steps, &link.target);
+                }
+                _ => chain.push((name, ino)),
+            }
+        }
+        Ok(Walk { chain, missing: None })
     }
 
     /// The directory holding the last name of `names` and that name; `None`
@@ -367,8 +496,17 @@ impl State {
     }
 
     fn add_links(&mut self, ino: Ino, delta: i64) {
-        if let Some(file) = self.file_mut(ino) {
-            file.nlink = file.nlink.saturating_add_signed(delta);
+        if let Some(nlink) = self.links_mut(ino) {
+            *nlink = nlink.saturating_add_signed(delta);
+        }
+    }
+
+    /// The link count of a file or symbolic link (a directory's is derived).
+    pub(super) fn links_mut(&mut self, ino: Ino) -> Option<&mut u64> {
+        match self.inodes.get_mut(&ino).map(|n| &mut n.body) {
+            Some(Body::File(file)) => Some(&mut file.nlink),
+            Some(Body::Symlink(link)) => Some(&mut link.nlink),
+            _ => None,
         }
     }
 

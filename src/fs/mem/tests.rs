@@ -368,3 +368,28 @@ fn clones_share_one_namespace_across_threads() {
         assert_eq!(read(&fs, &format!("/f{i}")), vec![i; 100]);
     }
 }
+
+#[test]
+fn symlinks_survive_a_crash_with_their_entry() {
+    let fs = MemFs::new();
+    fs.create_dir(p("/d")).unwrap();
+    fs.symlink(p("/d"), p("/kept")).unwrap();
+    fs.sync_directory(p("/")).unwrap();
+    fs.symlink(p("d"), p("/lost")).unwrap();
+    assert_errno(fs.symlink(p("/d"), p("/kept")), "symlink", Errno::EXIST);
+    assert_errno(fs.symlink(p(""), p("/empty")), "symlink", Errno::NOENT);
+    let after = fs.crash_copy();
+    assert_eq!(after.metadata(p("/kept")).unwrap().kind, FileKind::Symlink);
+    assert_eq!(after.canonicalize(p("/kept")).unwrap(), p("/d"));
+    assert!(!after.exists(p("/lost")).unwrap(), "the entry was not synced");
+}
+
+#[test]
+fn renaming_a_directory_below_itself_through_a_link_is_refused() {
+    let fs = MemFs::new();
+    fs.create_dir_all(p("/a/b")).unwrap();
+    fs.symlink(p("/a/b"), p("/into")).unwrap();
+    assert_errno(fs.rename(p("/a"), p("/into/a2")), "rename", Errno::INVAL);
+    fs.rename(p("/into"), p("/still-a-link")).unwrap();
+    assert_eq!(fs.canonicalize(p("/still-a-link")).unwrap(), p("/a/b"));
+}
