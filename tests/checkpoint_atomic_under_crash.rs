@@ -4,6 +4,9 @@
 //! source reopens with everything persisted; leftovers are only staging
 //! directories, and the next checkpoint into the same parent removes them.
 
+#[path = "common/crash_points.rs"]
+mod crash_points;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -115,6 +118,7 @@ fn check_after_crash(crashed: &MemFs, states: &BTreeMap<SeqNo, State>, n: u64, a
 #[test]
 fn power_cut_at_every_op_of_a_flushing_checkpoint() {
     let explored = sweep(true);
+    crash_points::record("checkpoint_atomic_under_crash/flush", explored as u64, 0, explored as u64);
     #[expect(clippy::print_stderr, reason = "report the size of the sweep")]
     {
         eprintln!("checkpoint (flush) crash sweep: {explored} crash states explored");
@@ -124,6 +128,7 @@ fn power_cut_at_every_op_of_a_flushing_checkpoint() {
 #[test]
 fn power_cut_at_every_op_of_a_log_copying_checkpoint() {
     let explored = sweep(false);
+    crash_points::record("checkpoint_atomic_under_crash/no_flush", explored as u64, 0, explored as u64);
     #[expect(clippy::print_stderr, reason = "report the size of the sweep")]
     {
         eprintln!("checkpoint (no flush) crash sweep: {explored} crash states explored");

@@ -4,6 +4,9 @@
 //! source is unharmed — usable at once, or after a reopen when a failed
 //! fsync poisoned it.
 
+#[path = "common/crash_points.rs"]
+mod crash_points;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -96,6 +99,7 @@ fn every_single_failure_is_clean() {
         for kind in [FaultKind::IO, FaultKind::NO_SPACE, FaultKind::TornWrite] {
             let (failed, succeeded) = sweep(kind, options);
             assert!(failed > 0);
+            crash_points::record("checkpoint_faults", 0, (failed + succeeded) as u64, (failed + succeeded) as u64);
             report.push(format!("flush={flush} {kind:?}: {failed} failed cleanly, {succeeded} succeeded"));
         }
     }

@@ -5,6 +5,9 @@
 //! or, where every byte happened to land, read back exactly — never a
 //! wrong answer.
 
+#[path = "common/crash_points.rs"]
+mod crash_points;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -104,6 +107,8 @@ fn crash_at_every_operation(
         }
         if fault.injected_count() == 0 {
             assert!(finished);
+            let explored = (n + 1) * (1 + SEEDS);
+            crash_points::record("formats_durable_under_crash", explored, 0, explored);
             return n;
         }
     }

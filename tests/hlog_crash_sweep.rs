@@ -3,6 +3,9 @@
 //! acknowledged by a completed persist is present, and what is present is
 //! exactly a prefix of the write order (whole batches, no holes).
 
+#[path = "common/crash_points.rs"]
+mod crash_points;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -181,6 +184,7 @@ fn power_cut_at_every_operation() {
             );
         }
     }
+    crash_points::record("hlog_crash_sweep/power_cut", 4 * (ops + 1), 0, 4 * (ops + 1));
 }
 
 #[test]
@@ -197,4 +201,5 @@ fn a_single_failed_operation_poisons_and_loses_nothing_acknowledged() {
             check_recovery(mem, &model, &format!("{kind:?} at op {n}, then reopen"));
         }
     }
+    crash_points::record("hlog_crash_sweep/single_fault", 3 * (ops + 1), 3 * (ops + 1), 6 * (ops + 1));
 }

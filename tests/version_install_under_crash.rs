@@ -3,6 +3,9 @@
 //! version, never anything else; obsolete files are deleted only when no
 //! version holds them and no deletion pause is active.
 
+#[path = "common/crash_points.rs"]
+mod crash_points;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -89,6 +92,8 @@ fn install_is_atomic_under_power_cut_at_every_op() {
         }
     }
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "both outcomes seen: {outcomes:?}");
+    let explored = (outcomes[0] + outcomes[1]) as u64;
+    crash_points::record("version_install_under_crash", explored, 0, explored);
 }
 
 #[test]

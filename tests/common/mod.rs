@@ -2,6 +2,7 @@
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
 pub mod backup;
+pub mod crash_points;
 pub mod mounts;
 
 use std::io;
