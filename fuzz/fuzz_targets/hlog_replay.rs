@@ -58,7 +58,7 @@ fn replay(body: &[u8]) {
             drop(log);
             // Whatever recovery cut, the log it left takes the write and
             // reopens with it: a recovered log is never made unopenable.
-            let (again, _) = HybridLog::open(Arc::new(fs.crash_copy()), dir, config, from).expect("a recovered log reopens");
+            let (again, _) = HybridLog::open(Arc::new(fs), dir, config, from).expect("a recovered log reopens");
             assert_eq!(again.get(b"after", None).and_then(|l| l.value().map(<[u8]>::to_vec)), Some(b"replay".to_vec()));
             if keys < 10_000 {
                 assert_eq!(again.range(.., None).count(), keys + usize::from(log_had_no_after(&sorted)));

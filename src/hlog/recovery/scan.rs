@@ -173,6 +173,8 @@ struct Walk {
     /// Where the next segment must start; `None` when a gap is allowed.
     expected: Option<u64>,
     page_size: u64,
+    /// Smallest and largest seqno of the key records since the last commit.
+    pending_seqnos: Option<(u64, u64)>,
 }
 
 impl Walk {
@@ -192,6 +194,20 @@ impl Walk {
             {
                 return Err(Damage::new(i, offset as u64, "commit record does not match the records it covers"));
             }
+            // A commit makes durable the writes after the previous one, up
+            // to its seqno; a persist copies only records no write changes
+            // any more, so no record it covers lies outside that range.
+            if let Some((low, high)) = self.pending_seqnos.take()
+                && (low <= self.scan.commit_seqno || high > rec.seqno)
+            {
+                let what = format!(
+                    "commit record at seqno {} covers records with seqnos {low}..={high}, outside {}..={}",
+                    rec.seqno,
+                    self.scan.commit_seqno + 1,
+                    rec.seqno
+                );
+                return Err(Damage::new(i, offset as u64, what));
+            }
             self.scan.accepted.append(&mut self.pending);
             self.scan.commits += 1;
             self.scan.commit_end = Some((address + rec.len as u64, i));
@@ -203,6 +219,9 @@ impl Walk {
             self.hasher.update(raw);
             if matches!(rec.kind, Kind::Value | Kind::Tombstone) {
                 self.pending.push((i, offset, address));
+                let (low, high) = self.pending_seqnos.get_or_insert((rec.seqno, rec.seqno));
+                *low = (*low).min(rec.seqno);
+                *high = (*high).max(rec.seqno);
             }
         }
         Ok(())
@@ -412,6 +431,33 @@ mod tests {
         b2.put(b"e").commit(run2);
         let torn = Body { start: 0, bytes: &a.bytes[..a.bytes.len() - 3] };
         assert!(scan(&[torn, body(&b2)]).is_err());
+    }
+
+    #[test]
+    fn a_commit_covering_records_outside_its_seqnos_is_damage() {
+        let mut b = Builder::new(0);
+        b.put(b"a").put(b"b").commit(0);
+        let run = b.address();
+        b.put(b"c").commit(run);
+        assert!(scan(&[body(&b)]).is_ok());
+        // The second commit claims seqno 2 while covering seqno 3.
+        let mut low = Builder::new(0);
+        low.put(b"a").put(b"b").commit(0);
+        low.seqno = 3;
+        let run = low.address();
+        low.put(b"c");
+        low.seqno = 2;
+        low.commit(run);
+        assert!(scan(&[body(&low)]).is_err());
+        // A record after the first commit that no later write could be.
+        let mut old = Builder::new(0);
+        old.put(b"a").put(b"b").commit(0);
+        old.seqno = 1;
+        let run = old.address();
+        old.put(b"c");
+        old.seqno = 3;
+        old.commit(run);
+        assert!(scan(&[body(&old)]).is_err());
     }
 
     #[test]
