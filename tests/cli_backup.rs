@@ -87,8 +87,15 @@ fn cycle(dir: &Path, store: &str, extra: &[&str], damage: &dyn Fn(&str)) {
     assert!(out.contains("skipped       backup 2:") && out.contains("restored      backup 1"), "{out}");
     assert_eq!(ok(["scan", s(&older)]), "k0\tv0\nk1\tv1\nk2\tv2\n");
 
+    // Backup 2 is damaged: it is not one of the kept, and stays.
     let pruned = ok(with(&["backup", "prune", store, "--keep", "1", "--json"]));
-    assert_eq!(pruned, "{\"removed\":[1],\"kept\":[2]}\n");
+    assert!(pruned.starts_with("{\"removed\":[],\"kept\":[1],\"damaged\":[{\"id\":2,\"reason\":"), "{pruned}");
+    let pruned = ok(with(&["backup", "prune", store, "--keep", "1"]));
+    assert!(pruned.contains("damaged       backup 2: ") && pruned.contains("cairn backup delete"), "{pruned}");
+    let deleted = ok(with(&["backup", "delete", store, "2"]));
+    assert!(deleted.contains("deleted       backup 2"), "{deleted}");
+    let missing = cairn(with(&["backup", "delete", store, "2"]));
+    assert_eq!(missing.status.code(), Some(1));
     let gc = ok(with(&["backup", "gc", store, "--json"]));
     assert!(gc.starts_with("{\"files_removed\":"), "{gc}");
     let usage = cairn(with(&["backup", "prune", store, "--keep", "0"]));

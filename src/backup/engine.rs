@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::latest::{LATEST_BYTES_MAX, LATEST_KEY, decode_latest, encode_latest};
 use super::manifest::{MANIFEST_BYTES_MAX, MANIFESTS_PREFIX, Manifest, manifest_key, parse_manifest_key};
+use super::presence::StoredFiles;
 use super::store::{BackupStore, get};
+use super::verify::SkippedBackup;
 use crate::fs::{Fs, StdFs};
 use crate::{Error, Result};
 
@@ -58,10 +60,14 @@ pub struct BackupListing {
 /// What [`BackupEngine::prune`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PruneReport {
-    /// Backups removed, newest first.
+    /// Intact backups removed, newest first.
     pub removed: Vec<u64>,
-    /// Backups kept, newest first.
+    /// Intact backups kept, newest first.
     pub kept: Vec<u64>,
+    /// Damaged backups, newest first, and why: neither counted among the
+    /// kept nor removed (look at them, then [`delete`](BackupEngine::delete)
+    /// each one that cannot be repaired).
+    pub damaged: Vec<SkippedBackup>,
 }
 
 impl BackupEngine {
@@ -150,21 +156,38 @@ impl BackupEngine {
         }
     }
 
-    /// Removes every backup but the newest `keep` (at least 1). Their files
-    /// stay until [`gc`](Self::gc) finds no backup uses them.
+    /// Removes every intact backup but the newest `keep` (at least 1).
+    /// Their files stay until [`gc`](Self::gc) finds no backup uses them.
+    ///
+    /// Only backups that can be restored count: a manifest that reads and
+    /// decodes, every file it names in the store with its recorded size (a
+    /// listing, not a read of every byte: [`verify`](Self::verify) does
+    /// that). Damaged backups are reported in [`PruneReport::damaged`] and
+    /// never removed; with fewer intact backups than `keep`, nothing is.
     pub fn prune(&self, keep: usize) -> Result<PruneReport> {
         if keep == 0 {
             return Err(Error::invalid("prune must keep at least one backup"));
         }
+        // Ids before files: a backup committed after the listing is not
+        // seen, and the files of one listed were stored before its commit.
         let ids = self.ids()?;
-        let split = ids.len().saturating_sub(keep);
-        for &id in &ids[..split] {
-            self.store.delete(&manifest_key(id))?;
+        let stored = StoredFiles::list(&*self.store)?;
+        let mut report = PruneReport::default();
+        for id in ids.into_iter().rev() {
+            let damage = match self.manifest(id) {
+                Ok(manifest) => stored.absent(&manifest).map(|a| format!("not in the store: {}", a.files)),
+                // Deleted since the listing.
+                Err(e) if e.is_not_found() => continue,
+                Err(e) if e.is_corruption() => Some(e.to_string()),
+                Err(e) => return Err(e),
+            };
+            match damage {
+                Some(reason) => report.damaged.push(SkippedBackup { id, reason }),
+                None if report.kept.len() < keep => report.kept.push(id),
+                None => report.removed.push(id),
+            }
         }
-        let report = PruneReport {
-            removed: ids[..split].iter().rev().copied().collect(),
-            kept: ids[split..].iter().rev().copied().collect(),
-        };
+        self.store.delete_many(&report.removed.iter().map(|&id| manifest_key(id)).collect::<Vec<_>>())?;
         self.point_latest_at_newest()?;
         Ok(report)
     }

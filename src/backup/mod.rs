@@ -26,6 +26,7 @@ pub(crate) mod json;
 mod latest;
 mod lease;
 mod manifest;
+mod presence;
 mod progress;
 mod restore;
 #[cfg(feature = "s3")]

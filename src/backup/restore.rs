@@ -11,9 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::content::{ContentHasher, FILES_PREFIX};
+use super::content::ContentHasher;
 use super::engine::BackupEngine;
 use super::manifest::{Manifest, ManifestFile};
+use super::presence::StoredFiles;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
 use crate::checkpoint::target::{create_parents, lock_staging, normalize, remove_leftovers, staging_path};
@@ -130,33 +131,18 @@ fn check_target(fs: &dyn Fs, target: &Path) -> Result<PathBuf> {
 /// Fails, naming every file, when the store lacks a file of `manifest` or
 /// holds it with another size: cheaper than finding out halfway.
 fn check_present(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
-    let stored: std::collections::HashMap<String, u64> =
-        store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
-    let mut problems = Vec::new();
-    let mut first = None;
-    for file in &manifest.files {
-        let key = file.content.key();
-        let what = match stored.get(&key) {
-            None => "missing".to_owned(),
-            Some(&size) if size != file.size_bytes() => format!("{size} bytes, {} recorded", file.size_bytes()),
-            Some(_) => continue,
-        };
-        first.get_or_insert_with(|| store.location(&key));
-        problems.push(format!("{} ({what})", file.db_name()));
-    }
-    match first {
-        None => Ok(()),
-        Some(location) => Err(Error::corruption(
-            location.as_ref(),
-            0,
-            format!(
-                "backup {} is damaged, nothing was restored: {}; restore another backup (recover_latest_valid \
-                 finds the newest intact one)",
-                manifest.id,
-                problems.join(", ")
-            ),
-        )),
-    }
+    let Some(absent) = StoredFiles::list(store)?.absent(manifest) else {
+        return Ok(());
+    };
+    Err(Error::corruption(
+        store.location(&absent.first_key).as_ref(),
+        0,
+        format!(
+            "backup {} is damaged, nothing was restored: {}; restore another backup (recover_latest_valid finds \
+             the newest intact one)",
+            manifest.id, absent.files
+        ),
+    ))
 }
 
 /// Downloads `file` into `path`, checking its size and checksum as the

@@ -73,8 +73,11 @@ pub enum BackupCommand {
     Verify(BackupVerifyArgs),
     /// Restore a backup into TARGET (which must not exist); it opens as a database.
     Restore(BackupRestoreArgs),
-    /// Remove all but the newest backups (their files stay until gc).
+    /// Remove all but the newest intact backups (their files stay until
+    /// gc); damaged ones are named, neither counted nor removed.
     Prune(BackupPruneArgs),
+    /// Remove one backup, damaged or not (its files stay until gc).
+    Delete(BackupDeleteArgs),
     /// Remove files no backup uses, and what crashed backups left behind.
     Gc(BackupGcArgs),
 }
@@ -157,9 +160,20 @@ pub struct BackupPruneArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// How many of the newest backups to keep.
+    /// How many of the newest intact backups to keep.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub keep: u64,
+}
+
+/// `cairn backup delete`.
+#[derive(Debug, Args)]
+pub struct BackupDeleteArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup's id.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    pub id: u64,
 }
 
 /// `cairn backup gc`.
