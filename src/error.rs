@@ -101,6 +101,19 @@ impl Error {
         Error::InvalidArgument { what: what.into() }
     }
 
+    /// A corruption error that also says the damaged database stopped
+    /// `what` (e.g. "the backup was refused"); other errors as they are.
+    pub(crate) fn refusing(self, what: &str) -> Self {
+        match self {
+            Error::Corruption { file, offset, what: found } => Error::Corruption {
+                file,
+                offset,
+                what: format!("{found}; the database is damaged and {what} (`cairn verify` lists the damage)"),
+            },
+            e => e,
+        }
+    }
+
     /// The kind of the underlying I/O error, if this is an I/O error.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         match self {

@@ -3,12 +3,16 @@
 //! 1. Take a backup lease (so no gc runs meanwhile).
 //! 2. Pause deletions and capture an exact cut, as a checkpoint does: a
 //!    version (plus, without a flush, log segments up to a length).
-//! 3. Hash every file of the cut (xxh3-128) into its content key; upload
+//! 3. Check every file of the cut by its own checksums (tables and blob
+//!    files read whole, the log replayed as far as captured, the version
+//!    file decoded): a damaged file fails the backup with
+//!    `Error::Corruption` naming it, and nothing is committed.
+//! 4. Hash every file of the cut (xxh3-128) into its content key; upload
 //!    only those whose key the store lacks, re-checking the hash as the
 //!    store reads the file.
-//! 4. Commit the manifest create-only: losing that race is
+//! 5. Commit the manifest create-only: losing that race is
 //!    [`Error::BackupConflict`], never success.
-//! 5. Point `latest.json` at it; release the lease and the pause.
+//! 6. Point `latest.json` at it; release the lease and the pause.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,6 +27,7 @@ use super::lease::{Lease, LeaseKind};
 use super::manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, db_name, parse_manifest_key};
 use super::progress::BackupProgress;
 use super::store::{BackupStore, Source};
+use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::version::{DbLayout, FileName, encode_version_file};
@@ -116,6 +121,8 @@ impl BackupEngine {
         let _pause = inner.pause_deletions();
         let capture = inner.capture(options.flush)?;
         let plan = plan(fs, &inner.layout, &capture)?;
+        capture.verify_version_file(fs, &inner.layout).map_err(refused)?;
+        capture.verify_log(fs, &inner.layout).map_err(refused)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
         let (files, uploaded) = store_files(fs, store, &plan, &mut lease, progress)?;
         let id = match options.id {
@@ -176,6 +183,7 @@ fn store_files(
     for planned in plan {
         lease.refresh_if_due()?;
         let bytes_before = done.bytes_done;
+        planned.verify(fs).map_err(refused)?;
         let content = planned.hash(fs)?;
         let key = content.key();
         if stored.get(&key) != Some(&content.size_bytes) {
@@ -196,6 +204,12 @@ fn store_files(
         files.push(ManifestFile { name: planned.name, content });
     }
     Ok((files, uploaded))
+}
+
+/// A damaged file is never stored as if it were data: the error says the
+/// backup stopped there.
+fn refused(e: Error) -> Error {
+    e.refusing("nothing was backed up")
 }
 
 /// Commits `manifest` create-only.
@@ -254,6 +268,17 @@ fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned
 impl Planned {
     fn open(&self, fs: &dyn Fs) -> Result<Option<Box<dyn FsFile>>> {
         self.path.as_ref().map(|p| fs.open(p, OpenOptions::read())).transpose()
+    }
+
+    /// Checks a table or blob file by its own checksums (every block,
+    /// record, index and footer). The log and the version file are checked
+    /// with the capture they belong to.
+    fn verify(&self, fs: &dyn Fs) -> Result<()> {
+        match (self.name, &self.path) {
+            (FileName::Table(id), Some(path)) => verify_table(fs, path, id),
+            (FileName::Blob(id), Some(path)) => verify_blob(fs, path, id),
+            _ => Ok(()),
+        }
     }
 
     /// Reads the file once to find its content key.

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::target::{check_target, create_parents, lock_staging, remove_leftovers, staging_path};
+use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
-use crate::version::{DbLayout, encode_current, encode_version_file};
+use crate::version::{DbLayout, FileName, encode_current, encode_version_file};
 
 impl Db {
     /// Takes a checkpoint into `target` with default options (flush, sync):
@@ -162,10 +163,17 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
         fs.create_dir(&dir)?;
     }
     let mut tally = Tally::default();
-    let tables = capture.version.tables().map(|(_, t)| (src.table(t.info.id), out.table(t.info.id)));
-    let blobs = capture.version.blob_files.keys().map(|&id| (src.blob(id), out.blob(id)));
-    for (from, to) in tables.chain(blobs) {
-        tally.count(link_or_copy(fs, &from, fs, &to, sync)?);
+    let tables = capture.version.tables().map(|(_, t)| FileName::Table(t.info.id));
+    let blobs = capture.version.blob_files.keys().map(|&id| FileName::Blob(id));
+    for name in tables.chain(blobs) {
+        let (from, to) = (src.path_of(name), out.path_of(name));
+        let outcome = link_or_copy(fs, &from, fs, &to, sync)?;
+        // A link shares the source's bytes; a copy is new bytes, read from
+        // the source, and must not carry damage into the checkpoint.
+        if outcome.strategy == LinkStrategy::Copied {
+            verify_copied(fs, &from, name)?;
+        }
+        tally.count(outcome);
     }
     // Captured log segments belong to frozen memtables and were persisted by
     // the capture: complete and never appended again, so one whose file is
@@ -181,6 +189,18 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
         }
     }
     Ok(tally)
+}
+
+/// Checks the source of a copied table or blob file by its own checksums;
+/// damage fails the checkpoint (its cleanup guard removes the staging
+/// directory) with `Error::Corruption` naming the source file.
+fn verify_copied(fs: &dyn Fs, from: &Path, name: FileName) -> Result<()> {
+    let checked = match name {
+        FileName::Table(id) => verify_table(fs, from, id),
+        FileName::Blob(id) => verify_blob(fs, from, id),
+        FileName::LogSegment(_) | FileName::Version(_) | FileName::Current => Ok(()),
+    };
+    checked.map_err(|e| e.refusing("the checkpoint was not made"))
 }
 
 /// Writes `v{N}`, `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs
