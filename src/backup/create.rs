@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use super::clock::now_unix_ms;
 use super::content::{ContentHasher, ContentKey, ContentKind, FILES_PREFIX};
 use super::engine::BackupEngine;
-use super::latest::{LATEST_KEY, encode_latest};
+use super::latest::{LATEST_KEY, Latest, encode_latest};
 use super::lease::{Lease, LeaseKind};
 use super::manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, db_name, parse_manifest_key};
 use super::progress::BackupProgress;
@@ -30,7 +30,7 @@ use super::store::{BackupStore, Source};
 use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, FsFile, OpenOptions};
-use crate::version::{DbLayout, FileName, encode_version_file};
+use crate::version::{DbLayout, FileName, as_copy, encode_version_file};
 use crate::{Error, Result, SeqNo};
 
 /// Bytes read from a source file at a time while hashing.
@@ -71,6 +71,8 @@ impl BackupOptions {
 pub struct BackupInfo {
     /// Its id.
     pub id: u64,
+    /// The database timeline it holds.
+    pub database: Option<crate::DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
@@ -107,6 +109,9 @@ impl BackupEngine {
     /// only once every file is stored and its manifest committed. Fails with
     /// [`Error::StoreBusy`] while a gc runs on the store, and with
     /// [`Error::BackupConflict`] if another writer committed the same id.
+    /// Its manifest records the database's identity ([`Db::identity`]);
+    /// with a [`database`](Self::database) chosen, another database is
+    /// refused.
     pub fn create_backup_with(
         &self,
         db: &Db,
@@ -114,6 +119,17 @@ impl BackupEngine {
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<BackupInfo> {
         let started = Instant::now();
+        if let Some(chosen) = self.database
+            && chosen != db.identity()
+        {
+            let name = |d: Option<crate::DbIdentity>| d.map_or_else(|| "unknown".to_owned(), |d| d.to_string());
+            return Err(Error::invalid(format!(
+                "{} is database {}, not the chosen database {}",
+                db.path().display(),
+                name(db.identity()),
+                name(chosen)
+            )));
+        }
         let store = &*self.store;
         let mut lease = Lease::acquire(store, LeaseKind::Backup, self.grace)?;
         let inner = db.inner();
@@ -133,18 +149,20 @@ impl BackupEngine {
             id,
             created_unix_ms: now_unix_ms(),
             source: crate::checkpoint::target::normalize(inner.layout.root())?.to_string_lossy().into_owned(),
+            database: capture.version.identity,
             seqno: capture.seqno,
             version_id: capture.version.id.0,
             files,
         };
         commit(store, &manifest)?;
         // The backup is committed; a stale pointer is only a hint gone stale.
-        if let Err(e) = store.put(LATEST_KEY, &encode_latest(id)) {
+        if let Err(e) = store.put(LATEST_KEY, &encode_latest(Latest { id, database: manifest.database })) {
             log::warn!("backup {id} is committed, but {} could not be updated: {e}", store.location(LATEST_KEY));
         }
         drop(lease);
         Ok(BackupInfo {
             id,
+            database: manifest.database,
             seqno: capture.seqno,
             version_id: manifest.version_id,
             files_total: plan.len(),
@@ -259,7 +277,9 @@ fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned
     for piece in &capture.log {
         files.push(on_disk(FileName::LogSegment(piece.number), piece.len_bytes, false)?);
     }
-    let (bytes, _) = encode_version_file(version);
+    // Marked as a copy: the restored database's first writable open starts
+    // a new timeline.
+    let (bytes, _) = encode_version_file(&as_copy(version));
     let name = FileName::Version(version.id);
     files.push(Planned { name, kind: ContentKind::Version, path: None, len_bytes: bytes.len() as u64, bytes });
     Ok(files)

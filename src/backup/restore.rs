@@ -27,6 +27,9 @@ use crate::{Error, Result, SeqNo};
 pub struct RestoreInfo {
     /// The backup restored.
     pub id: u64,
+    /// The database timeline it holds: the restored database reports it
+    /// until it is opened for writing, which starts the next generation.
+    pub database: Option<crate::DbIdentity>,
     /// The restored database holds every write with seqno <= this, none after.
     pub seqno: SeqNo,
     /// Its directory.
@@ -59,6 +62,7 @@ impl BackupEngine {
         let fs = &*self.local;
         let store = &*self.store;
         let manifest = self.manifest(id)?;
+        self.check_scope(&manifest)?;
         check_present(store, &manifest)?;
         let target = check_target(fs, target)?;
         let parent = target.parent().expect("a checked target has a parent").to_path_buf();
@@ -104,6 +108,7 @@ impl BackupEngine {
         drop(lock);
         Ok(RestoreInfo {
             id,
+            database: manifest.database,
             seqno: manifest.seqno,
             path: target,
             files: manifest.files.len(),

@@ -9,7 +9,7 @@ use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, C
 use crate::Result;
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy, remove_dir_all};
-use crate::version::{DbLayout, FileName, encode_current, encode_version_file};
+use crate::version::{DbLayout, FileName, as_copy, encode_current, encode_version_file};
 
 impl Db {
     /// Takes a checkpoint into `target` with default options (flush, sync):
@@ -116,6 +116,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let description = CheckpointDescription {
         format_version: CHECKPOINT_FORMAT_VERSION,
         source: super::target::normalize(inner.layout.root())?,
+        database: capture.version.identity,
         seqno: capture.seqno,
         version_id: capture.version.id.0,
         created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
@@ -213,7 +214,8 @@ fn write_metadata(
     description: &CheckpointDescription,
     sync: bool,
 ) -> Result<()> {
-    let (version_bytes, hash) = encode_version_file(&capture.version);
+    // Marked as a copy: its first writable open starts a new timeline.
+    let (version_bytes, hash) = encode_version_file(&as_copy(&capture.version));
     let files = [
         (out.version(capture.version.id), version_bytes),
         (out.current(), encode_current(capture.version.id, hash)),
