@@ -1,9 +1,10 @@
-//! `cairn backup prune STORE --keep N`: keep the newest intact backups only.
+//! `cairn backup prune STORE --keep N [--database ID]`: keep the newest intact
+//! backups of a database only.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::store::{self, Access};
+use super::store;
 use crate::args::BackupPruneArgs;
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
@@ -13,7 +14,7 @@ use crate::output::Out;
 /// the damaged backups it neither counted nor removed.
 pub fn run(args: &BackupPruneArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
-    let engine = store::engine(&args.store, Access::Existing)?;
+    let engine = store::scoped_engine(&args.store, &args.database)?;
     let keep = usize::try_from(args.keep).unwrap_or(usize::MAX);
     let report = engine.prune(keep).at(at)?;
     let mut out = Out::new();
