@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 mod common;
 
-use cairndb::backup::{BackupEngine, BackupOptions, ContentKind, DirStore, Manifest, ManifestFile};
+use cairndb::backup::{
+    BackupEngine, BackupOptions, ContentKey, ContentKind, DirStore, Manifest, ManifestFile, manifest_key,
+};
 use cairndb::fs::{Fs, MemFs, OpenOptions};
 use cairndb::{Db, Error};
 use common::backup::{Model, open_db, restored_state};
@@ -98,6 +100,30 @@ fn a_table_damaged_before_the_backup_is_refused_and_never_restored() {
     let err = s.engine.create_backup(&s.db).unwrap_err();
     assert!(err.is_corruption() && err.to_string().contains(&path.display().to_string()), "{err}");
     assert!(s.engine.list().unwrap().is_empty(), "nothing was committed");
+}
+
+/// A backup reads a table or blob file a second time, to check it, only
+/// when no format 2 manifest names its content (those were all checked);
+/// content named only by a manifest from before the checks (format 1) is
+/// checked again.
+#[test]
+fn content_named_only_by_an_old_manifest_is_checked_again() {
+    let s = setup();
+    let good = s.engine.create_backup_with(&s.db, no_flush(), &mut |_| {}).unwrap();
+    let manifest = s.engine.manifest(good.id).unwrap();
+    let table = *manifest.files.iter().find(|f| f.content.kind == ContentKind::Table).unwrap();
+    let path = PathBuf::from("/db").join(table.db_name());
+    flip(&s.disk, &path, 8 * 100 + 3);
+    // An old build backed the damaged table up (unchecked) under backup 50.
+    let bytes = cairndb::fs::read_to_vec(&s.disk, &path).unwrap();
+    let damaged = ContentKey { xxh3_128: xxhash_rust::xxh3::xxh3_128(&bytes), ..table.content };
+    let files = manifest.files.iter().map(|f| if *f == table { ManifestFile { content: damaged, ..*f } } else { *f });
+    let old = Manifest { id: 50, database: None, files: files.collect(), ..manifest };
+    s.engine.store().put_if_absent(&manifest_key(50), &old.encode()).unwrap();
+    match s.engine.create_backup_with(&s.db, no_flush(), &mut |_| {}) {
+        Err(Error::Corruption { file, .. }) => assert_eq!(file, path),
+        other => panic!("expected corruption naming {}, got {other:?}", path.display()),
+    }
 }
 
 #[test]

@@ -3,19 +3,20 @@
 //! 1. Take a backup lease (so no gc runs meanwhile).
 //! 2. Pause deletions and capture an exact cut, as a checkpoint does: a
 //!    version (plus, without a flush, log segments up to a length).
-//! 3. Check every file of the cut by its own checksums (tables and blob
-//!    files read whole, the log replayed as far as captured, the version
-//!    file decoded): a damaged file fails the backup with
-//!    `Error::Corruption` naming it, and nothing is committed.
-//! 4. Hash every file of the cut (xxh3-128) into its content key; upload
-//!    only those whose key the store lacks, re-checking the hash as the
-//!    store reads the file.
+//! 3. Check the log (replayed as far as captured) and the version file
+//!    (decoded) of the cut by their own checksums.
+//! 4. Hash every file of the cut (xxh3-128) into its content key; check
+//!    each table and blob file whose content no format 2 manifest names by
+//!    its own checksums (read whole); upload only those whose key the store
+//!    lacks, re-checking the hash as the store reads the file. A damaged
+//!    file fails the backup with `Error::Corruption` naming it, and nothing
+//!    is committed.
 //! 5. Commit the manifest create-only: losing that race is
 //!    [`Error::BackupConflict`], never success.
 //! 6. Point `latest.json` at it; release the lease and the pause.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,8 @@ use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::version::{DbLayout, FileName, as_copy, encode_version_file};
 use crate::{Error, Result, SeqNo};
 
+/// Manifests read, newest first, for contents already checked.
+const CHECKED_MANIFESTS_MAX: usize = 16;
 /// Bytes read from a source file at a time while hashing.
 const HASH_CHUNK_BYTES: usize = 1 << 20;
 
@@ -140,7 +143,8 @@ impl BackupEngine {
         capture.verify_version_file(fs, &inner.layout).map_err(refused)?;
         capture.verify_log(fs, &inner.layout).map_err(refused)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
-        let (files, uploaded) = store_files(fs, store, &plan, &mut lease, progress)?;
+        let checked = self.checked_contents(capture.version.identity)?;
+        let (files, uploaded) = store_files(fs, store, &plan, &checked, &mut lease, progress)?;
         let id = match options.id {
             Some(id) => id,
             None => next_id(store)?,
@@ -183,12 +187,14 @@ struct Uploaded {
     bytes: u64,
 }
 
-/// Hashes every planned file and uploads those the store lacks (or holds
-/// with another size); returns the manifest entries.
+/// Hashes every planned file, checks those whose content is not in
+/// `checked`, and uploads those the store lacks (or holds with another
+/// size); returns the manifest entries.
 fn store_files(
     fs: &dyn Fs,
     store: &dyn BackupStore,
     plan: &[Planned],
+    checked: &HashSet<ContentKey>,
     lease: &mut Lease<'_>,
     progress: &mut dyn FnMut(BackupProgress),
 ) -> Result<(Vec<ManifestFile>, Uploaded)> {
@@ -201,8 +207,10 @@ fn store_files(
     for planned in plan {
         lease.refresh_if_due()?;
         let bytes_before = done.bytes_done;
-        planned.verify(fs).map_err(refused)?;
         let content = planned.hash(fs)?;
+        if !checked.contains(&content) {
+            planned.verify(fs).map_err(refused)?;
+        }
         let key = content.key();
         if stored.get(&key) != Some(&content.size_bytes) {
             // A long upload keeps its lease fresh, chunk by chunk.
@@ -222,6 +230,35 @@ fn store_files(
         files.push(ManifestFile { name: planned.name, content });
     }
     Ok((files, uploaded))
+}
+
+impl BackupEngine {
+    /// Contents already checked by their kind's checksums: every file a
+    /// format 2 manifest names (such a backup checked each file whose
+    /// content was not already known to be checked, so by induction every
+    /// one was, byte for byte: equal content keys are equal bytes). Read
+    /// from the newest manifests down to this database's newest backup, at
+    /// most [`CHECKED_MANIFESTS_MAX`] of them; an unreadable one adds
+    /// nothing. A file hashing to one of these keys needs no second read.
+    fn checked_contents(&self, database: Option<crate::DbIdentity>) -> Result<HashSet<ContentKey>> {
+        let mut checked = HashSet::new();
+        for id in self.ids()?.into_iter().rev().take(CHECKED_MANIFESTS_MAX) {
+            let manifest = match self.manifest(id) {
+                Ok(m) => m,
+                Err(e) if e.is_corruption() || e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            // Format 1 manifests (no database) come from builds that did not check.
+            if manifest.database.is_none() {
+                continue;
+            }
+            checked.extend(manifest.files.iter().map(|f| f.content));
+            if manifest.database == database {
+                break;
+            }
+        }
+        Ok(checked)
+    }
 }
 
 /// A damaged file is never stored as if it were data: the error says the
