@@ -8,7 +8,7 @@ use std::sync::Arc;
 mod common;
 
 use cairndb::Error;
-use cairndb::backup::{BackupEngine, DirStore, Manifest, manifest_key};
+use cairndb::backup::{BackupEngine, DirStore, LATEST_KEY, Latest, Manifest, decode_latest, manifest_key};
 use cairndb::fs::{Fs, MemFs};
 use common::backup::{Model, open_db, restored_state};
 
@@ -52,6 +52,9 @@ fn restore_latest_never_restores_another_database() {
         assert!(text.contains("--database") && text.contains("BackupEngine::database"), "{text}");
     }
     assert_eq!(engine.ids().unwrap(), [1, 2, 3], "the refused prune removed nothing");
+    // `latest.json`, a hint for tools, says whose backup it names.
+    let pointer = cairndb::backup::get(&**engine.store(), LATEST_KEY, 4096).unwrap();
+    assert_eq!(decode_latest("latest.json", &pointer).unwrap(), Latest { id: a3.id, database: Some(ida) });
 
     // Scoped to A: its older intact backup, never B's; scoped to B: B's.
     let of_a = engine.clone().database(ida).local_fs(Arc::clone(&disk));

@@ -27,6 +27,7 @@ use super::latest::{LATEST_KEY, Latest, encode_latest};
 use super::lease::{Lease, LeaseKind};
 use super::manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, db_name, parse_manifest_key};
 use super::progress::BackupProgress;
+use super::scope::database_name;
 use super::store::{BackupStore, Source};
 use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{Capture, Db};
@@ -125,12 +126,11 @@ impl BackupEngine {
         if let Some(chosen) = self.database
             && chosen != db.identity()
         {
-            let name = |d: Option<crate::DbIdentity>| d.map_or_else(|| "unknown".to_owned(), |d| d.to_string());
             return Err(Error::invalid(format!(
                 "{} is database {}, not the chosen database {}",
                 db.path().display(),
-                name(db.identity()),
-                name(chosen)
+                database_name(db.identity()),
+                database_name(chosen)
             )));
         }
         let store = &*self.store;

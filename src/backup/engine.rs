@@ -194,12 +194,12 @@ impl BackupEngine {
         let timeline = self.timeline(&listed)?;
         let stored = StoredFiles::list(&*self.store)?;
         let mut report = PruneReport::default();
-        for listing in listed {
+        for listing in &listed {
             let id = listing.id;
             let damage = match &listing.manifest {
                 Some(m) if Some(m.database) != timeline => continue,
                 Some(m) => stored.absent(m).map(|a| format!("not in the store: {}", a.files)),
-                None => Some(format!("{} (its database is unknown)", listing.problem.unwrap_or_default())),
+                None => Some(format!("{} (its database is unknown)", listing.problem.as_deref().unwrap_or_default())),
             };
             match damage {
                 Some(reason) => report.damaged.push(SkippedBackup { id, reason }),
@@ -208,7 +208,8 @@ impl BackupEngine {
             }
         }
         self.store.delete_many(&report.removed.iter().map(|&id| manifest_key(id)).collect::<Vec<_>>())?;
-        self.point_latest_at_newest()?;
+        let left = listed.into_iter().filter(|l| !report.removed.contains(&l.id));
+        self.point_latest_at(left.filter_map(|l| l.manifest).next())?;
         Ok(report)
     }
 
@@ -224,13 +225,12 @@ impl BackupEngine {
             ));
         }
         self.store.delete(&key)?;
-        self.point_latest_at_newest()
+        self.point_latest_at(self.list_all()?.into_iter().find_map(|l| l.manifest))
     }
 
-    /// Makes `latest.json` name the newest backup left with a readable
-    /// manifest, and its database (or removes it).
-    fn point_latest_at_newest(&self) -> Result<()> {
-        let newest = self.list_all()?.into_iter().find_map(|l| l.manifest);
+    /// Makes `latest.json` name `newest`, the newest backup left with a
+    /// readable manifest, and its database (or removes it when none is).
+    fn point_latest_at(&self, newest: Option<Manifest>) -> Result<()> {
         let newest = newest.map(|m| Latest { id: m.id, database: m.database });
         let pointed = match get(&*self.store, LATEST_KEY, LATEST_BYTES_MAX) {
             Ok(bytes) => decode_latest(&self.store.location(LATEST_KEY), &bytes).ok(),

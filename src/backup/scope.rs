@@ -123,14 +123,18 @@ impl BackupEngine {
         if self.in_scope(manifest) {
             return Ok(());
         }
-        let name = |d: Option<DbIdentity>| d.map_or_else(|| "an unknown database".to_owned(), |d| d.to_string());
         Err(Error::invalid(format!(
-            "backup {} is of {}, not of the chosen database {}",
+            "backup {} is of database {}, not of the chosen database {}",
             manifest.id,
-            name(manifest.database),
-            name(self.database.flatten())
+            database_name(manifest.database),
+            database_name(self.database.flatten())
         )))
     }
+}
+
+/// A database identity in a message: `unknown` for none.
+pub(crate) fn database_name(database: Option<DbIdentity>) -> String {
+    database.map_or_else(|| "unknown".to_owned(), |d| d.to_string())
 }
 
 #[cfg(test)]
