@@ -73,6 +73,16 @@ pub enum Error {
         /// Who holds it: the kind of job, its lease object and its age.
         holder: String,
     },
+    /// The backup store holds backups of more than one database (or
+    /// timeline of one), and the operation needs one chosen: "latest" of
+    /// which? Choose with `BackupEngine::database` (`cairn backup ...
+    /// --database ID`).
+    AmbiguousDatabase {
+        /// The backup store.
+        store: String,
+        /// The databases found, newest first.
+        databases: Vec<crate::backup::DatabaseSummary>,
+    },
     /// The storage cannot do something cairndb needs for safety.
     Unsupported {
         /// What is missing, and where.
@@ -99,6 +109,19 @@ impl Error {
     /// An invalid argument.
     pub fn invalid(what: impl Into<String>) -> Self {
         Error::InvalidArgument { what: what.into() }
+    }
+
+    /// A corruption error that also says the damaged database stopped
+    /// `what` (e.g. "the backup was refused"); other errors as they are.
+    pub(crate) fn refusing(self, what: &str) -> Self {
+        match self {
+            Error::Corruption { file, offset, what: found } => Error::Corruption {
+                file,
+                offset,
+                what: format!("{found}; the database is damaged and {what} (`cairn verify` lists the damage)"),
+            },
+            e => e,
+        }
     }
 
     /// The kind of the underlying I/O error, if this is an I/O error.
@@ -163,6 +186,13 @@ impl fmt::Display for Error {
                 "{store} is busy: {holder}; retry when it ends (a lease a crashed job left goes stale after the \
                  grace period)"
             ),
+            Error::AmbiguousDatabase { store, databases } => {
+                write!(f, "{store} holds backups of {} databases: ", databases.len())?;
+                for (i, database) in databases.iter().enumerate() {
+                    write!(f, "{}{database}", if i == 0 { "" } else { "; " })?;
+                }
+                write!(f, ". Choose one: BackupEngine::database(ID), or `--database ID` with `cairn backup`")
+            }
             Error::Unsupported { what } => write!(f, "not supported: {what}"),
         }
     }

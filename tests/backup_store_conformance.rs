@@ -119,6 +119,20 @@ fn dir_store_on_the_in_memory_disk() {
 }
 
 #[test]
+fn dir_store_deletes_are_durable_when_they_return() {
+    let disk = MemFs::new();
+    let store = DirStore::open(Arc::new(disk.clone()), "/store").unwrap();
+    let names: Vec<String> = ["a/1", "a/2", "b/3", "c"].iter().map(|k| k.to_string()).collect();
+    for key in &names {
+        store.put(key, &b"x".to_vec()).unwrap();
+    }
+    store.delete("a/1").unwrap();
+    store.delete_many(&names[1..3]).unwrap();
+    let after = DirStore::open(Arc::new(disk.crash_copy()), "/store").unwrap();
+    assert_eq!(keys(&after.list("").unwrap()), ["c"], "a power cut brings no deleted object back");
+}
+
+#[test]
 fn dir_store_on_the_real_disk() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     contract(&DirStore::open_path(dir.path().join("store")).unwrap());

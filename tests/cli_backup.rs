@@ -87,8 +87,15 @@ fn cycle(dir: &Path, store: &str, extra: &[&str], damage: &dyn Fn(&str)) {
     assert!(out.contains("skipped       backup 2:") && out.contains("restored      backup 1"), "{out}");
     assert_eq!(ok(["scan", s(&older)]), "k0\tv0\nk1\tv1\nk2\tv2\n");
 
+    // Backup 2 is damaged: it is not one of the kept, and stays.
     let pruned = ok(with(&["backup", "prune", store, "--keep", "1", "--json"]));
-    assert_eq!(pruned, "{\"removed\":[1],\"kept\":[2]}\n");
+    assert!(pruned.starts_with("{\"removed\":[],\"kept\":[1],\"damaged\":[{\"id\":2,\"reason\":"), "{pruned}");
+    let pruned = ok(with(&["backup", "prune", store, "--keep", "1"]));
+    assert!(pruned.contains("damaged       backup 2: ") && pruned.contains("cairn backup delete"), "{pruned}");
+    let deleted = ok(with(&["backup", "delete", store, "2"]));
+    assert!(deleted.contains("deleted       backup 2"), "{deleted}");
+    let missing = cairn(with(&["backup", "delete", store, "2"]));
+    assert_eq!(missing.status.code(), Some(1));
     let gc = ok(with(&["backup", "gc", store, "--json"]));
     assert!(gc.starts_with("{\"files_removed\":"), "{gc}");
     let usage = cairn(with(&["backup", "prune", store, "--keep", "0"]));
@@ -112,6 +119,64 @@ fn backup_cycle_with_a_directory_store() {
     let out = cairn(["backup", "list", s(&dir.path().join("nowhere"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no backup store here"));
+}
+
+/// The identity `cairn info` shows for the database at `db`.
+fn identity_of(db: &Path) -> String {
+    let info = ok(["info", s(db)]);
+    info.lines().find_map(|l| l.strip_prefix("database")).unwrap().trim().to_owned()
+}
+
+#[test]
+fn two_databases_in_one_store_need_the_database_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = s(&store);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for (db, value) in [(&a, "from a"), (&b, "from b")] {
+        ok(["put", s(db), "k", value, "--create"]);
+        ok(["backup", "create", s(db), store]);
+    }
+    let (ida, idb) = (identity_of(&a), identity_of(&b));
+    assert_ne!(ida, idb);
+
+    // The listing shows each backup's database, and the latest of each.
+    let listed = ok(["backup", "list", store]);
+    assert!(listed.lines().next().unwrap().contains("database"), "{listed}");
+    let line_of = |id: &str| listed.lines().find(|l| l.trim_start().starts_with(id)).unwrap().to_owned();
+    assert!(line_of("1 ").contains(&ida) && line_of("1 ").ends_with("(latest)"), "{listed}");
+    assert!(line_of("2 ").contains(&idb) && line_of("2 ").ends_with("(latest)"), "{listed}");
+    let json = ok(["backup", "list", store, "--json"]);
+    assert!(json.contains(&format!("{{\"id\":1,\"ok\":true,\"database\":\"{ida}\",\"latest\":true,")), "{json}");
+    let only_a = ok(["backup", "list", store, "--database", &ida, "--json"]);
+    assert!(only_a.starts_with("[{\"id\":1,") && !only_a.contains("\"id\":2"), "{only_a}");
+
+    // `latest` and prune refuse to guess, and say how to choose.
+    for args in [
+        vec!["backup", "restore", store, "latest", s(&dir.path().join("r"))],
+        vec!["backup", "verify", store, "latest"],
+        vec!["backup", "prune", store, "--keep", "1"],
+    ] {
+        let out = cairn(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&ida) && stderr.contains(&idb) && stderr.contains("--database ID"), "{stderr}");
+    }
+    assert!(!dir.path().join("r").exists());
+
+    // Chosen, they work on that database only.
+    let restored = dir.path().join("restored-a");
+    let out = ok(["backup", "restore", store, "latest", s(&restored), "--database", &ida]);
+    assert!(out.contains("restored      backup 1") && out.contains(&ida), "{out}");
+    assert_eq!(ok(["get", s(&restored), "k"]), "from a\n");
+    assert!(ok(["backup", "verify", store, "latest", "--database", &idb]).contains("backup 2"));
+    let pruned = ok(["backup", "prune", store, "--keep", "1", "--database", &idb, "--json"]);
+    assert_eq!(pruned, "{\"removed\":[],\"kept\":[2],\"damaged\":[]}\n");
+    let wrong = cairn(["backup", "restore", store, "2", s(&dir.path().join("x")), "--database", &ida]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not of the chosen database"));
+    let usage = cairn(["backup", "list", store, "--database", "not-an-identity"]);
+    assert_eq!(usage.status.code(), Some(2));
 }
 
 #[cfg(feature = "s3")]

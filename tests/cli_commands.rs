@@ -100,15 +100,18 @@ fn info_shows_version_seqno_levels_and_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_with(dir.path(), &[("a", "1"), ("b", "2")]);
     let text = ok([OsStr::new("info"), db.as_os_str()]);
-    for label in ["version", "seqno", "levels", "blob files", "log"] {
+    for label in ["database", "version", "seqno", "levels", "blob files", "log"] {
         assert!(text.lines().any(|l| l.starts_with(label)), "{label} missing:\n{text}");
     }
+    let identity = text.lines().find_map(|l| l.strip_prefix("database")).unwrap().trim().to_owned();
+    assert!(identity.parse::<cairndb::DbIdentity>().is_ok_and(|i| i.generation == 1), "{text}");
     assert!(text.contains("seqno         2 "), "{text}");
     let json = ok([OsStr::new("info"), db.as_os_str(), OsStr::new("--json")]);
     assert_eq!(json.lines().count(), 1, "{json}");
     assert!(json.starts_with("{\"path\":") && json.trim_end().ends_with('}'), "{json}");
     assert!(json.contains("\"seqno\":2,"), "{json}");
     assert!(json.contains("\"levels\":[{\"level\":0,"), "{json}");
+    assert!(json.contains(&format!("\"database\":\"{identity}\",\"fork_pending\":false,")), "{json}");
 }
 
 #[test]
@@ -210,10 +213,19 @@ fn checkpoint_then_verify_then_info_then_list() {
     assert!(info.contains("level 0       1 table,"), "{info}");
     let line = info.lines().find(|l| l.starts_with("checkpoint")).unwrap();
     assert!(line.contains("yes: of") && line.contains("at seqno 500"), "{line}");
+    let line = info.lines().find(|l| l.starts_with("database")).unwrap();
+    assert!(line.contains("-1 (a copy: opened for writing, it continues as a new timeline, "), "{line}");
+    assert!(line.ends_with("-2)"), "{line}");
     let info_db = ok([OsStr::new("info"), db.as_os_str(), OsStr::new("--json")]);
     assert!(info_db.contains("\"checkpoint\":null"), "the source is not a checkpoint: {info_db}");
     let info_cp = ok([OsStr::new("info"), cp.as_os_str(), OsStr::new("--json")]);
     assert!(info_cp.contains("\"checkpoint\":{\"source\":"), "{info_cp}");
+    assert!(info_cp.contains("\"fork_pending\":true"), "{info_cp}");
+    let source_identity = info_db.split("\"database\":\"").nth(1).unwrap().split('"').next().unwrap();
+    assert!(
+        info_cp.contains(&format!("\"source\":\"{}\",\"database\":\"{source_identity}\"", db.display())),
+        "{info_cp}"
+    );
 
     // A second checkpoint, without a flush, then the listing: newest first.
     ok([OsStr::new("put"), db.as_os_str(), OsStr::new("later"), OsStr::new("write")]);

@@ -3,31 +3,40 @@
 //! 1. Take a backup lease (so no gc runs meanwhile).
 //! 2. Pause deletions and capture an exact cut, as a checkpoint does: a
 //!    version (plus, without a flush, log segments up to a length).
-//! 3. Hash every file of the cut (xxh3-128) into its content key; upload
-//!    only those whose key the store lacks, re-checking the hash as the
-//!    store reads the file.
-//! 4. Commit the manifest create-only: losing that race is
+//! 3. Check the log (replayed as far as captured) and the version file
+//!    (decoded) of the cut by their own checksums.
+//! 4. Hash every file of the cut (xxh3-128) into its content key; check
+//!    each table and blob file whose content no format 2 manifest names by
+//!    its own checksums (read whole); upload only those whose key the store
+//!    lacks, re-checking the hash as the store reads the file. A damaged
+//!    file fails the backup with `Error::Corruption` naming it, and nothing
+//!    is committed.
+//! 5. Commit the manifest create-only: losing that race is
 //!    [`Error::BackupConflict`], never success.
-//! 5. Point `latest.json` at it; release the lease and the pause.
+//! 6. Point `latest.json` at it; release the lease and the pause.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::clock::now_unix_ms;
 use super::content::{ContentHasher, ContentKey, ContentKind, FILES_PREFIX};
 use super::engine::BackupEngine;
-use super::latest::{LATEST_KEY, encode_latest};
+use super::latest::{LATEST_KEY, Latest, encode_latest};
 use super::lease::{Lease, LeaseKind};
 use super::manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, db_name, parse_manifest_key};
 use super::progress::BackupProgress;
+use super::scope::database_name;
 use super::store::{BackupStore, Source};
+use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, FsFile, OpenOptions};
-use crate::version::{DbLayout, FileName, encode_version_file};
+use crate::version::{DbLayout, FileName, as_copy, encode_version_file};
 use crate::{Error, Result, SeqNo};
 
+/// Manifests read, newest first, for contents already checked.
+const CHECKED_MANIFESTS_MAX: usize = 16;
 /// Bytes read from a source file at a time while hashing.
 const HASH_CHUNK_BYTES: usize = 1 << 20;
 
@@ -66,6 +75,8 @@ impl BackupOptions {
 pub struct BackupInfo {
     /// Its id.
     pub id: u64,
+    /// The database timeline it holds.
+    pub database: Option<crate::DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
@@ -102,6 +113,9 @@ impl BackupEngine {
     /// only once every file is stored and its manifest committed. Fails with
     /// [`Error::StoreBusy`] while a gc runs on the store, and with
     /// [`Error::BackupConflict`] if another writer committed the same id.
+    /// Its manifest records the database's identity ([`Db::identity`]);
+    /// with a [`database`](Self::database) chosen, another database is
+    /// refused.
     pub fn create_backup_with(
         &self,
         db: &Db,
@@ -109,6 +123,16 @@ impl BackupEngine {
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<BackupInfo> {
         let started = Instant::now();
+        if let Some(chosen) = self.database
+            && chosen != db.identity()
+        {
+            return Err(Error::invalid(format!(
+                "{} is database {}, not the chosen database {}",
+                db.path().display(),
+                database_name(db.identity()),
+                database_name(chosen)
+            )));
+        }
         let store = &*self.store;
         let mut lease = Lease::acquire(store, LeaseKind::Backup, self.grace)?;
         let inner = db.inner();
@@ -116,8 +140,11 @@ impl BackupEngine {
         let _pause = inner.pause_deletions();
         let capture = inner.capture(options.flush)?;
         let plan = plan(fs, &inner.layout, &capture)?;
+        capture.verify_version_file(fs, &inner.layout).map_err(refused)?;
+        capture.verify_log(fs, &inner.layout).map_err(refused)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
-        let (files, uploaded) = store_files(fs, store, &plan, &mut lease, progress)?;
+        let checked = self.checked_contents(capture.version.identity)?;
+        let (files, uploaded) = store_files(fs, store, &plan, &checked, &mut lease, progress)?;
         let id = match options.id {
             Some(id) => id,
             None => next_id(store)?,
@@ -126,18 +153,20 @@ impl BackupEngine {
             id,
             created_unix_ms: now_unix_ms(),
             source: crate::checkpoint::target::normalize(inner.layout.root())?.to_string_lossy().into_owned(),
+            database: capture.version.identity,
             seqno: capture.seqno,
             version_id: capture.version.id.0,
             files,
         };
         commit(store, &manifest)?;
         // The backup is committed; a stale pointer is only a hint gone stale.
-        if let Err(e) = store.put(LATEST_KEY, &encode_latest(id)) {
+        if let Err(e) = store.put(LATEST_KEY, &encode_latest(Latest { id, database: manifest.database })) {
             log::warn!("backup {id} is committed, but {} could not be updated: {e}", store.location(LATEST_KEY));
         }
         drop(lease);
         Ok(BackupInfo {
             id,
+            database: manifest.database,
             seqno: capture.seqno,
             version_id: manifest.version_id,
             files_total: plan.len(),
@@ -158,12 +187,14 @@ struct Uploaded {
     bytes: u64,
 }
 
-/// Hashes every planned file and uploads those the store lacks (or holds
-/// with another size); returns the manifest entries.
+/// Hashes every planned file, checks those whose content is not in
+/// `checked`, and uploads those the store lacks (or holds with another
+/// size); returns the manifest entries.
 fn store_files(
     fs: &dyn Fs,
     store: &dyn BackupStore,
     plan: &[Planned],
+    checked: &HashSet<ContentKey>,
     lease: &mut Lease<'_>,
     progress: &mut dyn FnMut(BackupProgress),
 ) -> Result<(Vec<ManifestFile>, Uploaded)> {
@@ -177,6 +208,9 @@ fn store_files(
         lease.refresh_if_due()?;
         let bytes_before = done.bytes_done;
         let content = planned.hash(fs)?;
+        if !checked.contains(&content) {
+            planned.verify(fs).map_err(refused)?;
+        }
         let key = content.key();
         if stored.get(&key) != Some(&content.size_bytes) {
             // A long upload keeps its lease fresh, chunk by chunk.
@@ -196,6 +230,41 @@ fn store_files(
         files.push(ManifestFile { name: planned.name, content });
     }
     Ok((files, uploaded))
+}
+
+impl BackupEngine {
+    /// Contents already checked by their kind's checksums: every file a
+    /// format 2 manifest names (such a backup checked each file whose
+    /// content was not already known to be checked, so by induction every
+    /// one was, byte for byte: equal content keys are equal bytes). Read
+    /// from the newest manifests down to this database's newest backup, at
+    /// most [`CHECKED_MANIFESTS_MAX`] of them; an unreadable one adds
+    /// nothing. A file hashing to one of these keys needs no second read.
+    fn checked_contents(&self, database: Option<crate::DbIdentity>) -> Result<HashSet<ContentKey>> {
+        let mut checked = HashSet::new();
+        for id in self.ids()?.into_iter().rev().take(CHECKED_MANIFESTS_MAX) {
+            let manifest = match self.manifest(id) {
+                Ok(m) => m,
+                Err(e) if e.is_corruption() || e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            // Format 1 manifests (no database) come from builds that did not check.
+            if manifest.database.is_none() {
+                continue;
+            }
+            checked.extend(manifest.files.iter().map(|f| f.content));
+            if manifest.database == database {
+                break;
+            }
+        }
+        Ok(checked)
+    }
+}
+
+/// A damaged file is never stored as if it were data: the error says the
+/// backup stopped there.
+fn refused(e: Error) -> Error {
+    e.refusing("nothing was backed up")
 }
 
 /// Commits `manifest` create-only.
@@ -245,7 +314,9 @@ fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned
     for piece in &capture.log {
         files.push(on_disk(FileName::LogSegment(piece.number), piece.len_bytes, false)?);
     }
-    let (bytes, _) = encode_version_file(version);
+    // Marked as a copy: the restored database's first writable open starts
+    // a new timeline.
+    let (bytes, _) = encode_version_file(&as_copy(version));
     let name = FileName::Version(version.id);
     files.push(Planned { name, kind: ContentKind::Version, path: None, len_bytes: bytes.len() as u64, bytes });
     Ok(files)
@@ -254,6 +325,17 @@ fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned
 impl Planned {
     fn open(&self, fs: &dyn Fs) -> Result<Option<Box<dyn FsFile>>> {
         self.path.as_ref().map(|p| fs.open(p, OpenOptions::read())).transpose()
+    }
+
+    /// Checks a table or blob file by its own checksums (every block,
+    /// record, index and footer). The log and the version file are checked
+    /// with the capture they belong to.
+    fn verify(&self, fs: &dyn Fs) -> Result<()> {
+        match (self.name, &self.path) {
+            (FileName::Table(id), Some(path)) => verify_table(fs, path, id),
+            (FileName::Blob(id), Some(path)) => verify_blob(fs, path, id),
+            _ => Ok(()),
+        }
     }
 
     /// Reads the file once to find its content key.

@@ -8,8 +8,11 @@
 //! exists, so exactly one of two racing writers wins, and a reader never
 //! sees a partial object); then the directory is fsynced. A crash leaves at
 //! most a file in `.uploads/`, whose name starts with the time it was begun,
-//! for [`remove_stale_uploads`](BackupStore::remove_stale_uploads).
+//! for [`remove_stale_uploads`](BackupStore::remove_stale_uploads). A
+//! delete unlinks, then fsyncs the directory (once for a whole
+//! [`delete_many`](BackupStore::delete_many)).
 
+use std::collections::BTreeSet;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -234,10 +237,28 @@ impl BackupStore for DirStore {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        match self.fs.remove_file(&self.path(key)?) {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other,
+        self.delete_many(&[key.to_owned()])
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<()> {
+        let mut dirs = BTreeSet::new();
+        for key in keys {
+            let path = self.path(key)?;
+            match self.fs.remove_file(&path) {
+                // Gone already, perhaps by a delete whose sync failed: the
+                // sync below makes sure it stays gone.
+                Err(e) if e.is_not_found() => {}
+                other => other?,
+            }
+            dirs.insert(path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone()));
         }
+        for dir in dirs {
+            match self.fs.sync_directory(&dir) {
+                Err(e) if e.is_not_found() => {}
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     fn head(&self, key: &str) -> Result<Option<u64>> {

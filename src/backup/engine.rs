@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::latest::{LATEST_BYTES_MAX, LATEST_KEY, decode_latest, encode_latest};
+use super::latest::{LATEST_BYTES_MAX, LATEST_KEY, Latest, decode_latest, encode_latest};
 use super::manifest::{MANIFEST_BYTES_MAX, MANIFESTS_PREFIX, Manifest, manifest_key, parse_manifest_key};
+use super::presence::StoredFiles;
 use super::store::{BackupStore, get};
+use super::verify::SkippedBackup;
 use crate::fs::{Fs, StdFs};
-use crate::{Error, Result};
+use crate::{DbIdentity, Error, Result};
 
 /// How long a lease or temporary upload may go without a sign of life
 /// before it counts as a crashed job's, by default.
@@ -42,6 +44,9 @@ pub struct BackupEngine {
     pub(super) store: Arc<dyn BackupStore>,
     pub(super) local: Arc<dyn Fs>,
     pub(super) grace: Duration,
+    /// The database chosen ([`database`](Self::database)): `Some(None)`
+    /// for backups of an unknown database; `None` when none was chosen.
+    pub(super) database: Option<Option<DbIdentity>>,
 }
 
 /// A backup found by [`BackupEngine::list`].
@@ -58,16 +63,20 @@ pub struct BackupListing {
 /// What [`BackupEngine::prune`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PruneReport {
-    /// Backups removed, newest first.
+    /// Intact backups removed, newest first.
     pub removed: Vec<u64>,
-    /// Backups kept, newest first.
+    /// Intact backups kept, newest first.
     pub kept: Vec<u64>,
+    /// Damaged backups, newest first, and why: neither counted among the
+    /// kept nor removed (look at them, then [`delete`](BackupEngine::delete)
+    /// each one that cannot be repaired).
+    pub damaged: Vec<SkippedBackup>,
 }
 
 impl BackupEngine {
     /// An engine over `store`, restoring onto the real file system.
     pub fn new(store: Arc<dyn BackupStore>) -> BackupEngine {
-        BackupEngine { store, local: Arc::new(StdFs::new()), grace: DEFAULT_GRACE }
+        BackupEngine { store, local: Arc::new(StdFs::new()), grace: DEFAULT_GRACE, database: None }
     }
 
     /// Restores onto `fs` instead of the real file system.
@@ -122,9 +131,18 @@ impl BackupEngine {
         Ok(manifest)
     }
 
-    /// Every backup, newest first; one whose manifest is damaged is listed
-    /// with the problem.
+    /// Every backup, newest first, each with its database (in its
+    /// manifest); one whose manifest is damaged is listed with the problem.
+    /// With a [`database`](Self::database) chosen, only its backups and the
+    /// damaged ones (whose database is unknown).
     pub fn list(&self) -> Result<Vec<BackupListing>> {
+        let mut listed = self.list_all()?;
+        listed.retain(|l| l.manifest.as_ref().is_none_or(|m| self.in_scope(m)));
+        Ok(listed)
+    }
+
+    /// Every backup of every database, newest first.
+    pub(crate) fn list_all(&self) -> Result<Vec<BackupListing>> {
         let mut out = Vec::new();
         for id in self.ids()?.into_iter().rev() {
             match self.manifest(id) {
@@ -140,32 +158,58 @@ impl BackupEngine {
         Ok(out)
     }
 
-    /// The backup `latest.json` names, if any (a hint: see
-    /// [`list`](Self::list) for the truth).
+    /// The newest backup of the database (see [`database`](Self::database);
+    /// with none chosen, of the only database in the store, else
+    /// [`Error::AmbiguousDatabase`]) whose manifest reads; `None` when it
+    /// has none. Worked out from the manifests, never from `latest.json`.
+    /// It may be damaged: [`recover_latest_valid`](Self::recover_latest_valid)
+    /// finds the newest intact one.
     pub fn latest(&self) -> Result<Option<u64>> {
-        match get(&*self.store, LATEST_KEY, LATEST_BYTES_MAX) {
-            Ok(bytes) => decode_latest(&self.store.location(LATEST_KEY), &bytes).map(Some),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        let listed = self.list_all()?;
+        let Some(timeline) = self.timeline(&listed)? else { return Ok(None) };
+        Ok(listed.iter().filter_map(|l| l.manifest.as_ref()).find(|m| m.database == timeline).map(|m| m.id))
     }
 
-    /// Removes every backup but the newest `keep` (at least 1). Their files
-    /// stay until [`gc`](Self::gc) finds no backup uses them.
+    /// Removes every intact backup of the database but the newest `keep`
+    /// (at least 1). Their files stay until [`gc`](Self::gc) finds no
+    /// backup uses them.
+    ///
+    /// The database is the one chosen with [`database`](Self::database),
+    /// else the only one in the store (more than one is
+    /// [`Error::AmbiguousDatabase`]); other databases' backups are left
+    /// alone. Only backups that can be restored count: a manifest that
+    /// reads and decodes, every file it names in the store with its
+    /// recorded size (a listing, not a read of every byte:
+    /// [`verify`](Self::verify) does that). Damaged backups — and unreadable
+    /// manifests, whose database is unknown — are reported in
+    /// [`PruneReport::damaged`] and never removed; with fewer intact backups
+    /// than `keep`, nothing is.
     pub fn prune(&self, keep: usize) -> Result<PruneReport> {
         if keep == 0 {
             return Err(Error::invalid("prune must keep at least one backup"));
         }
-        let ids = self.ids()?;
-        let split = ids.len().saturating_sub(keep);
-        for &id in &ids[..split] {
-            self.store.delete(&manifest_key(id))?;
+        // Manifests before files: a backup committed after the listing is
+        // not seen, and the files of one listed were stored before its commit.
+        let listed = self.list_all()?;
+        let timeline = self.timeline(&listed)?;
+        let stored = StoredFiles::list(&*self.store)?;
+        let mut report = PruneReport::default();
+        for listing in &listed {
+            let id = listing.id;
+            let damage = match &listing.manifest {
+                Some(m) if Some(m.database) != timeline => continue,
+                Some(m) => stored.absent(m).map(|a| format!("not in the store: {}", a.files)),
+                None => Some(format!("{} (its database is unknown)", listing.problem.as_deref().unwrap_or_default())),
+            };
+            match damage {
+                Some(reason) => report.damaged.push(SkippedBackup { id, reason }),
+                None if report.kept.len() < keep => report.kept.push(id),
+                None => report.removed.push(id),
+            }
         }
-        let report = PruneReport {
-            removed: ids[..split].iter().rev().copied().collect(),
-            kept: ids[split..].iter().rev().copied().collect(),
-        };
-        self.point_latest_at_newest()?;
+        self.store.delete_many(&report.removed.iter().map(|&id| manifest_key(id)).collect::<Vec<_>>())?;
+        let left = listed.into_iter().filter(|l| !report.removed.contains(&l.id));
+        self.point_latest_at(left.filter_map(|l| l.manifest).next())?;
         Ok(report)
     }
 
@@ -181,15 +225,19 @@ impl BackupEngine {
             ));
         }
         self.store.delete(&key)?;
-        self.point_latest_at_newest()
+        self.point_latest_at(self.list_all()?.into_iter().find_map(|l| l.manifest))
     }
 
-    /// Makes `latest.json` name the newest backup left (or removes it).
-    fn point_latest_at_newest(&self) -> Result<()> {
-        let newest = self.ids()?.last().copied();
-        let latest = self.latest().ok().flatten();
+    /// Makes `latest.json` name `newest`, the newest backup left with a
+    /// readable manifest, and its database (or removes it when none is).
+    fn point_latest_at(&self, newest: Option<Manifest>) -> Result<()> {
+        let newest = newest.map(|m| Latest { id: m.id, database: m.database });
+        let pointed = match get(&*self.store, LATEST_KEY, LATEST_BYTES_MAX) {
+            Ok(bytes) => decode_latest(&self.store.location(LATEST_KEY), &bytes).ok(),
+            Err(_) => None,
+        };
         match newest {
-            Some(id) if latest != Some(id) => self.store.put(LATEST_KEY, &encode_latest(id)),
+            Some(latest) if pointed != Some(latest) => self.store.put(LATEST_KEY, &encode_latest(latest)),
             Some(_) => Ok(()),
             None => self.store.delete(LATEST_KEY),
         }

@@ -18,6 +18,10 @@ use crate::{Error, Result};
 
 /// Folder of the markers a store probe writes (`probe_create_only`).
 const PROBE_PREFIX: &str = "probe/";
+/// Files removed per [`BackupStore::delete_many`](super::BackupStore::delete_many)
+/// call (a directory store fsyncs once per call; the lease is refreshed
+/// between calls).
+const DELETE_BATCH: usize = 1000;
 
 /// What [`BackupEngine::gc`] removed and kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,15 +78,14 @@ impl BackupEngine {
             })?;
             referenced.extend(manifest.files.iter().map(|f| f.content.key()));
         }
-        for object in store.list(FILES_PREFIX)? {
-            if referenced.contains(&object.key) {
-                report.files_kept += 1;
-            } else {
-                lease.refresh_if_due()?;
-                store.delete(&object.key)?;
-                report.files_removed += 1;
-                report.bytes_removed += object.size_bytes;
-            }
+        let (kept, unreferenced): (Vec<_>, Vec<_>) =
+            store.list(FILES_PREFIX)?.into_iter().partition(|o| referenced.contains(&o.key));
+        report.files_kept = kept.len();
+        for batch in unreferenced.chunks(DELETE_BATCH) {
+            lease.refresh_if_due()?;
+            store.delete_many(&batch.iter().map(|o| o.key.clone()).collect::<Vec<_>>())?;
+            report.files_removed += batch.len();
+            report.bytes_removed += batch.iter().map(|o| o.size_bytes).sum::<u64>();
         }
         drop(lease);
         Ok(report)

@@ -7,10 +7,11 @@
 //! ```text
 //! {
 //!   "format": "cairndb-backup-manifest",
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "id": 7,
 //!   "created_unix_ms": 1763725000000,
 //!   "source": "/data/db",
+//!   "database": "5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1",
 //!   "seqno": 41234,
 //!   "version_id": 17,
 //!   "files": [
@@ -24,7 +25,9 @@
 //! Each file's `name` is its path in the database directory; it is parsed
 //! back to an id and the path rebuilt from that, never used as it is. `key`
 //! must be the content key of `xxh3_128`, `size_bytes` and the role's kind.
-//! Exactly one file is the version file `v{version_id}`.
+//! Exactly one file is the version file `v{version_id}`. `database` is the
+//! identity of the timeline backed up ([`DbIdentity`]); format 1 had none,
+//! and such a manifest is read as of an unknown database.
 
 use std::collections::BTreeSet;
 
@@ -32,19 +35,21 @@ use super::content::{ContentKey, ContentKind};
 use super::json::{self, Json};
 use super::sealed::{self, Fields};
 use crate::version::{DbLayout, FileName, VersionId};
-use crate::{Result, SeqNo};
+use crate::{DbIdentity, Result, SeqNo};
 
 /// Folder of manifests in a backup store.
 pub const MANIFESTS_PREFIX: &str = "manifests/";
 /// The `format` member of a manifest.
 pub const MANIFEST_FORMAT: &str = "cairndb-backup-manifest";
-/// The manifest format version this build writes and reads.
-pub const MANIFEST_FORMAT_VERSION: u64 = 1;
+/// The manifest format version this build writes.
+pub const MANIFEST_FORMAT_VERSION: u64 = 2;
+/// The format before `database`, still read.
+const FORMAT_VERSION_NO_DATABASE: u64 = 1;
 /// Largest manifest read (about 200,000 files).
 pub const MANIFEST_BYTES_MAX: u64 = 64 << 20;
 
-const MEMBERS: [&str; 8] =
-    ["format", "format_version", "id", "created_unix_ms", "source", "seqno", "version_id", "files"];
+const MEMBERS: [&str; 9] =
+    ["format", "format_version", "id", "created_unix_ms", "source", "database", "seqno", "version_id", "files"];
 const FILE_MEMBERS: [&str; 5] = ["role", "name", "key", "size_bytes", "xxh3_128"];
 
 /// What one backup holds.
@@ -57,6 +62,9 @@ pub struct Manifest {
     /// The database it was taken from (for people; a path that is not
     /// UTF-8 is shown with U+FFFD in place of bad bytes).
     pub source: String,
+    /// The identity of the database timeline it holds; `None` for a
+    /// backup from before identities (format 1), of an unknown database.
+    pub database: Option<DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
@@ -141,16 +149,25 @@ impl Manifest {
             json::write_string(&mut out, s);
             out
         };
-        sealed::seal(&[
+        // Without an identity, the document is exactly a format 1 one.
+        let (format_version, database) = match self.database {
+            Some(database) => (MANIFEST_FORMAT_VERSION, Some(("database", string(&database.to_string())))),
+            None => (FORMAT_VERSION_NO_DATABASE, None),
+        };
+        let mut members = vec![
             ("format", string(MANIFEST_FORMAT)),
-            ("format_version", MANIFEST_FORMAT_VERSION.to_string()),
+            ("format_version", format_version.to_string()),
             ("id", self.id.to_string()),
             ("created_unix_ms", self.created_unix_ms.to_string()),
             ("source", string(&self.source)),
+        ];
+        members.extend(database);
+        members.extend([
             ("seqno", self.seqno.0.to_string()),
             ("version_id", self.version_id.to_string()),
             ("files", files),
-        ])
+        ]);
+        sealed::seal(&members)
     }
 
     /// Parses and checks the manifest read from `location`. Anything
@@ -158,11 +175,26 @@ impl Manifest {
     pub fn decode(location: &str, bytes: &[u8]) -> Result<Manifest> {
         let value = sealed::unseal(location, bytes)?;
         let fields = sealed::members(location, &value, &MEMBERS)?;
-        fields.check_format(MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION)?;
+        let format_version =
+            fields.check_format(MANIFEST_FORMAT, &[MANIFEST_FORMAT_VERSION, FORMAT_VERSION_NO_DATABASE])?;
+        let database = match format_version {
+            FORMAT_VERSION_NO_DATABASE if value.get("database").is_some() => {
+                return Err(fields.bad("a format 1 manifest has no \"database\""));
+            }
+            FORMAT_VERSION_NO_DATABASE => None,
+            _ => {
+                let text = fields.str("database")?;
+                Some(
+                    text.parse::<DbIdentity>()
+                        .map_err(|_| fields.bad(format!("{text:?} is not a database identity")))?,
+                )
+            }
+        };
         let manifest = Manifest {
             id: fields.u64("id")?,
             created_unix_ms: fields.u64("created_unix_ms")?,
             source: fields.str("source")?.to_owned(),
+            database,
             seqno: SeqNo(fields.u64("seqno")?),
             version_id: fields.u64("version_id")?,
             files: fields.array("files")?.iter().map(|f| decode_file(location, f)).collect::<Result<_>>()?,
@@ -238,6 +270,7 @@ mod tests {
             id: 7,
             created_unix_ms: 1_763_725_000_000,
             source: "/data/odd \"name\"\n\u{1}é".into(),
+            database: Some(DbIdentity { id: 0x5b2e_9c0d, generation: 3 }),
             seqno: SeqNo(41_234),
             version_id: 17,
             files: vec![
@@ -258,6 +291,15 @@ mod tests {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\"name\":\"tables/12.sst\""), "{text}");
         assert_eq!(Manifest::decode("m", &bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn format_1_is_read_as_of_an_unknown_database() {
+        let old = Manifest { database: None, ..sample() };
+        let bytes = old.encode();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("\"format_version\": 1,") && !text.contains("database"), "{text}");
+        assert_eq!(Manifest::decode("m", &bytes).unwrap(), old);
     }
 
     #[test]
@@ -289,12 +331,15 @@ mod tests {
     #[test]
     fn inconsistent_manifests_are_corruption() {
         type Edit = fn(&str) -> String;
-        let cases: [(&str, Edit); 8] = [
+        let cases: [(&str, Edit); 11] = [
             ("role", |t| t.replacen("\"role\":\"table\"", "\"role\":\"blob\"", 1)),
             ("size", |t| t.replacen("\"size_bytes\":4096", "\"size_bytes\":4097", 1)),
             ("name", |t| t.replacen("tables/12.sst", "tables/../../etc.sst", 1)),
             ("version", |t| t.replacen("\"version_id\": 17", "\"version_id\": 18", 1)),
-            ("format", |t| t.replacen("\"format_version\": 1", "\"format_version\": 2", 1)),
+            ("format", |t| t.replacen("\"format_version\": 2", "\"format_version\": 3", 1)),
+            ("old format with a database", |t| t.replacen("\"format_version\": 2", "\"format_version\": 1", 1)),
+            ("database", |t| t.replacen("5b2e9c0d-3", "5b2e9c0d-0", 1)),
+            ("no database", |t| t.lines().filter(|l| !l.contains("\"database\"")).map(|l| format!("{l}\n")).collect()),
             ("unknown", |t| t.replacen("\"id\": 7,", "\"id\": 7,\n  \"extra\": 1,", 1)),
             ("missing", |t| t.replacen("  \"seqno\": 41234,\n", "", 1)),
             ("id", |t| t.replacen("\"id\": 7,", "\"id\": 0,", 1)),

@@ -8,13 +8,15 @@
 //! ```text
 //! files/{xxh3-128 hex}-{size}.{sst|blob|hlog|version}   file contents, shared by every backup holding them
 //! manifests/manifest-{id:06}.json                       what backup {id} holds (create-only)
-//! latest.json                                           the newest backup's id (a hint)
+//! latest.json                                           the last committed backup's id and database (a hint for tools)
 //! locks/{backup|gc}-{ms}-{nonce}                        leases of running jobs
 //! ```
 //!
 //! A backup captures an exact cut of the database as a checkpoint does,
 //! uploads only the files whose content the store lacks, and commits its
-//! manifest create-only, so two writers can never both commit one id.
+//! manifest create-only, so two writers can never both commit one id. Each
+//! manifest names the database timeline it holds; "latest" is always of
+//! one of them ([`BackupEngine::database`]).
 
 mod clock;
 mod content;
@@ -26,10 +28,12 @@ pub(crate) mod json;
 mod latest;
 mod lease;
 mod manifest;
+mod presence;
 mod progress;
 mod restore;
 #[cfg(feature = "s3")]
 mod s3_store;
+mod scope;
 mod sealed;
 mod store;
 mod verify;
@@ -39,7 +43,7 @@ pub use create::{BackupInfo, BackupOptions};
 pub use dir_store::{DirStore, UPLOADS_DIR};
 pub use engine::{BackupEngine, BackupListing, DEFAULT_GRACE, PruneReport};
 pub use gc::GcReport;
-pub use latest::LATEST_KEY;
+pub use latest::{LATEST_KEY, Latest, decode_latest};
 pub use lease::LOCKS_PREFIX;
 pub use manifest::{
     MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFESTS_PREFIX, Manifest, ManifestFile, manifest_key,
@@ -49,5 +53,6 @@ pub use progress::BackupProgress;
 pub use restore::RestoreInfo;
 #[cfg(feature = "s3")]
 pub use s3_store::{S3Config, S3Store};
+pub use scope::DatabaseSummary;
 pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only, read_exact};
 pub use verify::{BackupProblem, BackupVerifyReport, Recovery, SkippedBackup};

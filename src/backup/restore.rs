@@ -11,9 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::content::{ContentHasher, FILES_PREFIX};
+use super::content::ContentHasher;
 use super::engine::BackupEngine;
 use super::manifest::{Manifest, ManifestFile};
+use super::presence::StoredFiles;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
 use crate::checkpoint::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
@@ -26,6 +27,9 @@ use crate::{Error, Result, SeqNo};
 pub struct RestoreInfo {
     /// The backup restored.
     pub id: u64,
+    /// The database timeline it holds: the restored database reports it
+    /// until it is opened for writing, which starts the next generation.
+    pub database: Option<crate::DbIdentity>,
     /// The restored database holds every write with seqno <= this, none after.
     pub seqno: SeqNo,
     /// Its directory.
@@ -59,6 +63,7 @@ impl BackupEngine {
         let fs = &*self.local;
         let store = &*self.store;
         let manifest = self.manifest(id)?;
+        self.check_scope(&manifest)?;
         check_present(store, &manifest)?;
         let target = check_target(fs, target, None)?;
         let parent = target.parent().expect("a checked target has a parent").to_path_buf();
@@ -103,6 +108,7 @@ impl BackupEngine {
         drop(cleanup);
         Ok(RestoreInfo {
             id,
+            database: manifest.database,
             seqno: manifest.seqno,
             path: target,
             files: manifest.files.len(),
@@ -115,33 +121,18 @@ impl BackupEngine {
 /// Fails, naming every file, when the store lacks a file of `manifest` or
 /// holds it with another size: cheaper than finding out halfway.
 fn check_present(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
-    let stored: std::collections::HashMap<String, u64> =
-        store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
-    let mut problems = Vec::new();
-    let mut first = None;
-    for file in &manifest.files {
-        let key = file.content.key();
-        let what = match stored.get(&key) {
-            None => "missing".to_owned(),
-            Some(&size) if size != file.size_bytes() => format!("{size} bytes, {} recorded", file.size_bytes()),
-            Some(_) => continue,
-        };
-        first.get_or_insert_with(|| store.location(&key));
-        problems.push(format!("{} ({what})", file.db_name()));
-    }
-    match first {
-        None => Ok(()),
-        Some(location) => Err(Error::corruption(
-            location.as_ref(),
-            0,
-            format!(
-                "backup {} is damaged, nothing was restored: {}; restore another backup (recover_latest_valid \
-                 finds the newest intact one)",
-                manifest.id,
-                problems.join(", ")
-            ),
-        )),
-    }
+    let Some(absent) = StoredFiles::list(store)?.absent(manifest) else {
+        return Ok(());
+    };
+    Err(Error::corruption(
+        store.location(&absent.first_key).as_ref(),
+        0,
+        format!(
+            "backup {} is damaged, nothing was restored: {}; restore another backup (recover_latest_valid finds \
+             the newest intact one)",
+            manifest.id, absent.files
+        ),
+    ))
 }
 
 /// Downloads `file` into `path`, checking its size and checksum as the

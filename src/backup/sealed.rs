@@ -117,17 +117,18 @@ impl<'a> Fields<'a> {
         self.member(name)?.as_array().ok_or_else(|| self.bad(format!("{name:?} is not an array")))
     }
 
-    /// Checks `format` and `format_version`.
-    pub fn check_format(&self, format: &str, version: u64) -> Result<()> {
+    /// Checks `format`, and that `format_version` is one of `versions`;
+    /// returns it.
+    pub fn check_format(&self, format: &str, versions: &[u64]) -> Result<u64> {
         let found = self.str("format")?;
         if found != format {
             return Err(self.bad(format!("format {found:?}, expected {format:?}")));
         }
         let found = self.u64("format_version")?;
-        if found != version {
-            return Err(self.bad(format!("format version {found} is not supported (this build reads {version})")));
+        if !versions.contains(&found) {
+            return Err(self.bad(format!("format version {found} is not supported (this build reads {versions:?})")));
         }
-        Ok(())
+        Ok(found)
     }
 }
 

@@ -15,6 +15,9 @@
 //! - [`BackupStore::put_if_absent`] is create-only: when the key exists it
 //!   fails with [`Error::TargetExists`] and changes nothing, also when two
 //!   writers race for the same key (exactly one wins).
+//! - When a delete returns, the removal is durable: no crash brings the
+//!   object back. (Later steps rely on it: gc removes the files of a
+//!   pruned backup only after its manifest is gone for good.)
 //! - Reading or sizing a missing key is an [`Error::Io`] whose kind is
 //!   `NotFound`; deleting one is not an error.
 
@@ -46,8 +49,15 @@ pub trait BackupStore: Send + Sync + fmt::Debug {
     /// Every object whose key starts with `prefix`, sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>>;
 
-    /// Removes the object `key`; a missing one is fine.
+    /// Removes the object `key`, durably; a missing one is fine.
     fn delete(&self, key: &str) -> Result<()>;
+
+    /// Removes every object of `keys`, durably, as [`delete`](Self::delete)
+    /// one by one would; a store may make them durable together (one
+    /// directory sync for many removals).
+    fn delete_many(&self, keys: &[String]) -> Result<()> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
 
     /// The size of the object `key`, or `None` when there is none.
     fn head(&self, key: &str) -> Result<Option<u64>>;

@@ -76,25 +76,36 @@ impl BackupEngine {
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<BackupVerifyReport> {
         let manifest = self.manifest(id)?;
+        self.check_scope(&manifest)?;
         check(&*self.store, &manifest, &mut HashMap::new(), progress)
     }
 
-    /// The newest backup that is intact (manifest readable, every file
-    /// there with its checksum), walking back past damaged ones and saying
-    /// why each was skipped. A file shared by several backups is read once.
+    /// The newest backup of the database that is intact (manifest
+    /// readable, every file there with its checksum), walking back past
+    /// damaged ones and saying why each was skipped; a file shared by
+    /// several backups is read once.
+    ///
+    /// The database is the one chosen with [`database`](Self::database),
+    /// else the only one in the store; with more than one and none chosen
+    /// it is [`Error::AmbiguousDatabase`], never another database's
+    /// backup. Backups of other databases are passed over in silence; an
+    /// unreadable manifest newer than the one found is skipped and named
+    /// (its database is unknown: it may be this one's).
     pub fn recover_latest_valid(&self) -> Result<Recovery> {
+        let listed = self.list_all()?;
+        let timeline = self.timeline(&listed)?;
         let mut recovery = Recovery::default();
         let mut checked = HashMap::new();
-        for id in self.ids()?.into_iter().rev() {
-            let manifest = match self.manifest(id) {
-                Ok(m) => m,
-                Err(e) if e.is_corruption() => {
-                    recovery.skipped.push(SkippedBackup { id, reason: e.to_string() });
+        for listing in listed {
+            let id = listing.id;
+            let manifest = match listing.manifest {
+                Some(m) if Some(m.database) == timeline => m,
+                Some(_) => continue,
+                None => {
+                    let reason = format!("{} (its database is unknown)", listing.problem.unwrap_or_default());
+                    recovery.skipped.push(SkippedBackup { id, reason });
                     continue;
                 }
-                // Pruned since the listing.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
             };
             let report = check(&*self.store, &manifest, &mut checked, &mut |_| {})?;
             if report.is_ok() {

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
+use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
 use crate::fs::{Fs, FsLock, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
-use crate::version::{DbLayout, encode_current, encode_version_file};
+use crate::version::{DbLayout, FileName, as_copy, encode_current, encode_version_file};
 
 impl Db {
     /// Takes a checkpoint into `target` with default options (flush, sync):
@@ -118,6 +119,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let description = CheckpointDescription {
         format_version: CHECKPOINT_FORMAT_VERSION,
         source: super::target::normalize(inner.layout.root())?,
+        database: capture.version.identity,
         seqno: capture.seqno,
         version_id: capture.version.id.0,
         created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
@@ -164,10 +166,17 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
         fs.create_dir(&dir)?;
     }
     let mut tally = Tally::default();
-    let tables = capture.version.tables().map(|(_, t)| (src.table(t.info.id), out.table(t.info.id)));
-    let blobs = capture.version.blob_files.keys().map(|&id| (src.blob(id), out.blob(id)));
-    for (from, to) in tables.chain(blobs) {
-        tally.count(link_or_copy(fs, &from, fs, &to, sync)?);
+    let tables = capture.version.tables().map(|(_, t)| FileName::Table(t.info.id));
+    let blobs = capture.version.blob_files.keys().map(|&id| FileName::Blob(id));
+    for name in tables.chain(blobs) {
+        let (from, to) = (src.path_of(name), out.path_of(name));
+        let outcome = link_or_copy(fs, &from, fs, &to, sync)?;
+        // A link shares the source's bytes; a copy is new bytes, read from
+        // the source, and must not carry damage into the checkpoint.
+        if outcome.strategy == LinkStrategy::Copied {
+            verify_copied(fs, &from, name)?;
+        }
+        tally.count(outcome);
     }
     // Captured log segments belong to frozen memtables and were persisted by
     // the capture: complete and never appended again, so one whose file is
@@ -185,6 +194,18 @@ fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, s
     Ok(tally)
 }
 
+/// Checks the source of a copied table or blob file by its own checksums;
+/// damage fails the checkpoint (its cleanup guard removes the staging
+/// directory) with `Error::Corruption` naming the source file.
+fn verify_copied(fs: &dyn Fs, from: &Path, name: FileName) -> Result<()> {
+    let checked = match name {
+        FileName::Table(id) => verify_table(fs, from, id),
+        FileName::Blob(id) => verify_blob(fs, from, id),
+        FileName::LogSegment(_) | FileName::Version(_) | FileName::Current => Ok(()),
+    };
+    checked.map_err(|e| e.refusing("the checkpoint was not made"))
+}
+
 /// Writes `v{N}`, `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs
 /// them and every non-empty directory of the staging layout. All writes
 /// come before the first fsync, so one journal commit can carry them all.
@@ -195,7 +216,8 @@ fn write_metadata(
     description: &CheckpointDescription,
     sync: bool,
 ) -> Result<()> {
-    let (version_bytes, hash) = encode_version_file(&capture.version);
+    // Marked as a copy: its first writable open starts a new timeline.
+    let (version_bytes, hash) = encode_version_file(&as_copy(&capture.version));
     let files = [
         (out.version(capture.version.id), version_bytes),
         (out.current(), encode_current(capture.version.id, hash)),

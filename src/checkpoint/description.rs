@@ -3,8 +3,9 @@
 //! A short text file, one `name value` pair per line, in this order:
 //!
 //! ```text
-//! cairndb-checkpoint 1
+//! cairndb-checkpoint 2
 //! source /path/to/the/database
+//! database 5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1
 //! seqno 41234
 //! version 17
 //! created_unix_ms 1763725000000
@@ -15,23 +16,29 @@
 //! checksum 0123456789abcdef
 //! ```
 //!
-//! The first line names the format and its version (1). `source` is the
+//! The first line names the format and its version (2). `source` is the
 //! source directory with every byte outside printable ASCII, and `\`,
-//! written as `\xNN`. `checksum` is the xxh3-64, in hex, of every byte
-//! before that line. A reader accepts exactly this format; anything else
-//! is `Error::Corruption`.
+//! written as `\xNN`. `database` is the identity of the source's timeline
+//! the checkpoint was cut from ([`DbIdentity`]), or `unknown`. `checksum`
+//! is the xxh3-64, in hex, of every byte before that line. Version 1 (no
+//! `database` line) is still read, as of an unknown database. A reader
+//! accepts exactly this format; anything else is `Error::Corruption`.
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::wire::checksum;
-use crate::{Error, Result, SeqNo};
+use crate::{DbIdentity, Error, Result, SeqNo};
 
 /// Name of the description file in a checkpoint directory.
 pub const CHECKPOINT_FILE: &str = "CHECKPOINT";
-/// Format version of the description file.
-pub const CHECKPOINT_FORMAT_VERSION: u32 = 1;
+/// Format version of the description file this build writes.
+pub const CHECKPOINT_FORMAT_VERSION: u32 = 2;
+/// The format before `database`, still read.
+const FORMAT_VERSION_NO_DATABASE: u32 = 1;
+/// How a description names a database without an identity.
+const UNKNOWN_DATABASE: &str = "unknown";
 const HEADER: &str = "cairndb-checkpoint";
 
 /// What a checkpoint's `CHECKPOINT` file says about it.
@@ -41,6 +48,11 @@ pub struct CheckpointDescription {
     pub format_version: u32,
     /// The database directory it was taken from.
     pub source: PathBuf,
+    /// The identity of the source's timeline it was cut from (`None` when
+    /// unknown: a format 1 description, or a source without one). The
+    /// checkpoint opened read-only reports this identity; opened for
+    /// writing, it continues as the next generation.
+    pub database: Option<DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The version id its `CURRENT` names.
@@ -62,6 +74,10 @@ impl CheckpointDescription {
     pub fn encode(&self) -> Vec<u8> {
         let mut text = format!("{HEADER} {}\n", self.format_version);
         let _ = writeln!(text, "source {}", escape(&self.source));
+        if self.format_version != FORMAT_VERSION_NO_DATABASE {
+            let database = self.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string());
+            let _ = writeln!(text, "database {database}");
+        }
         for (name, value) in self.numbers() {
             let _ = writeln!(text, "{name} {value}");
         }
@@ -102,14 +118,22 @@ impl CheckpointDescription {
                 .ok_or_else(|| bad(&format!("expected {name}")))
         };
         let format_version: u32 = field(HEADER)?.parse().map_err(|_| bad("bad format version"))?;
-        if format_version != CHECKPOINT_FORMAT_VERSION {
+        if format_version != CHECKPOINT_FORMAT_VERSION && format_version != FORMAT_VERSION_NO_DATABASE {
             return Err(bad(&format!("unsupported format version {format_version}")));
         }
         let source = unescape(field("source")?).ok_or_else(|| bad("bad source path"))?;
+        let database = match format_version {
+            FORMAT_VERSION_NO_DATABASE => None,
+            _ => match field("database")? {
+                UNKNOWN_DATABASE => None,
+                text => Some(text.parse::<DbIdentity>().map_err(|_| bad("bad database identity"))?),
+            },
+        };
         let mut number = |name: &str| -> Result<u64> { field(name)?.parse().map_err(|_| bad(&format!("bad {name}"))) };
         Ok(CheckpointDescription {
             format_version,
             source,
+            database,
             seqno: SeqNo(number("seqno")?),
             version_id: number("version")?,
             created_unix_ms: number("created_unix_ms")?,
@@ -157,6 +181,7 @@ mod tests {
         CheckpointDescription {
             format_version: CHECKPOINT_FORMAT_VERSION,
             source: PathBuf::from(std::ffi::OsStr::from_bytes(b"/data/odd \\ name\n\xff")),
+            database: Some(DbIdentity { id: 0xabc, generation: 2 }),
             seqno: SeqNo(41),
             version_id: 7,
             created_unix_ms: 1_763_725_000_000,
@@ -170,8 +195,18 @@ mod tests {
     #[test]
     fn round_trip_with_odd_paths() {
         let bytes = sample().encode();
-        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 10, "one field per line");
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 11, "one field per line");
         assert_eq!(CheckpointDescription::decode(Path::new("CHECKPOINT"), &bytes).unwrap(), sample());
+        let unknown = CheckpointDescription { database: None, ..sample() };
+        assert_eq!(CheckpointDescription::decode(Path::new("CHECKPOINT"), &unknown.encode()).unwrap(), unknown);
+    }
+
+    #[test]
+    fn format_1_is_read_as_of_an_unknown_database() {
+        let old = CheckpointDescription { format_version: 1, database: None, ..sample() };
+        let bytes = old.encode();
+        assert!(!String::from_utf8_lossy(&bytes).contains("database"));
+        assert_eq!(CheckpointDescription::decode(Path::new("CHECKPOINT"), &bytes).unwrap(), old);
     }
 
     #[test]

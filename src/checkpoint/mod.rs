@@ -6,7 +6,7 @@ mod create;
 mod description;
 mod list;
 pub(crate) mod target;
-mod verify;
+pub(crate) mod verify;
 
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub use list::{CheckpointListing, describe, list};

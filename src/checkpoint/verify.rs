@@ -10,7 +10,7 @@ use crate::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use crate::table::{BlockCache, Table};
 use crate::version::{DbLayout, FileName, TableInfo, VersionRecord, decode_current, decode_version};
 use crate::wire::checksum;
-use crate::{Error, Result, SeqNo};
+use crate::{BlobFileId, Error, Result, SeqNo, TableId};
 
 /// One thing wrong with a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,18 +102,15 @@ pub fn verify_with_progress(
             + segments.iter().map(|(_, len)| len).sum::<u64>(),
         ..VerifyProgress::default()
     };
-    let cache = Arc::new(BlockCache::new(0));
     for table in tables {
         let path = layout.table(table.id);
-        let checked = check_file(&**fs, &path, table.size_bytes, |fs, path| {
-            Table::open(fs, path, table.id, Arc::clone(&cache))?.verify()
-        });
+        let checked = check_file(&**fs, &path, table.size_bytes, |fs, path| verify_table(fs, path, table.id));
         account(&mut report, &mut done, progress, path, table.size_bytes, checked);
         report.tables += 1;
     }
     for blob in &record.blob_files {
         let path = layout.blob(blob.id);
-        let checked = check_file(&**fs, &path, blob.size_bytes, |fs, path| BlobFile::open(fs, path, blob.id)?.verify());
+        let checked = check_file(&**fs, &path, blob.size_bytes, |fs, path| verify_blob(fs, path, blob.id));
         account(&mut report, &mut done, progress, path, blob.size_bytes, checked);
         report.blob_files += 1;
     }
@@ -131,6 +128,20 @@ pub fn verify_with_progress(
         progress(done);
     }
     Ok(report)
+}
+
+/// Reads the table `id` at `path` whole and checks it by its own checksums:
+/// footer, meta, index and filter blocks, and every data block (its entries
+/// and their order too). Damage is `Error::Corruption` naming `path` and
+/// the offset.
+pub(crate) fn verify_table(fs: &dyn Fs, path: &Path, id: TableId) -> Result<()> {
+    Table::open(fs, path, id, Arc::new(BlockCache::new(0)))?.verify()
+}
+
+/// Reads the blob file `id` at `path` whole and checks its footer and every
+/// record. Damage is `Error::Corruption` naming `path` and the offset.
+pub(crate) fn verify_blob(fs: &dyn Fs, path: &Path, id: BlobFileId) -> Result<()> {
+    BlobFile::open(fs, path, id)?.verify()
 }
 
 /// Reads `CURRENT` and the version it names, checking both.

@@ -91,6 +91,7 @@ impl Inner {
         let create = config.create_if_missing && !config.read_only;
         let versions = VersionSet::open(Arc::clone(&fs), layout.clone(), deleter, create)?;
         if !config.read_only {
+            versions.settle_identity()?;
             let removed = versions.remove_orphans()?;
             if removed > 0 {
                 log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());

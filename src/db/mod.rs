@@ -32,7 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::hlog::Op;
-use crate::version::Version;
+use crate::version::{DbIdentity, Version};
 use crate::{Result, SeqNo};
 
 /// An open database. Cheap to clone and share between threads. The last
@@ -153,6 +153,16 @@ impl Db {
 
     pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.inner
+    }
+
+    /// Which database this is, and which timeline of it
+    /// (`../shared/DESIGN.md`, "Identity and timelines"): made randomly with
+    /// the database and kept in its version file; a checkpoint or restored
+    /// backup opened for writing continues as the next generation (before
+    /// this open returned). `None` only for a database from before
+    /// identities opened read-only (a writable open gives it one).
+    pub fn identity(&self) -> Option<DbIdentity> {
+        self.inner.current_version().identity
     }
 
     /// The current version (which files make up the database).

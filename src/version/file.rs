@@ -5,26 +5,37 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `CAIRNVER` |
-//! | 8 | 4 | format version (1) |
+//! | 8 | 4 | format version (2; 1 is still read) |
 //! | 12 | 8 | body length `B` |
 //! | 20 | B | body |
 //! | 20 + B | 8 | xxh3-64 of bytes `0 .. 20 + B` |
 //!
-//! Body: version id, last seqno, log start, next file id (u64 each); level
-//! count (u32), then per level a table count (u32) and the tables; blob file
-//! count (u32) and the blob files. A table: id, size, entry count, smallest
-//! and largest seqno (u64 each); smallest and largest key (u32 length +
-//! bytes); blob reference count (u32) and (blob id, bytes) pairs (u64 each).
-//! A blob file: id, size, value count, value bytes (u64 each).
+//! Body: version id, last seqno, log start, next file id (u64 each); from
+//! format 2 the identity: flags (u32: bit 0 identity present, bit 1 fork
+//! pending), database id (u128 as two u64, low half first), generation
+//! (u64); level count (u32), then per level a table count (u32) and the
+//! tables; blob file count (u32) and the blob files. A table: id, size,
+//! entry count, smallest and largest seqno (u64 each); smallest and largest
+//! key (u32 length + bytes); blob reference count (u32) and (blob id,
+//! bytes) pairs (u64 each). A blob file: id, size, value count, value bytes
+//! (u64 each). A format 1 file has no identity fields: it reads as a
+//! database without an identity, not forked.
 
 use std::path::Path;
 
-use super::{BlobFileInfo, TableInfo, VersionId};
+use super::{BlobFileInfo, DbIdentity, TableInfo, VersionId};
 use crate::wire::{Cursor, checksum, put_u32, put_u64};
 use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
 
 const MAGIC: [u8; 8] = *b"CAIRNVER";
-const FORMAT_VERSION: u32 = 1;
+/// The format this build writes.
+const FORMAT_VERSION: u32 = 2;
+/// The format before identities, still read.
+const FORMAT_VERSION_NO_IDENTITY: u32 = 1;
+/// Identity flags: an identity is present.
+const IDENTITY_PRESENT: u32 = 1;
+/// Identity flags: the version is a copy's, not yet opened for writing.
+const FORK_PENDING: u32 = 2;
 const MAGIC_OFFSET: usize = 0;
 const FORMAT_VERSION_OFFSET: usize = MAGIC_OFFSET + MAGIC.len();
 const BODY_LEN_OFFSET: usize = FORMAT_VERSION_OFFSET + 4;
@@ -41,6 +52,8 @@ pub(crate) struct VersionRecord {
     pub last_seqno: SeqNo,
     pub log_start: LogAddress,
     pub next_file_id: u64,
+    pub identity: Option<DbIdentity>,
+    pub fork_pending: bool,
 }
 
 /// Encodes a version file.
@@ -50,6 +63,7 @@ pub(crate) fn encode_version(record: &VersionRecord) -> Vec<u8> {
     put_u64(&mut body, record.last_seqno.0);
     put_u64(&mut body, record.log_start.0);
     put_u64(&mut body, record.next_file_id);
+    encode_identity(&mut body, record.identity, record.fork_pending);
     put_u32(&mut body, len_u32(record.levels.len()));
     for level in &record.levels {
         put_u32(&mut body, len_u32(level.len()));
@@ -71,6 +85,16 @@ pub(crate) fn encode_version(record: &VersionRecord) -> Vec<u8> {
     let sum = checksum(&out);
     put_u64(&mut out, sum);
     out
+}
+
+fn encode_identity(body: &mut Vec<u8>, identity: Option<DbIdentity>, fork_pending: bool) {
+    let present = if identity.is_some() { IDENTITY_PRESENT } else { 0 };
+    let fork = if fork_pending { FORK_PENDING } else { 0 };
+    let DbIdentity { id, generation } = identity.unwrap_or(DbIdentity { id: 0, generation: 0 });
+    put_u32(body, present | fork);
+    put_u64(body, id as u64);
+    put_u64(body, (id >> 64) as u64);
+    put_u64(body, generation);
 }
 
 fn len_u32(len: usize) -> u32 {
@@ -113,16 +137,16 @@ pub(crate) fn decode_version(path: &Path, bytes: &[u8]) -> Result<VersionRecord>
     if checksum(&bytes[..sum_offset]) != stored {
         return Err(bad(sum_offset, "version file checksum mismatch"));
     }
-    if format != FORMAT_VERSION {
+    if format != FORMAT_VERSION && format != FORMAT_VERSION_NO_IDENTITY {
         return Err(bad(FORMAT_VERSION_OFFSET, &format!("unsupported version file format {format}")));
     }
     let body = &bytes[BODY_OFFSET..sum_offset];
-    decode_body(body).map_err(|(offset, what)| bad(BODY_OFFSET + offset, what))
+    decode_body(body, format).map_err(|(offset, what)| bad(BODY_OFFSET + offset, what))
 }
 
 type BodyResult<T> = std::result::Result<T, (usize, &'static str)>;
 
-fn decode_body(body: &[u8]) -> BodyResult<VersionRecord> {
+fn decode_body(body: &[u8], format: u32) -> BodyResult<VersionRecord> {
     let mut c = Cursor::new(body);
     let mut record = VersionRecord {
         id: VersionId(u64_at(&mut c)?),
@@ -131,6 +155,9 @@ fn decode_body(body: &[u8]) -> BodyResult<VersionRecord> {
         next_file_id: u64_at(&mut c)?,
         ..VersionRecord::default()
     };
+    if format != FORMAT_VERSION_NO_IDENTITY {
+        (record.identity, record.fork_pending) = decode_identity(&mut c)?;
+    }
     for _ in 0..u32_at(&mut c)? {
         let mut level = Vec::new();
         for _ in 0..u32_at(&mut c)? {
@@ -150,6 +177,27 @@ fn decode_body(body: &[u8]) -> BodyResult<VersionRecord> {
         return Err((c.pos(), "trailing bytes after the version body"));
     }
     Ok(record)
+}
+
+fn decode_identity(c: &mut Cursor<'_>) -> BodyResult<(Option<DbIdentity>, bool)> {
+    let pos = c.pos();
+    let flags = u32_at(c)?;
+    let id = u128::from(u64_at(c)?) | u128::from(u64_at(c)?) << 64;
+    let generation = u64_at(c)?;
+    if flags & !(IDENTITY_PRESENT | FORK_PENDING) != 0 {
+        return Err((pos, "unknown identity flags"));
+    }
+    let identity = if flags & IDENTITY_PRESENT != 0 {
+        if generation == 0 {
+            return Err((pos, "identity with generation 0"));
+        }
+        Some(DbIdentity { id, generation })
+    } else if id != 0 || generation != 0 {
+        return Err((pos, "identity fields set without an identity"));
+    } else {
+        None
+    };
+    Ok((identity, flags & FORK_PENDING != 0))
 }
 
 fn decode_table(c: &mut Cursor<'_>) -> BodyResult<TableInfo> {
@@ -188,7 +236,7 @@ fn key_at(c: &mut Cursor<'_>) -> BodyResult<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn sample() -> VersionRecord {
@@ -209,7 +257,57 @@ mod tests {
             last_seqno: SeqNo(40),
             log_start: LogAddress(123_456),
             next_file_id: 4,
+            identity: Some(DbIdentity { id: u128::MAX - 5, generation: 3 }),
+            fork_pending: true,
         }
+    }
+
+    /// The format 1 layout (no identity fields), as builds before
+    /// identities wrote it.
+    pub(crate) fn encode_format_1(record: &VersionRecord) -> Vec<u8> {
+        let v2 = encode_version(record);
+        let body_start = BODY_OFFSET + 4 * 8;
+        let identity_len = 4 + 3 * 8;
+        let mut out = v2[..BODY_OFFSET].to_vec();
+        out[FORMAT_VERSION_OFFSET..BODY_LEN_OFFSET].copy_from_slice(&FORMAT_VERSION_NO_IDENTITY.to_le_bytes());
+        let body_len = v2.len() - BODY_OFFSET - CHECKSUM_BYTES - identity_len;
+        out[BODY_LEN_OFFSET..BODY_OFFSET].copy_from_slice(&(body_len as u64).to_le_bytes());
+        out.extend_from_slice(&v2[BODY_OFFSET..body_start]);
+        out.extend_from_slice(&v2[body_start + identity_len..v2.len() - CHECKSUM_BYTES]);
+        let sum = checksum(&out);
+        put_u64(&mut out, sum);
+        out
+    }
+
+    #[test]
+    fn format_1_reads_as_no_identity() {
+        let record = sample();
+        let old = decode_version(Path::new("v7"), &encode_format_1(&record)).unwrap();
+        assert_eq!(old, VersionRecord { identity: None, fork_pending: false, ..record });
+    }
+
+    #[test]
+    fn identity_fields_are_checked() {
+        for (identity, fork_pending) in
+            [(None, false), (None, true), (Some(DbIdentity { id: 1, generation: 1 }), false)]
+        {
+            let record = VersionRecord { identity, fork_pending, ..sample() };
+            assert_eq!(decode_version(Path::new("v7"), &encode_version(&record)).unwrap(), record);
+        }
+        let mut body = Vec::new();
+        encode_identity(&mut body, Some(DbIdentity { id: 1, generation: 1 }), false);
+        for (at, value, what) in [(0, 4u8, "flags"), (20, 0, "generation")] {
+            let mut bad = body.clone();
+            bad[at] = value;
+            if what == "generation" {
+                bad[20..28].fill(0);
+            }
+            assert!(decode_identity(&mut Cursor::new(&bad)).is_err(), "{what}");
+        }
+        let mut absent = Vec::new();
+        encode_identity(&mut absent, None, false);
+        absent[4] = 1;
+        assert!(decode_identity(&mut Cursor::new(&absent)).is_err(), "an id without an identity");
     }
 
     #[test]
@@ -248,7 +346,8 @@ mod tests {
                     seed as u8 % 4
                 })
                 .collect();
-            let _ = decode_body(&garbage);
+            let _ = decode_body(&garbage, FORMAT_VERSION);
+            let _ = decode_body(&garbage, FORMAT_VERSION_NO_IDENTITY);
         }
     }
 }

@@ -9,12 +9,15 @@
 mod current;
 mod deletion;
 mod file;
+mod identity;
 mod layout;
 mod set;
 #[expect(clippy::module_inception, reason = "the subsystem is named after its main type")]
 mod version;
 
 pub use deletion::{Deleter, DeletionPause};
+pub use identity::DbIdentity;
+pub(crate) use identity::as_copy;
 pub use layout::{DbLayout, FileName};
 pub use set::VersionSet;
 pub(crate) use set::encode_version_file;

@@ -8,7 +8,7 @@ use super::deletion::FileLease;
 use super::file::VersionRecord;
 use super::version::FileRole;
 use super::{
-    BlobFile, DbLayout, Deleter, FileName, TableFile, Version, VersionEdit, decode_current, decode_version,
+    BlobFile, DbIdentity, DbLayout, Deleter, FileName, TableFile, Version, VersionEdit, decode_current, decode_version,
     encode_current, encode_version,
 };
 use crate::fs::{FileKind, Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
@@ -79,7 +79,7 @@ impl VersionSet {
                 fs.create_dir(&dir)?;
             }
         }
-        let version = Version::empty();
+        let version = Version { identity: Some(DbIdentity::random()?), ..Version::empty() };
         let bytes = encode_version(&to_record(&version));
         write_synced(&*fs, &layout.version(version.id), &bytes)?;
         write_file_atomic(&*fs, &layout.current(), &encode_current(version.id, checksum(&bytes)))?;
@@ -295,6 +295,8 @@ fn to_record(version: &Version) -> VersionRecord {
         last_seqno: version.last_seqno,
         log_start: version.log_start,
         next_file_id: version.next_file_id,
+        identity: version.identity,
+        fork_pending: version.fork_pending,
     }
 }
 
@@ -323,6 +325,8 @@ fn from_record(record: VersionRecord, layout: &DbLayout, deleter: &Arc<Deleter>)
         last_seqno: record.last_seqno,
         log_start: record.log_start,
         next_file_id: record.next_file_id,
+        identity: record.identity,
+        fork_pending: record.fork_pending,
     };
     version.sort_levels();
     version

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use super::DbIdentity;
 use super::deletion::FileLease;
 use crate::table::Table;
 use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
@@ -150,6 +151,14 @@ pub struct Version {
     pub log_start: LogAddress,
     /// The smallest id never used for a table or blob file.
     pub next_file_id: u64,
+    /// Which database and timeline this is; `None` only in a version read
+    /// from a file older than identities (the first writable open assigns
+    /// one).
+    pub identity: Option<DbIdentity>,
+    /// This version was written by a checkpoint or a restore: the first
+    /// writable open of the copy starts a new timeline (generation + 1)
+    /// and clears the mark.
+    pub fork_pending: bool,
 }
 
 /// The difference between a version and the next.
@@ -167,6 +176,9 @@ pub struct VersionEdit {
     pub last_seqno: Option<SeqNo>,
     /// A new first log address not in tables (never lower).
     pub log_start: Option<LogAddress>,
+    /// A new identity (a first one, or a new timeline of a copy); clears
+    /// the fork-pending mark.
+    pub identity: Option<DbIdentity>,
 }
 
 impl Version {
@@ -182,6 +194,8 @@ impl Version {
             last_seqno: SeqNo(0),
             log_start: LogAddress(0),
             next_file_id: 1,
+            identity: None,
+            fork_pending: false,
         }
     }
 
@@ -253,6 +267,10 @@ impl Version {
         }
         next.last_seqno = next.last_seqno.max(edit.last_seqno.unwrap_or(SeqNo(0)));
         next.log_start = next.log_start.max(edit.log_start.unwrap_or(LogAddress(0)));
+        if let Some(identity) = edit.identity {
+            next.identity = Some(identity);
+            next.fork_pending = false;
+        }
         next.sort_levels();
         next.check().map_err(|what| Error::invalid(format!("edit breaks the version: {what}")))?;
         Ok(next)

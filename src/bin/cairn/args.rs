@@ -3,6 +3,7 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use cairndb::DbIdentity;
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{Arg, Args, Parser, Subcommand};
@@ -67,14 +68,17 @@ pub enum BackupCommand {
     /// Back up the database DB into STORE, uploading only files the store
     /// does not hold yet.
     Create(BackupCreateArgs),
-    /// List the backups in STORE, newest first.
-    List(StoreArgs),
+    /// List the backups in STORE, newest first, each with its database.
+    List(BackupListArgs),
     /// Check that every file of a backup is in STORE with its size and checksum.
     Verify(BackupVerifyArgs),
     /// Restore a backup into TARGET (which must not exist); it opens as a database.
     Restore(BackupRestoreArgs),
-    /// Remove all but the newest backups (their files stay until gc).
+    /// Remove all but the newest intact backups (their files stay until
+    /// gc); damaged ones are named, neither counted nor removed.
     Prune(BackupPruneArgs),
+    /// Remove one backup, damaged or not (its files stay until gc).
+    Delete(BackupDeleteArgs),
     /// Remove files no backup uses, and what crashed backups left behind.
     Gc(BackupGcArgs),
 }
@@ -90,6 +94,47 @@ pub struct StoreArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which database's backups: `--database ID`.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Only the backups of this database timeline: its identity as `cairn
+    /// info` and `cairn backup list` show it, or `unknown` for backups
+    /// made before identities. Needed for `latest` and `prune` when the
+    /// store holds backups of more than one.
+    #[arg(long, value_name = "ID", value_parser = parse_database)]
+    pub database: Option<DatabaseChoice>,
+}
+
+/// A database chosen with `--database`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseChoice {
+    /// This identity.
+    Known(DbIdentity),
+    /// Backups made before identities.
+    Unknown,
+}
+
+fn parse_database(text: &str) -> Result<DatabaseChoice, String> {
+    match text {
+        "unknown" => Ok(DatabaseChoice::Unknown),
+        text => text.parse().map(DatabaseChoice::Known).map_err(|e: cairndb::Error| match e {
+            cairndb::Error::InvalidArgument { what } => what,
+            e => e.to_string(),
+        }),
+    }
+}
+
+/// `cairn backup list`.
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Which database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `cairn backup create`.
@@ -132,9 +177,12 @@ pub struct BackupVerifyArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The backup: its id, or `latest` for the newest.
+    /// The backup: its id, or `latest` for the newest of the database.
     #[arg(value_parser = parse_backup_id)]
     pub id: BackupId,
+    /// Which database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `cairn backup restore`.
@@ -143,12 +191,15 @@ pub struct BackupRestoreArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The backup: its id, or `latest` for the newest intact one (damaged
-    /// newer ones are skipped, and named).
+    /// The backup: its id, or `latest` for the newest intact one of the
+    /// database (damaged newer ones are skipped, and named).
     #[arg(value_parser = parse_backup_id)]
     pub id: BackupId,
     /// Where the database appears (must not exist).
     pub target: PathBuf,
+    /// Which database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `cairn backup prune`.
@@ -157,9 +208,23 @@ pub struct BackupPruneArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// How many of the newest backups to keep.
+    /// How many of the newest intact backups to keep.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub keep: u64,
+    /// Which database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `cairn backup delete`.
+#[derive(Debug, Args)]
+pub struct BackupDeleteArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup's id.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    pub id: u64,
 }
 
 /// `cairn backup gc`.

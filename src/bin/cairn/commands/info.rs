@@ -7,7 +7,7 @@ use cairndb::checkpoint::{CheckpointDescription, describe};
 use cairndb::fs::{Fs, OpenOptions, StdFs};
 use cairndb::hlog::segment::{self, SegmentHeader};
 use cairndb::version::DbLayout;
-use cairndb::{DbStats, LogAddress};
+use cairndb::{DbIdentity, DbStats, LogAddress};
 
 use crate::args::PathArgs;
 use crate::commands::list::description_json;
@@ -29,6 +29,9 @@ struct Summary {
     path: PathBuf,
     stats: DbStats,
     table_seqno: u64,
+    identity: Option<DbIdentity>,
+    /// A checkpoint or restore not yet opened for writing.
+    fork_pending: bool,
     log_start: LogAddress,
     segments: Vec<Segment>,
     /// Present when the directory is a checkpoint.
@@ -57,6 +60,8 @@ fn summarize(path: &Path) -> Result<Summary, Failure> {
         path: path.to_path_buf(),
         stats: db.stats(),
         table_seqno: version.last_seqno.get(),
+        identity: version.identity,
+        fork_pending: version.fork_pending,
         log_start: version.log_start,
         segments: segments(&fs, &log_dir).at(&log_dir)?,
         checkpoint: describe(&fs, path).at(path)?,
@@ -80,6 +85,7 @@ fn segments(fs: &dyn Fs, log_dir: &Path) -> cairndb::Result<Vec<Segment>> {
 
 fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
     out.field("path", s.path.display())?;
+    out.field("database", identity_text(s))?;
     out.field("version", format_args!("v{}", s.stats.version_id))?;
     out.field("seqno", format_args!("{} (tables hold writes up to {})", s.stats.seqno, s.table_seqno))?;
     let mut levels = s.stats.levels.iter().enumerate().filter(|(_, l)| l.tables > 0).peekable();
@@ -93,6 +99,16 @@ fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
     out.field("log", log_text(s))?;
     out.field("memtable", bytes(s.stats.memtable_bytes))?;
     out.field("checkpoint", checkpoint_text(s.checkpoint.as_ref()))
+}
+
+fn identity_text(s: &Summary) -> String {
+    match (s.identity, s.fork_pending) {
+        (None, _) => "no identity yet (made before identities; the first writable open assigns one)".to_owned(),
+        (Some(id), false) => id.to_string(),
+        (Some(id), true) => {
+            format!("{id} (a copy: opened for writing, it continues as a new timeline, {})", id.next_generation())
+        }
+    }
 }
 
 fn checkpoint_text(description: Option<&CheckpointDescription>) -> String {
@@ -141,6 +157,8 @@ fn to_json(s: &Summary) -> Json {
     });
     Object::new()
         .field("path", Json::path(&s.path))
+        .field("database", s.identity.map_or_else(Json::null, |id| Json::str(&id.to_string())))
+        .field("fork_pending", Json::bool(s.fork_pending))
         .field("version_id", Json::num(s.stats.version_id))
         .field("seqno", Json::num(s.stats.seqno.get()))
         .field("table_seqno", Json::num(s.table_seqno))

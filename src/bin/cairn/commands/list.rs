@@ -39,6 +39,7 @@ fn to_json(listing: &CheckpointListing) -> Json {
 pub fn description_json(object: Object, d: &CheckpointDescription) -> Json {
     object
         .field("source", Json::path(&d.source))
+        .field("database", d.database.map_or_else(Json::null, |id| Json::str(&id.to_string())))
         .field("seqno", Json::num(d.seqno.get()))
         .field("version_id", Json::num(d.version_id))
         .field("created_unix_ms", Json::num(d.created_unix_ms))

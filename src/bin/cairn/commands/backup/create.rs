@@ -25,6 +25,7 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
         out.json(&to_json(&info))?;
     } else {
         out.field("backup", format_args!("{} in {}", info.id, args.store.store))?;
+        out.field("database", store::database_text(info.database))?;
         out.field("seqno", format_args!("{} (every write up to it, none after)", info.seqno))?;
         out.field("version", format_args!("v{}", info.version_id))?;
         out.field(
@@ -55,6 +56,7 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
 fn to_json(info: &BackupInfo) -> Json {
     Object::new()
         .field("id", Json::num(info.id))
+        .field("database", store::database_json(info.database))
         .field("seqno", Json::num(info.seqno.get()))
         .field("version_id", Json::num(info.version_id))
         .field("files_total", Json::num(info.files_total as u64))

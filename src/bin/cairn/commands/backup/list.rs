@@ -1,34 +1,39 @@
-//! `cairn backup list STORE`: the backups, newest first.
+//! `cairn backup list STORE [--database ID]`: the backups, newest first,
+//! each with the database it holds.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::{BackupListing, Manifest};
 
-use super::store::{self, Access};
-use crate::args::StoreArgs;
+use super::store::{self, database_json, database_text};
+use crate::args::BackupListArgs;
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
 use crate::output::{Out, bytes, utc};
 
-/// Prints one line (or one JSON object) per backup.
-pub fn run(args: &StoreArgs) -> Result<ExitCode, Failure> {
-    let at = Path::new(&args.store);
-    let engine = store::engine(args, Access::Existing)?;
+/// Prints one line (or one JSON object) per backup; the newest readable
+/// backup of each database is marked `(latest)`.
+pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
+    let at = Path::new(&args.store.store);
+    let engine = store::scoped_engine(&args.store, &args.database)?;
     let listed = engine.list().at(at)?;
-    let latest = engine.latest().ok().flatten();
+    let mut seen = HashSet::new();
+    let latest: Vec<bool> =
+        listed.iter().map(|l| l.manifest.as_ref().is_some_and(|m| seen.insert(m.database))).collect();
     let mut out = Out::new();
-    if args.json {
-        out.json(&Json::array(listed.iter().map(to_json)))?;
+    if args.store.json {
+        out.json(&Json::array(listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest))))?;
     } else if listed.is_empty() {
-        out.line(format_args!("no backups in {}", args.store))?;
+        out.line(format_args!("no backups in {}", args.store.store))?;
     } else {
         out.line(format_args!(
-            "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  source",
-            "id", "created", "seqno", "files", "bytes"
+            "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {:<34}  source",
+            "id", "created", "seqno", "files", "bytes", "database"
         ))?;
-        for listing in &listed {
-            let mark = if Some(listing.id) == latest { " (latest)" } else { "" };
+        for (listing, &latest) in listed.iter().zip(&latest) {
+            let mark = if latest { " (latest)" } else { "" };
             match (&listing.manifest, &listing.problem) {
                 (Some(m), _) => out.line(format_args!("{}{mark}", row(m)))?,
                 (None, problem) => out.line(format_args!(
@@ -45,21 +50,24 @@ pub fn run(args: &StoreArgs) -> Result<ExitCode, Failure> {
 
 fn row(m: &Manifest) -> String {
     format!(
-        "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {}",
+        "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {:<34}  {}",
         m.id,
         utc(m.created_unix_ms),
         m.seqno.get(),
         m.files.len(),
         bytes(m.bytes_total()),
+        database_text(m.database),
         m.source.replace(char::is_control, " ")
     )
 }
 
-fn to_json(listing: &BackupListing) -> Json {
+fn to_json(listing: &BackupListing, latest: bool) -> Json {
     let object = Object::new().field("id", Json::num(listing.id));
     match (&listing.manifest, &listing.problem) {
         (Some(m), _) => object
             .field("ok", Json::bool(true))
+            .field("database", database_json(m.database))
+            .field("latest", Json::bool(latest))
             .field("created_unix_ms", Json::num(m.created_unix_ms))
             .field("source", Json::str(&m.source))
             .field("seqno", Json::num(m.seqno.get()))

@@ -1,6 +1,7 @@
 //! `cairn backup ...`: incremental backups to a directory or to S3.
 
 mod create;
+mod delete;
 mod gc;
 mod list;
 mod prune;
@@ -21,6 +22,7 @@ pub fn run(args: BackupArgs) -> Result<ExitCode, Failure> {
         BackupCommand::Verify(a) => verify::run(&a),
         BackupCommand::Restore(a) => restore::run(&a),
         BackupCommand::Prune(a) => prune::run(&a),
+        BackupCommand::Delete(a) => delete::run(&a),
         BackupCommand::Gc(a) => gc::run(&a),
     }
 }
@@ -33,6 +35,7 @@ pub fn name(args: &BackupArgs) -> &'static str {
         BackupCommand::Verify(_) => "backup verify",
         BackupCommand::Restore(_) => "backup restore",
         BackupCommand::Prune(_) => "backup prune",
+        BackupCommand::Delete(_) => "backup delete",
         BackupCommand::Gc(_) => "backup gc",
     }
 }

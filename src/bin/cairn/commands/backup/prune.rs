@@ -1,28 +1,52 @@
-//! `cairn backup prune STORE --keep N`: keep the newest backups only.
+//! `cairn backup prune STORE --keep N [--database ID]`: keep the newest intact
+//! backups of a database only.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::store::{self, Access};
+use super::store;
 use crate::args::BackupPruneArgs;
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
 use crate::output::Out;
 
-/// Removes the older backups' manifests and says which went.
+/// Removes the older intact backups' manifests, says which went, and names
+/// the damaged backups it neither counted nor removed.
 pub fn run(args: &BackupPruneArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
-    let engine = store::engine(&args.store, Access::Existing)?;
+    let engine = store::scoped_engine(&args.store, &args.database)?;
     let keep = usize::try_from(args.keep).unwrap_or(usize::MAX);
     let report = engine.prune(keep).at(at)?;
     let mut out = Out::new();
     let ids = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if args.store.json {
         let list = |ids: &[u64]| Json::array(ids.iter().map(|&id| Json::num(id)));
-        out.json(&Object::new().field("removed", list(&report.removed)).field("kept", list(&report.kept)).build())?;
+        let damaged = report
+            .damaged
+            .iter()
+            .map(|d| Object::new().field("id", Json::num(d.id)).field("reason", Json::str(&d.reason)).build());
+        out.json(
+            &Object::new()
+                .field("removed", list(&report.removed))
+                .field("kept", list(&report.kept))
+                .field("damaged", Json::array(damaged))
+                .build(),
+        )?;
     } else {
         out.field("removed", if report.removed.is_empty() { "none".to_owned() } else { ids(&report.removed) })?;
-        out.field("kept", ids(&report.kept))?;
+        out.field("kept", if report.kept.is_empty() { "none".to_owned() } else { ids(&report.kept) })?;
+        for damaged in &report.damaged {
+            out.field(
+                "damaged",
+                format_args!("backup {}: {}", damaged.id, damaged.reason.replace(char::is_control, " ")),
+            )?;
+        }
+        if !report.damaged.is_empty() {
+            out.line(
+                "damaged backups are neither counted nor removed: verify them; `cairn backup delete STORE ID` \
+                 removes one that cannot be repaired",
+            )?;
+        }
         if !report.removed.is_empty() {
             out.line("their files stay until `cairn backup gc` finds no backup uses them")?;
         }

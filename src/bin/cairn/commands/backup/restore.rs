@@ -1,11 +1,12 @@
-//! `cairn backup restore STORE ID|latest TARGET`: a backup, back as a database.
+//! `cairn backup restore STORE ID|latest TARGET [--database ID]`: a backup,
+//! back as a database.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::{Recovery, RestoreInfo};
 
-use super::store::{self, Access, advance, rate};
+use super::store::{self, advance, database_json, database_text, rate};
 use crate::args::{BackupId, BackupRestoreArgs};
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
@@ -15,7 +16,7 @@ use crate::output::{Out, bytes, count, ms};
 /// intact backup and says which newer ones it skipped.
 pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
-    let engine = store::engine(&args.store, Access::Existing)?;
+    let engine = store::scoped_engine(&args.store, &args.database)?;
     let (id, recovery) = match args.id {
         BackupId::Id(id) => (id, None),
         BackupId::LatestValid => {
@@ -41,6 +42,10 @@ pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
             )?;
         }
         out.field("restored", format_args!("backup {} into {}", info.id, info.path.display()))?;
+        out.field(
+            "database",
+            format_args!("{} (opened for writing, it continues as a new timeline)", database_text(info.database)),
+        )?;
         out.field("seqno", format_args!("{} (every write up to it, none after)", info.seqno))?;
         out.field("files", format_args!("{}: {}, every checksum verified", info.files, bytes(info.bytes)))?;
         out.field("took", format_args!("{} ({})", ms(info.duration), rate(info.bytes, info.duration)))?;
@@ -56,6 +61,7 @@ fn to_json(info: &RestoreInfo, recovery: Option<&Recovery>) -> Json {
         .map(|s| Object::new().field("id", Json::num(s.id)).field("reason", Json::str(&s.reason)).build());
     Object::new()
         .field("id", Json::num(info.id))
+        .field("database", database_json(info.database))
         .field("path", Json::path(&info.path))
         .field("seqno", Json::num(info.seqno.get()))
         .field("files", Json::num(info.files as u64))

@@ -7,8 +7,9 @@ use std::time::Duration;
 use cairndb::backup::{BackupEngine, BackupProgress, BackupStore, DirStore};
 use indicatif::ProgressBar;
 
-use crate::args::StoreArgs;
+use crate::args::{DatabaseArgs, DatabaseChoice, StoreArgs};
 use crate::failure::{At as _, Failure};
+use crate::json::Json;
 use crate::progress::{self, Unit};
 
 /// How a command uses the store.
@@ -23,6 +24,27 @@ pub enum Access {
 /// The engine over the store `args` names.
 pub fn engine(args: &StoreArgs, access: Access) -> Result<BackupEngine, Failure> {
     Ok(BackupEngine::new(open(args, access)?))
+}
+
+/// The engine over the store `args` names, working on the database
+/// `database` chose (all of them when none).
+pub fn scoped_engine(args: &StoreArgs, database: &DatabaseArgs) -> Result<BackupEngine, Failure> {
+    let engine = engine(args, Access::Existing)?;
+    Ok(match database.database {
+        None => engine,
+        Some(DatabaseChoice::Known(identity)) => engine.database(identity),
+        Some(DatabaseChoice::Unknown) => engine.unknown_database(),
+    })
+}
+
+/// How a database identity reads in output: `unknown` for none.
+pub fn database_text(database: Option<cairndb::DbIdentity>) -> String {
+    database.map_or_else(|| "unknown".to_owned(), |d| d.to_string())
+}
+
+/// A database identity in JSON: a string, or null for none.
+pub fn database_json(database: Option<cairndb::DbIdentity>) -> Json {
+    database.map_or_else(Json::null, |d| Json::str(&d.to_string()))
 }
 
 /// The engine with a grace period for crashed jobs' leftovers.

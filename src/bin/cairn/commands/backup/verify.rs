@@ -1,11 +1,12 @@
-//! `cairn backup verify STORE ID`: every file of a backup, read and checked.
+//! `cairn backup verify STORE ID|latest [--database ID]`: every file of a
+//! backup, read and checked.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::BackupVerifyReport;
 
-use super::store::{self, Access, advance};
+use super::store::{self, advance};
 use crate::args::{BackupId, BackupVerifyArgs};
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
@@ -14,11 +15,11 @@ use crate::output::{Out, bytes, count};
 /// Verifies with a progress bar; damage is listed and fails the command.
 pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
-    let engine = store::engine(&args.store, Access::Existing)?;
+    let engine = store::scoped_engine(&args.store, &args.database)?;
     let id = match args.id {
         BackupId::Id(id) => id,
         BackupId::LatestValid => {
-            engine.ids().at(at)?.last().copied().ok_or_else(|| Failure::at(at, "there are no backups"))?
+            engine.latest().at(at)?.ok_or_else(|| Failure::at(at, "there are no backups of the database"))?
         }
     };
     let bar = store::bar("verifying");
