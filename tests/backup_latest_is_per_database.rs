@@ -96,7 +96,9 @@ fn timelines_and_old_backups_are_databases_of_their_own() {
     // A restored copy, opened for writing, is a new timeline.
     engine.restore(first.id, Path::new("/copy")).unwrap();
     let copy = open_db(Arc::clone(&disk), "/copy");
-    assert_eq!(copy.identity(), Some(ida.next_generation()));
+    let idc = copy.identity().unwrap();
+    assert_eq!(idc.generation, ida.generation + 1);
+    assert_ne!(idc.id, ida.id);
     copy.put("only in the copy", "x").unwrap();
     let of_copy = engine.create_backup(&copy).unwrap();
 
@@ -105,16 +107,16 @@ fn timelines_and_old_backups_are_databases_of_their_own() {
     engine.store().put_if_absent(&manifest_key(9), &old.encode()).unwrap();
 
     let databases: Vec<_> = engine.databases().unwrap().iter().map(|d| (d.database, d.newest_id)).collect();
-    assert_eq!(databases, [(None, 9), (Some(ida.next_generation()), of_copy.id), (Some(ida), first.id)]);
+    assert_eq!(databases, [(None, 9), (Some(idc), of_copy.id), (Some(ida), first.id)]);
     assert!(matches!(engine.latest(), Err(Error::AmbiguousDatabase { .. })));
     assert_eq!(engine.clone().database(ida).latest().unwrap(), Some(first.id), "the copy's backups are not A's");
-    assert_eq!(engine.clone().database(ida.next_generation()).latest().unwrap(), Some(of_copy.id));
+    assert_eq!(engine.clone().database(idc).latest().unwrap(), Some(of_copy.id));
     let old_ones = engine.clone().unknown_database();
     assert_eq!(old_ones.recover_latest_valid().unwrap().id, Some(9));
     assert_eq!(restored_state(&old_ones, 9), model.state_at(first.seqno));
     let listed = engine.list().unwrap();
     assert_eq!(
         listed.iter().map(|l| l.manifest.as_ref().unwrap().database).collect::<Vec<_>>(),
-        [None, Some(ida.next_generation()), Some(ida)]
+        [None, Some(idc), Some(ida)]
     );
 }

@@ -54,7 +54,8 @@ fn a_checkpoint_opened_for_writing_starts_a_new_timeline() {
     // Writable: the next generation, installed before the open returns.
     let cp = open(&fs, "/cp", false);
     let forked = cp.identity().unwrap();
-    assert_eq!(forked, source.next_generation());
+    assert_eq!(forked.generation, source.generation + 1);
+    assert_ne!(forked.id, source.id, "a timeline of its own");
     let after_crash = fs.crash_copy();
     std::mem::forget(cp);
     assert_eq!(identity(&after_crash, "/cp"), forked, "durable before the open returned");
@@ -65,7 +66,16 @@ fn a_checkpoint_opened_for_writing_starts_a_new_timeline() {
     let copy = open(&after_crash, "/cp", false);
     copy.checkpoint("/cp2").unwrap();
     drop(copy);
-    assert_eq!(open(&after_crash, "/cp2", false).identity(), Some(forked.next_generation()));
+    let again = open(&after_crash, "/cp2", false).identity().unwrap();
+    assert_eq!(again.generation, forked.generation + 1);
+    assert_ne!(again.id, forked.id);
+
+    // Two checkpoints of one database, both opened for writing, are two
+    // timelines, not one.
+    db.checkpoint("/sibling").unwrap();
+    let sibling = open(&fs, "/sibling", false).identity().unwrap();
+    assert_eq!(sibling.generation, forked.generation);
+    assert_ne!(sibling, forked);
 }
 
 #[test]
@@ -80,11 +90,13 @@ fn a_restored_backup_opened_for_writing_starts_a_new_timeline() {
     engine.restore(info.id, Path::new("/restored")).unwrap();
     assert_eq!(identity(&fs, "/restored"), source);
     let restored = open(&fs, "/restored", false);
-    assert_eq!(restored.identity(), Some(source.next_generation()));
+    let forked = restored.identity().unwrap();
+    assert_eq!(forked.generation, source.generation + 1);
+    assert_ne!(forked.id, source.id);
     assert_eq!(restored.get("k").unwrap().as_deref(), Some(&b"v"[..]));
     // Its own backups are of its own timeline.
     restored.put("k2", "v2").unwrap();
     let again = engine.create_backup(&restored).unwrap();
-    assert_eq!(engine.manifest(again.id).unwrap().database, Some(source.next_generation()));
+    assert_eq!(engine.manifest(again.id).unwrap().database, Some(forked));
     assert_eq!(engine.manifest(info.id).unwrap().database, Some(source));
 }

@@ -10,9 +10,12 @@
 //! - a database without one (its version file predates identities) gets a
 //!   fresh random id, generation 1;
 //! - a copy — a checkpoint, or a restored backup, whose version file both
-//!   write with the *fork pending* mark — starts a new timeline: same id,
-//!   generation + 1, mark cleared. Its new writes then never pass for the
-//!   history of the database it was copied from.
+//!   write with the *fork pending* mark — starts a new timeline: a fresh
+//!   random id, generation + 1, mark cleared. Its new writes then never
+//!   pass for the history of the database it was copied from, nor for
+//!   those of another copy of it (two checkpoints of one database, both
+//!   opened for writing, are two timelines: a shared id with equal
+//!   generations would have made them one).
 //!
 //! A read-only open changes nothing: it reports what the version holds.
 
@@ -25,43 +28,49 @@ use rustix::rand::{GetRandomFlags, getrandom};
 use super::{Version, VersionEdit, VersionSet};
 use crate::{Error, Result};
 
-/// The identity of a database and of one timeline of it: a random `id`
-/// made with the database, and a `generation` that a checkpoint or a
-/// restored backup, once opened for writing, continues one higher.
+/// The identity of one timeline of a database: a random `id`, made when the
+/// database was created or when a copy of it (a checkpoint, a restored
+/// backup) was first opened for writing, and a `generation`: 1 for a
+/// database as created, one more than its source's for such a copy.
 ///
 /// Displayed (and parsed) as 32 lowercase hex digits of `id`, `-`, and the
 /// generation in decimal: `5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DbIdentity {
-    /// The database: random, made when it was created.
+    /// The timeline: random, made with it.
     pub id: u128,
-    /// The timeline: 1 for the database as created, one more for each copy
-    /// opened for writing since.
+    /// How many copies deep it is: 1 for the database as created, one more
+    /// than its source's for a copy opened for writing.
     pub generation: u64,
 }
 
 impl DbIdentity {
     /// A new database's identity: a random id, generation 1.
     pub(crate) fn random() -> Result<DbIdentity> {
-        let mut bytes = [0u8; 16];
-        let mut filled = 0;
-        while filled < bytes.len() {
-            match getrandom(&mut bytes[filled..], GetRandomFlags::empty()) {
-                Ok(n) => filled += n,
-                Err(Errno::INTR) => {}
-                Err(e) => {
-                    let source = std::io::Error::from_raw_os_error(e.raw_os_error());
-                    return Err(Error::io("getrandom", "a database identity", source));
-                }
-            }
-        }
-        Ok(DbIdentity { id: u128::from_le_bytes(bytes), generation: 1 })
+        Ok(DbIdentity { id: random_u128()?, generation: 1 })
     }
 
-    /// The identity of a new timeline of the same database.
-    pub fn next_generation(self) -> DbIdentity {
-        DbIdentity { id: self.id, generation: self.generation + 1 }
+    /// The identity of a new timeline copied from this one: a fresh random
+    /// id, one generation more.
+    pub(crate) fn fork(self) -> Result<DbIdentity> {
+        Ok(DbIdentity { id: random_u128()?, generation: self.generation + 1 })
     }
+}
+
+fn random_u128() -> Result<u128> {
+    let mut bytes = [0u8; 16];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match getrandom(&mut bytes[filled..], GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(e) => {
+                let source = std::io::Error::from_raw_os_error(e.raw_os_error());
+                return Err(Error::io("getrandom", "a database identity", source));
+            }
+        }
+    }
+    Ok(u128::from_le_bytes(bytes))
 }
 
 impl fmt::Display for DbIdentity {
@@ -105,7 +114,7 @@ pub(crate) fn identity_at_open(
 ) -> Result<Option<DbIdentity>> {
     Ok(match version.identity {
         None => Some(fresh()?),
-        Some(identity) if version.fork_pending => Some(identity.next_generation()),
+        Some(identity) if version.fork_pending => Some(identity.fork()?),
         Some(_) => None,
     })
 }
@@ -222,6 +231,8 @@ mod tests {
         let own = Version { identity: Some(DbIdentity { id: 3, generation: 4 }), ..Version::empty() };
         let never = || -> Result<DbIdentity> { panic!("no fresh identity needed") };
         assert_eq!(identity_at_open(&own, never).unwrap(), None);
-        assert_eq!(identity_at_open(&as_copy(&own), never).unwrap(), Some(DbIdentity { id: 3, generation: 5 }));
+        let forked = identity_at_open(&as_copy(&own), never).unwrap().unwrap();
+        assert_eq!(forked.generation, 5);
+        assert_ne!(forked.id, 3, "a timeline of its own");
     }
 }

@@ -156,7 +156,7 @@ pub struct Version {
     /// one).
     pub identity: Option<DbIdentity>,
     /// This version was written by a checkpoint or a restore: the first
-    /// writable open of the copy starts a new timeline (generation + 1)
+    /// writable open of the copy starts a new timeline (a fresh id, generation + 1)
     /// and clears the mark.
     pub fork_pending: bool,
 }

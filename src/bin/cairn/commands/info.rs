@@ -106,7 +106,8 @@ fn identity_text(s: &Summary) -> String {
         (None, _) => "no identity yet (made before identities; the first writable open assigns one)".to_owned(),
         (Some(id), false) => id.to_string(),
         (Some(id), true) => {
-            format!("{id} (a copy: opened for writing, it continues as a new timeline, {})", id.next_generation())
+            let generation = id.generation + 1;
+            format!("{id} (a copy: opened for writing, it starts a timeline of its own, generation {generation})")
         }
     }
 }
