@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{CHECKPOINT_FILE, CheckpointDescription};
-use crate::Result;
 use crate::fs::{FileKind, Fs, read_to_vec};
+use crate::{Error, Result, SeqNo};
 
 /// A checkpoint found by [`list`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,31 @@ pub fn describe(fs: &dyn Fs, path: &Path) -> Result<Option<CheckpointDescription
         return Ok(None);
     }
     CheckpointDescription::decode(&file, &read_to_vec(fs, &file)?).map(Some)
+}
+
+/// Refuses a checkpoint at `dir` whose files recover to less than the
+/// seqno it was taken at (a log segment lost or cut): a checkpoint holds
+/// every write up to its seqno by construction. Called by every open; a
+/// directory without a description passes, and a damaged description is
+/// left for `verify` to report.
+pub(crate) fn check_recovered_seqno(fs: &dyn Fs, dir: &Path, recovered: SeqNo) -> Result<()> {
+    let description = match describe(fs, dir) {
+        Ok(Some(description)) => description,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            log::warn!("{e}");
+            return Ok(());
+        }
+    };
+    if recovered < description.seqno {
+        let what = format!(
+            "the checkpoint was taken at seqno {}, but its tables and log recover only to seqno {recovered}: \
+             a log segment is missing or damaged",
+            description.seqno
+        );
+        return Err(Error::corruption(&dir.join("log"), 0, what));
+    }
+    Ok(())
 }
 
 /// The checkpoints directly under `dir`, newest first. Directories that are

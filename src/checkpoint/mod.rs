@@ -9,6 +9,7 @@ pub(crate) mod target;
 pub(crate) mod verify;
 
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
+pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
 pub use target::STAGING_PREFIX;
 pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_progress};

@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::{CHECKPOINT_FILE, CheckpointDescription, describe};
 use crate::blob::BlobFile;
 use crate::fs::{Fs, read_to_vec};
 use crate::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use crate::table::{BlockCache, Table};
 use crate::version::{DbLayout, FileName, TableInfo, VersionRecord, decode_current, decode_version};
 use crate::wire::checksum;
-use crate::{BlobFileId, Error, Result, SeqNo, TableId};
+use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
 
 /// One thing wrong with a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +63,13 @@ pub struct VerifyProgress {
 
 /// Reads every file of the database or checkpoint at `path` and checks
 /// every checksum, that every file the version names is there with its
-/// recorded size, and that the log replays. Damage is reported in
+/// recorded size, and that the log replays. A checkpoint is held to what
+/// its `CHECKPOINT` file records: untouched since it was taken, its log
+/// must replay exactly to the recorded seqno from the recorded number of
+/// segments, with no torn tail (a checkpoint's log ends at a commit by
+/// construction); opened read-write since, it must still hold at least
+/// that seqno. A database's torn tail is what a crash leaves and is not a
+/// problem (its next writable open cuts it). Damage is reported in
 /// [`VerifyReport::problems`]; an error means the directory could not be
 /// examined at all (not a database, or unreadable). Writes nothing.
 pub fn verify(fs: &Arc<dyn Fs>, path: &Path) -> Result<VerifyReport> {
@@ -114,10 +121,24 @@ pub fn verify_with_progress(
         account(&mut report, &mut done, progress, path, blob.size_bytes, checked);
         report.blob_files += 1;
     }
+    let description = match describe(&**fs, path) {
+        Ok(description) => description,
+        Err(e) => {
+            report.problems.push(Problem { file: path.join(CHECKPOINT_FILE), what: e.to_string() });
+            None
+        }
+    };
     let replay = ReplayFrom { address: record.log_start, next_seqno: SeqNo(record.last_seqno.0 + 1) };
     let config = HlogConfig { read_only: true, page_size_bytes: 4096, ..HlogConfig::default() };
     match HybridLog::open(Arc::clone(fs), &layout.log_dir(), config, replay) {
-        Ok((_, recovered)) => report.seqno = report.seqno.max(recovered.last_seqno),
+        Ok((_, recovered)) => {
+            report.seqno = report.seqno.max(recovered.last_seqno);
+            if let Some(description) = &description {
+                let pristine = description.version_id == record.id.0;
+                let found = Found { seqno: report.seqno, torn_at: recovered.torn_at, segments: segments.len() };
+                report.problems.extend(against_description(&layout, description, pristine, &found));
+            }
+        }
         Err(e) => report.problems.push(Problem { file: layout.log_dir(), what: e.to_string() }),
     }
     report.log_segments = segments.len();
@@ -142,6 +163,53 @@ pub(crate) fn verify_table(fs: &dyn Fs, path: &Path, id: TableId) -> Result<()> 
 /// record. Damage is `Error::Corruption` naming `path` and the offset.
 pub(crate) fn verify_blob(fs: &dyn Fs, path: &Path, id: BlobFileId) -> Result<()> {
     BlobFile::open(fs, path, id)?.verify()
+}
+
+/// What the files of a checkpoint recover to.
+struct Found {
+    seqno: SeqNo,
+    torn_at: Option<LogAddress>,
+    segments: usize,
+}
+
+/// How a checkpoint's files differ from what its description records.
+/// `pristine`: `CURRENT` still names the version it was taken with (a
+/// writable open installs a new one before its first write).
+fn against_description(
+    layout: &DbLayout,
+    description: &CheckpointDescription,
+    pristine: bool,
+    found: &Found,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let log = |what: String| Problem { file: layout.log_dir(), what };
+    let recorded = description.seqno;
+    if !pristine {
+        if found.seqno < recorded {
+            problems.push(log(format!(
+                "recovers to seqno {}, below the seqno {recorded} the checkpoint was taken at",
+                found.seqno
+            )));
+        }
+        return problems;
+    }
+    if let Some(at) = found.torn_at {
+        problems.push(log(format!(
+            "the log does not end at a commit (bytes from address {at} on are torn or damaged); \
+             a checkpoint's log is complete when taken"
+        )));
+    }
+    if found.seqno != recorded {
+        problems
+            .push(log(format!("recovers to seqno {}, but the checkpoint was taken at seqno {recorded}", found.seqno)));
+    }
+    if found.segments != description.log_segments {
+        problems.push(log(format!(
+            "{} log segments, but the checkpoint was taken with {}",
+            found.segments, description.log_segments
+        )));
+    }
+    problems
 }
 
 /// Reads `CURRENT` and the version it names, checking both.

@@ -11,7 +11,7 @@ use super::work::Work;
 use crate::blob::BlobOptions;
 use crate::compaction::{OutputOptions, Retention};
 use crate::fs::{Fs, FsLock};
-use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot};
+use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
 use crate::table::{BlockCache, TableOptions, ValueKind};
 use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionEdit, VersionSet};
 use crate::{Error, Result, SeqNo};
@@ -90,13 +90,6 @@ impl Inner {
         let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);
         let create = config.create_if_missing && !config.read_only;
         let versions = VersionSet::open(Arc::clone(&fs), layout.clone(), deleter, create)?;
-        if !config.read_only {
-            versions.settle_identity()?;
-            let removed = versions.remove_orphans()?;
-            if removed > 0 {
-                log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
-            }
-        }
         let version = versions.current();
         let replay = ReplayFrom { address: version.log_start, next_seqno: SeqNo(version.last_seqno.0 + 1) };
         let hlog_config = HlogConfig {
@@ -105,13 +98,24 @@ impl Inner {
             read_only: config.read_only,
             ..HlogConfig::default()
         };
-        let (hlog, report) = HybridLog::open(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay)?;
+        // A copy not yet opened for writing (a checkpoint, a restored
+        // backup) is checked whole before anything in it changes: its log
+        // ends at a commit, and it holds every write up to its seqno.
+        let tail = if version.fork_pending { Tail::Refuse } else { Tail::CutTorn };
+        let (hlog, report) = HybridLog::open_with(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay, tail)?;
         if report.torn_at.is_some() {
             log::info!("recovery dropped a torn log tail at {:?}", report.torn_at);
         }
+        crate::checkpoint::check_recovered_seqno(&*fs, layout.root(), report.last_seqno)?;
         if !config.read_only {
+            versions.settle_identity()?;
+            let removed = versions.remove_orphans()?;
+            if removed > 0 {
+                log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
+            }
             hlog.remove_segments_below(version.log_start)?;
         }
+        let version = versions.current();
         let inner = Arc::new(Inner {
             readers: Readers::new(Arc::new(BlockCache::new(config.block_cache_bytes))),
             config,

@@ -14,7 +14,7 @@ use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
 use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, lock};
 use super::record::{self, FLAG_BATCH, KEY_LEN_MAX, Kind, VALUE_LEN_MAX};
-use super::recovery::{RecoveryReport, ReplayFrom, recover};
+use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
 use super::segment::{self, SegmentInfo};
 use super::snapshot::{Snapshot, SnapshotRegistry};
 use crate::fs::Fs;
@@ -255,20 +255,34 @@ impl HybridLog {
     ///
     /// Restores exactly the writes covered by the last valid commit record;
     /// a torn tail after it (an interrupted persist) is dropped and cut from
-    /// the files. Damage that a later persist's commit record proves had
-    /// been durable is [`Error::Corruption`]. New writes go to a new segment.
+    /// the files. Anything else a crash cannot leave is
+    /// [`Error::Corruption`] (`docs/FORMAT.md`, "Recovery"). New writes go
+    /// to a new segment.
     pub fn open(
         fs: Arc<dyn Fs>,
         log_dir: &Path,
         config: HlogConfig,
         replay: ReplayFrom,
     ) -> Result<(HybridLog, RecoveryReport)> {
+        Self::open_with(fs, log_dir, config, replay, Tail::CutTorn)
+    }
+
+    /// [`open`](Self::open) with a choice of what a torn tail is: for a
+    /// copy (a checkpoint, a restored backup), whose log ends at a commit
+    /// when made, it is damage, and nothing is cut.
+    pub(crate) fn open_with(
+        fs: Arc<dyn Fs>,
+        log_dir: &Path,
+        config: HlogConfig,
+        replay: ReplayFrom,
+        tail: Tail,
+    ) -> Result<(HybridLog, RecoveryReport)> {
         if config.page_size_bytes < 4096 || !config.page_size_bytes.is_multiple_of(8) {
             return Err(Error::invalid("page_size_bytes must be a multiple of 8 of at least 4096"));
         }
         let expected_keys = (config.memtable_size_bytes / EXPECTED_RECORD_BYTES) as usize;
         let page_size = u64::from(config.page_size_bytes);
-        let recovered = recover(&*fs, log_dir, page_size, expected_keys, replay, config.read_only)?;
+        let recovered = recover(&*fs, log_dir, page_size, expected_keys, replay, config.read_only, tail)?;
         let memtable = recovered.memtable;
         let shared = Shared {
             fs,

@@ -49,6 +49,7 @@ pub use iter::{EntryKind, RangeIter, SortedEntry, SortedIter};
 pub use log::{HlogConfig, HlogStats, HybridLog, LogAddresses, Op, SegmentRemoval};
 pub use memtable::Lookup;
 pub use persist::PersistPoint;
+pub(crate) use recovery::Tail;
 pub use recovery::{RecoveryReport, ReplayFrom};
 pub use segment::SegmentInfo;
 pub use snapshot::Snapshot;

@@ -6,5 +6,5 @@ mod chain;
 mod replay;
 mod scan;
 
-pub(crate) use replay::recover;
 pub use replay::{RecoveryReport, ReplayFrom};
+pub(crate) use replay::{Tail, recover};

@@ -60,6 +60,17 @@ pub struct RecoveryReport {
     pub next_address: LogAddress,
 }
 
+/// What recovery does with a torn tail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tail {
+    /// Drop it and cut it from the files (unless read-only): what a crash
+    /// left.
+    CutTorn,
+    /// Refuse it as corruption and change nothing: the log of a copy ends
+    /// at a commit when made, so a tail in it is damage.
+    Refuse,
+}
+
 /// What `open` builds the log from.
 pub(crate) struct Recovered {
     pub(crate) memtable: Arc<Memtable>,
@@ -91,6 +102,7 @@ pub(crate) fn recover(
     expected_keys: usize,
     replay: ReplayFrom,
     read_only: bool,
+    tail: Tail,
 ) -> Result<Recovered> {
     let numbers = if !read_only {
         create_dir_durably(fs, log_dir)?;
@@ -114,8 +126,21 @@ pub(crate) fn recover(
     let bodies: Vec<Body<'_>> = loaded.iter().map(|l| Body { start: l.start, bytes: &l.bytes }).collect();
     let scan = scan(&bodies, page_size).map_err(|d| corrupt(log_dir, loaded[d.index].number, &d))?;
     let cut = Cut::plan(&files, &chain, &loaded, &scan);
+    if tail == Tail::Refuse && (scan.tail_at.is_some() || !cut.remove.is_empty()) {
+        let (number, offset) = match (scan.tail_at, loaded.last()) {
+            (Some(at), Some(last)) => {
+                let seg = loaded.iter().rfind(|l| l.start <= at).unwrap_or(last);
+                (seg.number, segment::HEADER_LEN as u64 + at.saturating_sub(seg.start))
+            }
+            _ => (cut.remove[0], 0),
+        };
+        let what = "the log of a copy (a checkpoint or a restored backup) ends at a commit when made, \
+                    but this one does not: its tail is torn or damaged";
+        return Err(segment::corrupt(log_dir, number, offset, what));
+    }
     if !read_only {
         cut.apply(fs, log_dir, &loaded)?;
+        sync_kept(fs, log_dir, &loaded[..cut.kept])?;
     }
     let expected_keys = expected_keys.max(scan.accepted.len() * 2);
     let hashed = HashIndex::with_capacity(expected_keys);
@@ -165,6 +190,26 @@ fn load_body(fs: &dyn Fs, log_dir: &Path, file: &SegmentFile) -> Result<Loaded> 
     let mut bytes = vec![0u8; body_len];
     handle.read_exact_at(&mut bytes, segment::HEADER_LEN as u64)?;
     Ok(Loaded { number: file.number, start: header.start, bytes })
+}
+
+/// Fsyncs the segments recovery keeps, before the log takes a write.
+///
+/// What recovery accepted may have reached only the page cache: a process
+/// killed between a persist's write and its fsync, or one whose fsync
+/// failed, leaves valid commits that are not on disk. New writes, persisted
+/// after them, must not become durable while they are not: a power cut
+/// would then leave a hole (acknowledged writes after lost ones) that no
+/// recovery could tell from damage. (After a failed fsync Linux may have
+/// dropped the dirty pages already; what the page cache still shows is all
+/// anyone can make durable.)
+fn sync_kept(fs: &dyn Fs, log_dir: &Path, kept: &[Loaded]) -> Result<()> {
+    for segment in kept {
+        fs.open(&segment::path(log_dir, segment.number), OpenOptions::read())?.sync_data()?;
+    }
+    if !kept.is_empty() {
+        fs.sync_directory(log_dir)?;
+    }
+    Ok(())
 }
 
 /// What recovery cuts from the files: decided first, then applied.
