@@ -603,7 +603,15 @@ impl SegmentRemoval<'_> {
                 Ok(()) => {}
                 // Never persisted: the file was never created.
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Its records are in tables: it is never written again
+                    // (a persist would otherwise find its unwritten tail and
+                    // try to create the file anew); the next call retries.
+                    let first = &mut plan.segments[0];
+                    first.sealed = true;
+                    first.memtable = None;
+                    return Err(e);
+                }
             }
             removed.push(number);
             plan.segments.remove(0);

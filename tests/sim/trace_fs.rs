@@ -95,7 +95,17 @@ impl FsFile for TraceFile {
 
 impl Fs for TraceFs {
     fn open(&self, path: &Path, options: OpenOptions) -> Result<Box<dyn FsFile>> {
-        let file = self.inner.open(path, options)?;
+        let file = self.inner.open(path, options);
+        if let Err(e) = &file {
+            self.note(path, &format!("open FAILED ({e})"));
+            if path.starts_with(&self.prefix) && std::env::var_os("CAIRNDB_SIM_FSTRACE_BT").is_some() {
+                #[expect(clippy::print_stderr, reason = "a trace asked for")]
+                {
+                    eprintln!("{}", std::backtrace::Backtrace::force_capture());
+                }
+            }
+        }
+        let file = file?;
         let traced = path.starts_with(&self.prefix);
         if options.mutates() {
             self.note(path, "open for writing");
