@@ -90,6 +90,9 @@ impl Inner {
         let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);
         let create = config.create_if_missing && !config.read_only;
         let versions = VersionSet::open(Arc::clone(&fs), layout.clone(), deleter, create)?;
+        if !config.read_only {
+            sync_directories(&*fs, &layout)?;
+        }
         let version = versions.current();
         let replay = ReplayFrom { address: version.log_start, next_seqno: SeqNo(version.last_seqno.0 + 1) };
         let hlog_config = HlogConfig {
@@ -452,6 +455,20 @@ pub(crate) fn write_group(
 }
 
 /// A page size that gives a small memtable budget several pages.
+/// Makes the directories' entries durable: what a writable open builds on
+/// must be on disk before it deletes or writes anything. A process that
+/// died (or whose directory fsync failed) after renaming `CURRENT` leaves
+/// the new version visible but not durable; deleting the files only the
+/// old version needs would lose them all at the next power cut.
+fn sync_directories(fs: &dyn Fs, layout: &DbLayout) -> Result<()> {
+    for dir in [layout.root().to_path_buf(), layout.tables_dir(), layout.blobs_dir(), layout.log_dir()] {
+        if fs.exists(&dir)? {
+            fs.sync_directory(&dir)?;
+        }
+    }
+    Ok(())
+}
+
 fn page_size_for(memtable_bytes: u64) -> u32 {
     let target = (memtable_bytes / 16).clamp(4096, 1 << 20);
     // A power of two: a multiple of 8 and of 4096.
