@@ -156,7 +156,7 @@ impl Inner {
     /// Fails when writes are not allowed: read-only, or poisoned.
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.config.read_only {
-            return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
+            return Err(Error::ReadOnly { path: self.layout.root().to_path_buf() });
         }
         match self.poison_cause() {
             Some(cause) => Err(Error::Poisoned { cause }),
