@@ -103,8 +103,8 @@ impl Inner {
         // ends at a commit, and it holds every write up to its seqno.
         let tail = if version.fork_pending { Tail::Refuse } else { Tail::CutTorn };
         let (hlog, report) = HybridLog::open_with(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay, tail)?;
-        if report.torn_at.is_some() {
-            log::info!("recovery dropped a torn log tail at {:?}", report.torn_at);
+        if let Some(at) = report.torn_at {
+            log::info!("recovery dropped a torn log tail at log address {at}");
         }
         crate::checkpoint::check_recovered_seqno(&*fs, layout.root(), report.last_seqno)?;
         if !config.read_only {
