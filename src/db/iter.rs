@@ -1,39 +1,15 @@
 //! [`DbIter`]: ordered iteration over a consistent read point.
 
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::Inner;
 use super::merge::{MergeIter, Source};
+use super::range::KeyBounds;
 use crate::hlog::{Lookup, Snapshot as LogSnapshot};
 use crate::table::{Entry, ValueKind};
 use crate::version::Version;
 use crate::{Result, SeqNo};
-
-/// Owned bounds of a key range.
-pub(crate) type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
-
-pub(crate) fn bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> KeyBounds {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
-}
-
-/// The keys starting with `prefix`: from `prefix` up to (excluded) the
-/// smallest key greater than every such key.
-pub(crate) fn prefix_bounds(prefix: &[u8]) -> KeyBounds {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
-        }
-    }
-    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
-}
 
 fn borrowed(bounds: &KeyBounds) -> (Bound<&[u8]>, Bound<&[u8]>) {
     (borrow(&bounds.0), borrow(&bounds.1))
@@ -201,17 +177,4 @@ fn overlaps(bounds: &KeyBounds, smallest: &[u8], largest: &[u8]) -> bool {
         Bound::Unbounded => true,
     };
     starts_before_end && ends_after_start
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_bounds_cover_exactly_the_prefix() {
-        assert_eq!(prefix_bounds(b"ab"), (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec())));
-        assert_eq!(prefix_bounds(b"a\xff"), (Bound::Included(b"a\xff".to_vec()), Bound::Excluded(b"b".to_vec())));
-        assert_eq!(prefix_bounds(b"\xff\xff"), (Bound::Included(b"\xff\xff".to_vec()), Bound::Unbounded));
-        assert_eq!(prefix_bounds(b""), (Bound::Included(Vec::new()), Bound::Unbounded));
-    }
 }

@@ -13,6 +13,7 @@ mod config;
 mod inner;
 mod iter;
 mod merge;
+mod range;
 mod read;
 mod snapshot;
 mod stats;
@@ -21,13 +22,13 @@ mod work;
 pub use batch::WriteBatch;
 pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 pub use iter::DbIter;
+pub use range::KeyRange;
 pub use snapshot::Snapshot;
 pub use stats::DbStats;
 
 pub(crate) use capture::Capture;
 pub(crate) use inner::Inner;
 
-use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -103,19 +104,21 @@ impl Db {
 
     /// Every key and value, in key order, as of now.
     pub fn iter(&self) -> DbIter {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
-    /// Keys and values in `range`, in key order, as of now.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
+    /// Keys and values in `range`, in key order, as of now: `..`, `a..`,
+    /// `..b`, `a..b`, `a..=b` over any `AsRef<[u8]>` keys, or two
+    /// [`Bound`](std::ops::Bound)s (see [`KeyRange`]).
+    pub fn range(&self, range: impl KeyRange) -> DbIter {
         let snapshot = self.inner.snapshot();
-        DbIter::new(&self.inner, snapshot, iter::bounds(range))
+        DbIter::new(&self.inner, snapshot, range.into_bounds())
     }
 
     /// Keys starting with `prefix`, in key order, as of now.
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
         let snapshot = self.inner.snapshot();
-        DbIter::new(&self.inner, snapshot, iter::prefix_bounds(prefix.as_ref()))
+        DbIter::new(&self.inner, snapshot, range::prefix_bounds(prefix.as_ref()))
     }
 
     /// A consistent read view of the database as of now.

@@ -1,10 +1,10 @@
 //! [`Snapshot`]: a frozen read view of the database.
 
-use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use super::Inner;
-use super::iter::{DbIter, bounds, prefix_bounds};
+use super::iter::DbIter;
+use super::range::{KeyRange, prefix_bounds};
 use crate::hlog::Snapshot as LogSnapshot;
 use crate::{Result, SeqNo};
 
@@ -36,12 +36,12 @@ impl Snapshot {
 
     /// Every key and value in this snapshot, in key order.
     pub fn iter(&self) -> DbIter {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
-    /// Keys and values in `range`, in key order.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
-        DbIter::new(&self.inner, Arc::clone(&self.read_point), bounds(range))
+    /// Keys and values in `range`, in key order (see [`KeyRange`]).
+    pub fn range(&self, range: impl KeyRange) -> DbIter {
+        DbIter::new(&self.inner, Arc::clone(&self.read_point), range.into_bounds())
     }
 
     /// Keys starting with `prefix`, in key order.
