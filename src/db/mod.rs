@@ -102,7 +102,27 @@ impl Db {
         self.inner.get(key.as_ref(), None)
     }
 
-    /// Every key and value, in key order, as of now.
+    /// Whether `key` has a value: a point lookup like [`get`](Self::get)
+    /// that copies no value out of a table and reads no blob file.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref(), None)
+    }
+
+    /// The smallest key and its value, if any: the first step of
+    /// [`iter`](Self::iter), which reads one block of each table at most
+    /// (more only to step over deleted keys).
+    pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next().transpose()
+    }
+
+    /// The largest key and its value, if any: the first step of
+    /// `iter().rev()`.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next_back().transpose()
+    }
+
+    /// Every key and value, in key order, as of now; `rev()` for
+    /// descending order.
     pub fn iter(&self) -> DbIter {
         self.range(..)
     }

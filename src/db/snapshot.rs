@@ -34,7 +34,23 @@ impl Snapshot {
         self.inner.get(key.as_ref(), Some(self.seqno()))
     }
 
-    /// Every key and value in this snapshot, in key order.
+    /// Whether `key` has a value in this snapshot (see [`Db::contains_key`](crate::Db::contains_key)).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref(), Some(self.seqno()))
+    }
+
+    /// The smallest key of this snapshot and its value, if any.
+    pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next().transpose()
+    }
+
+    /// The largest key of this snapshot and its value, if any.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next_back().transpose()
+    }
+
+    /// Every key and value in this snapshot, in key order; `rev()` for
+    /// descending order.
     pub fn iter(&self) -> DbIter {
         self.range(..)
     }
