@@ -178,12 +178,13 @@ impl Db {
         &self.inner
     }
 
-    /// Which database this is, and which timeline of it
-    /// (`../shared/DESIGN.md`, "Identity and timelines"): made randomly with
-    /// the database and kept in its version file; a checkpoint or restored
-    /// backup opened for writing continues as the next generation (before
-    /// this open returned). `None` only for a database from before
-    /// identities opened read-only (a writable open gives it one).
+    /// Which database this is, and which timeline of it (`docs/FORMAT.md`,
+    /// "Version files", its "Identity" paragraph): made randomly with the
+    /// database and kept in its version file; a checkpoint or restored
+    /// backup opened for writing is a new timeline, with a fresh id and
+    /// the next generation (before this open returned). `None` only for a
+    /// database from before identities opened read-only (a writable open
+    /// gives it one).
     pub fn identity(&self) -> Option<DbIdentity> {
         self.inner.current_version().identity
     }
