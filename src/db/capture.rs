@@ -141,10 +141,13 @@ impl Capture {
         };
         let (_, report) = HybridLog::open(Arc::new(copy), &layout.log_dir(), config, replay)?;
         if report.last_seqno != self.seqno || report.torn_at.is_some() {
+            let torn = match report.torn_at {
+                Some(at) => format!(", with a bad or missing record at log address {at}"),
+                None => String::new(),
+            };
             let what = format!(
-                "the captured log replays to seqno {} (a bad or missing record at log address {:?}), not to the \
-                 cut's seqno {}",
-                report.last_seqno, report.torn_at, self.seqno
+                "the captured log replays to seqno {}{torn}, not to the cut's seqno {}",
+                report.last_seqno, self.seqno
             );
             return Err(Error::corruption(&last.path, 0, what));
         }

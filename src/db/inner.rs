@@ -106,8 +106,8 @@ impl Inner {
         // ends at a commit, and it holds every write up to its seqno.
         let tail = if version.fork_pending { Tail::Refuse } else { Tail::CutTorn };
         let (hlog, report) = HybridLog::open_with(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay, tail)?;
-        if report.torn_at.is_some() {
-            log::info!("recovery dropped a torn log tail at {:?}", report.torn_at);
+        if let Some(at) = report.torn_at {
+            log::info!("recovery dropped a torn log tail at log address {at}");
         }
         crate::checkpoint::check_recovered_seqno(&*fs, layout.root(), report.last_seqno)?;
         if !config.read_only {
@@ -159,7 +159,7 @@ impl Inner {
     /// Fails when writes are not allowed: read-only, or poisoned.
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.config.read_only {
-            return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
+            return Err(Error::ReadOnly { path: self.layout.root().to_path_buf() });
         }
         match self.poison_cause() {
             Some(cause) => Err(Error::Poisoned { cause }),
