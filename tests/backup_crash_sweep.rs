@@ -109,6 +109,8 @@ fn power_cut_sweep(incremental: bool) -> (usize, usize) {
         }
     }
     assert!(listed > 0 && absent > 0, "the sweep saw both outcomes: {listed} listed, {absent} absent");
+    let cuts = (listed + absent) as u64;
+    common::crash_points::record("backup_crash_sweep", cuts, 0, cuts);
     (listed, absent)
 }
 
@@ -133,7 +135,7 @@ fn power_cut_at_every_op_of_an_incremental_backup() {
 #[test]
 fn one_failed_op_at_a_time_leaves_a_consistent_store() {
     let total = ops_of(true);
-    let (mut failed, mut succeeded) = (0, 0);
+    let (mut failed, mut succeeded, mut power_cuts) = (0, 0, 0u64);
     for n in 0..total {
         for kind in [FaultKind::IO, FaultKind::NO_SPACE, FaultKind::TornWrite] {
             let s = setup(true);
@@ -157,11 +159,27 @@ fn one_failed_op_at_a_time_leaves_a_consistent_store() {
                 restored_state(&engine_on(Arc::new(s.store_disk.clone())), next.id),
                 s.model.state_at(next.seqno)
             );
+            // And a power cut after it keeps every backup it lists whole:
+            // the failed op left nothing the next backup trusted in vain.
+            every_listed_backup_is_whole(s.store_disk.crash_copy(), &s, &format!("{context}, then a power cut"));
+            power_cuts += 1;
         }
     }
     assert!(failed > 0 && succeeded > 0, "{failed} failed, {succeeded} succeeded");
     #[expect(clippy::print_stderr, reason = "report the size of the sweep")]
     {
         eprintln!("single faults over {total} ops: {failed} failed cleanly, {succeeded} succeeded");
+    }
+    common::crash_points::record("backup_crash_sweep (single faults)", power_cuts, failed + succeeded, power_cuts);
+}
+
+fn every_listed_backup_is_whole(crashed: MemFs, s: &Setup, context: &str) {
+    let engine = engine_on(Arc::new(crashed));
+    for listing in engine.list().unwrap() {
+        let id = listing.id;
+        let manifest = listing.manifest.unwrap_or_else(|| panic!("{context}: backup {id} unreadable"));
+        let report = engine.verify(id).unwrap();
+        assert!(report.is_ok(), "{context}: backup {id} is listed but damaged: {:?}", report.problems);
+        assert_eq!(restored_state(&engine, id), s.model.state_at(manifest.seqno), "{context}: backup {id}");
     }
 }

@@ -83,4 +83,6 @@ fn power_cut_after_prune_and_gc_brings_no_backup_back_without_its_files() {
     // And a power cut right after gc, before any further backup.
     let s = setup();
     check(s.store_disk.crash_copy(), &s, "crash after gc");
+    let cuts = 2 * (total + 1) + 1;
+    common::crash_points::record("backup_prune_gc_under_crash", cuts, 0, cuts);
 }

@@ -179,6 +179,9 @@ impl BackupStore for Overwriting {
     fn delete(&self, key: &str) -> Result<()> {
         self.0.delete(key)
     }
+    fn settle(&self, prefix: &str) -> Result<()> {
+        self.0.settle(prefix)
+    }
     fn head(&self, key: &str) -> Result<Option<u64>> {
         self.0.head(key)
     }

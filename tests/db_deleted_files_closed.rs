@@ -137,6 +137,10 @@ impl Fs for GateFs {
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
         self.inner.lock(path)
     }
+
+    fn unique_id(&self) -> Result<u128> {
+        self.inner.unique_id()
+    }
 }
 
 #[test]

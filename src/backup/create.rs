@@ -200,6 +200,9 @@ fn store_files(
 ) -> Result<(Vec<ManifestFile>, Uploaded)> {
     let mut stored: HashMap<String, u64> =
         store.list(FILES_PREFIX)?.into_iter().map(|o| (o.key, o.size_bytes)).collect();
+    // What is there may be there only until a crash (an earlier upload whose
+    // directory sync failed): the manifest may name it only once it stays.
+    store.settle(FILES_PREFIX)?;
     let mut done = BackupProgress::start(plan.len(), plan.iter().map(|p| p.len_bytes).sum());
     progress(done);
     let mut files = Vec::with_capacity(plan.len());

@@ -128,6 +128,30 @@ impl DirStore {
         }
     }
 
+    /// The directory holding the keys that start with `prefix`, the key
+    /// prefix of its entries, and what their names must start with.
+    fn prefix_dir<'p>(&self, prefix: &'p str) -> Result<(PathBuf, String, &'p str)> {
+        let (dir_part, name_prefix) = match prefix.rfind('/') {
+            Some(i) => (&prefix[..i], &prefix[i + 1..]),
+            None => ("", prefix),
+        };
+        Ok(if dir_part.is_empty() {
+            (self.root.clone(), String::new(), name_prefix)
+        } else {
+            (self.path(dir_part)?, format!("{dir_part}/"), name_prefix)
+        })
+    }
+
+    /// Fsyncs `dir` and every directory below it.
+    fn sync_tree(&self, dir: &Path) -> Result<()> {
+        for entry in self.fs.read_dir(dir)? {
+            if entry.kind == FileKind::Dir && entry.name != UPLOADS_DIR {
+                self.sync_tree(&dir.join(&entry.name))?;
+            }
+        }
+        self.fs.sync_directory(dir)
+    }
+
     fn walk(&self, dir: &Path, key_prefix: &str, name_prefix: &str, out: &mut Vec<ObjectInfo>) -> Result<()> {
         for entry in self.fs.read_dir(dir)? {
             let Some(name) = entry.name.to_str() else { continue };
@@ -216,15 +240,7 @@ impl BackupStore for DirStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        let (dir_part, name_prefix) = match prefix.rfind('/') {
-            Some(i) => (&prefix[..i], &prefix[i + 1..]),
-            None => ("", prefix),
-        };
-        let (dir, key_prefix) = if dir_part.is_empty() {
-            (self.root.clone(), String::new())
-        } else {
-            (self.path(dir_part)?, format!("{dir_part}/"))
-        };
+        let (dir, key_prefix, name_prefix) = self.prefix_dir(prefix)?;
         let mut out = Vec::new();
         match self.fs.metadata(&dir) {
             Ok(meta) if meta.is_dir() => self.walk(&dir, &key_prefix, name_prefix, &mut out)?,
@@ -238,6 +254,16 @@ impl BackupStore for DirStore {
 
     fn delete(&self, key: &str) -> Result<()> {
         self.delete_many(&[key.to_owned()])
+    }
+
+    fn settle(&self, prefix: &str) -> Result<()> {
+        let (dir, _, _) = self.prefix_dir(prefix)?;
+        match self.fs.metadata(&dir) {
+            Ok(meta) if meta.is_dir() => self.sync_tree(&dir),
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn delete_many(&self, keys: &[String]) -> Result<()> {

@@ -63,6 +63,10 @@ impl BackupEngine {
             }
         }
         report.uploads_removed = store.remove_stale_uploads(cutoff)?;
+        // A manifest a failed delete hid may come back after a crash: the
+        // manifests decided on must be those that stay, or gc would remove
+        // the files of a backup about to reappear.
+        store.settle(MANIFESTS_PREFIX)?;
         let mut referenced = HashSet::new();
         for object in store.list(MANIFESTS_PREFIX)? {
             let Some(id) = parse_manifest_key(&object.key) else { continue };

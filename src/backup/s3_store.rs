@@ -325,6 +325,12 @@ impl BackupStore for S3Store {
         }
     }
 
+    fn settle(&self, _prefix: &str) -> Result<()> {
+        // An object is durable once the server has acknowledged it, and
+        // gone once its delete has.
+        Ok(())
+    }
+
     fn remove_stale_uploads(&self, _cutoff_unix_ms: u64) -> Result<usize> {
         // Every write is atomic on the server; interrupted multipart
         // uploads are invisible and left to the bucket's lifecycle rule.

@@ -52,6 +52,18 @@ pub trait BackupStore: Send + Sync + fmt::Debug {
     /// Removes the object `key`, durably; a missing one is fine.
     fn delete(&self, key: &str) -> Result<()>;
 
+    /// Makes what [`list`](Self::list) shows under `prefix` durable: the
+    /// objects listed stay after a crash, those absent stay gone.
+    ///
+    /// A put or delete that failed may have changed what a directory store
+    /// shows without making the change durable (the entry was made or
+    /// removed, the directory sync failed; a later process still sees it
+    /// so). A backup settles the files it finds before a manifest names
+    /// them, and gc settles the manifests before it decides what they
+    /// reference. A store whose objects are durable once visible (S3) has
+    /// nothing to do.
+    fn settle(&self, prefix: &str) -> Result<()>;
+
     /// Removes every object of `keys`, durably, as [`delete`](Self::delete)
     /// one by one would; a store may make them durable together (one
     /// directory sync for many removals).

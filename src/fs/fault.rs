@@ -365,6 +365,10 @@ impl Fs for FaultFs {
         self.check(OpKind::Lock, path, "lock")?;
         self.inner.lock(path)
     }
+
+    fn unique_id(&self) -> Result<u128> {
+        self.inner.unique_id()
+    }
 }
 
 #[derive(Debug)]

@@ -62,6 +62,11 @@ pub struct DeviceOptions {
 #[derive(Clone)]
 pub struct MemFs {
     state: Arc<Mutex<State>>,
+    /// Where [`Fs::unique_id`] draws from: `None` for the operating
+    /// system's random source, or a seeded sequence
+    /// ([`MemFs::with_unique_ids`]). Shared with crash copies: it belongs
+    /// to the machine, not to the disk.
+    ids: Arc<Mutex<Option<SplitMix64>>>,
 }
 
 /// Locks the namespace. No code path panics while holding the lock, so a
@@ -86,7 +91,21 @@ impl MemFs {
     }
 
     fn from_state(state: State) -> Self {
-        MemFs { state: Arc::new(Mutex::new(state)) }
+        MemFs { state: Arc::new(Mutex::new(state)), ids: Arc::new(Mutex::new(None)) }
+    }
+
+    /// A crash copy's file system: `state`, and this one's id source.
+    fn after_crash(&self, state: State) -> Self {
+        MemFs { state: Arc::new(Mutex::new(state)), ids: Arc::clone(&self.ids) }
+    }
+
+    /// Makes [`Fs::unique_id`] return a sequence that depends only on
+    /// `seed` (shared with this file system's crash copies), so that a
+    /// simulated run repeats exactly. Ids from two file systems given the
+    /// same seed collide: give each world its own.
+    pub fn with_unique_ids(self, seed: u64) -> Self {
+        *self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(SplitMix64::new(seed));
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -155,7 +174,7 @@ impl MemFs {
     /// # Ok::<(), cairndb::Error>(())
     /// ```
     pub fn crash_copy(&self) -> MemFs {
-        Self::from_state(crash_state(&self.state(), next_namespace(), Survival::Durable))
+        self.after_crash(crash_state(&self.state(), next_namespace(), Survival::Durable))
     }
 
     /// A harsher power cut than [`MemFs::crash_copy`], chosen by `seed`
@@ -169,7 +188,7 @@ impl MemFs {
     /// arises.
     pub fn crash_copy_torn(&self, seed: u64) -> MemFs {
         let survival = Survival::Torn(SplitMix64::new(seed));
-        Self::from_state(crash_state(&self.state(), next_namespace(), survival))
+        self.after_crash(crash_state(&self.state(), next_namespace(), survival))
     }
 
     /// Opens `ino` as a handle, counting it so an unlinked inode stays alive.
@@ -208,6 +227,13 @@ impl fmt::Debug for MemFs {
 }
 
 impl Fs for MemFs {
+    fn unique_id(&self) -> Result<u128> {
+        match &mut *self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            Some(ids) => Ok(u128::from(ids.next_u64()) << 64 | u128::from(ids.next_u64())),
+            None => super::os_random_u128(),
+        }
+    }
+
     fn open(&self, path: &Path, options: OpenOptions) -> Result<Box<dyn FsFile>> {
         let mut state = self.state();
         let ino = state.open(path, options).map_err(|e| Error::io("open", path, e))?;

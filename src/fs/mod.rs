@@ -212,6 +212,34 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// missing), failing with [`Error::Locked`](crate::Error::Locked) when
     /// someone holds it.
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>>;
+
+    /// A new 128-bit identifier, unique with overwhelming probability: the
+    /// id of a new database or timeline. The environment supplies it (like
+    /// RocksDB's `Env::GenerateUniqueId`) so that a simulated one can make
+    /// a run repeatable; the default reads the operating system's random
+    /// source.
+    fn unique_id(&self) -> Result<u128> {
+        os_random_u128()
+    }
+}
+
+/// 128 bits from the operating system's random source (`getrandom(2)`).
+pub fn os_random_u128() -> Result<u128> {
+    use rustix::io::Errno;
+    use rustix::rand::{GetRandomFlags, getrandom};
+    let mut bytes = [0u8; 16];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match getrandom(&mut bytes[filled..], GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(e) => {
+                let source = std::io::Error::from_raw_os_error(e.raw_os_error());
+                return Err(crate::Error::io("getrandom", "a unique id", source));
+            }
+        }
+    }
+    Ok(u128::from_le_bytes(bytes))
 }
 
 /// An open file.

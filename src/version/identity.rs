@@ -7,10 +7,10 @@
 //! both installed as a new version before the open returns:
 //!
 //! - a database without one (its version file predates identities) gets a
-//!   fresh random id, generation 1;
+//!   fresh id, generation 1;
 //! - a copy — a checkpoint, or a restored backup, whose version file both
 //!   write with the *fork pending* mark — starts a new timeline: a fresh
-//!   random id, generation + 1, mark cleared. Its new writes then never
+//!   id, generation + 1, mark cleared. Its new writes then never
 //!   pass for the history of the database it was copied from, nor for
 //!   those of another copy of it (two checkpoints of one database, both
 //!   opened for writing, are two timelines: a shared id with equal
@@ -21,10 +21,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rustix::io::Errno;
-use rustix::rand::{GetRandomFlags, getrandom};
-
 use super::{Version, VersionEdit, VersionSet};
+use crate::fs::Fs;
 use crate::{Error, Result};
 
 /// The identity of one timeline of a database: a random `id`, made when the
@@ -44,32 +42,17 @@ pub struct DbIdentity {
 }
 
 impl DbIdentity {
-    /// A new database's identity: a random id, generation 1.
-    pub(crate) fn random() -> Result<DbIdentity> {
-        Ok(DbIdentity { id: random_u128()?, generation: 1 })
+    /// A new database's identity: a fresh id (from [`Fs::unique_id`]),
+    /// generation 1.
+    pub(crate) fn new(fs: &dyn Fs) -> Result<DbIdentity> {
+        Ok(DbIdentity { id: fs.unique_id()?, generation: 1 })
     }
 
-    /// The identity of a new timeline copied from this one: a fresh random
-    /// id, one generation more.
-    pub(crate) fn fork(self) -> Result<DbIdentity> {
-        Ok(DbIdentity { id: random_u128()?, generation: self.generation + 1 })
+    /// The identity of a new timeline copied from this one: a fresh id,
+    /// one generation more.
+    pub(crate) fn fork(self, fs: &dyn Fs) -> Result<DbIdentity> {
+        Ok(DbIdentity { id: fs.unique_id()?, generation: self.generation + 1 })
     }
-}
-
-fn random_u128() -> Result<u128> {
-    let mut bytes = [0u8; 16];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match getrandom(&mut bytes[filled..], GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(Errno::INTR) => {}
-            Err(e) => {
-                let source = std::io::Error::from_raw_os_error(e.raw_os_error());
-                return Err(Error::io("getrandom", "a database identity", source));
-            }
-        }
-    }
-    Ok(u128::from_le_bytes(bytes))
 }
 
 impl fmt::Display for DbIdentity {
@@ -107,13 +90,10 @@ impl FromStr for DbIdentity {
 /// The identity a writable open of `version` must install, if any: a
 /// fresh one for a database without, the next generation for a copy not
 /// yet opened for writing; `None` when it keeps what it has.
-pub(crate) fn identity_at_open(
-    version: &Version,
-    fresh: impl FnOnce() -> Result<DbIdentity>,
-) -> Result<Option<DbIdentity>> {
+pub(crate) fn identity_at_open(version: &Version, fs: &dyn Fs) -> Result<Option<DbIdentity>> {
     Ok(match version.identity {
-        None => Some(fresh()?),
-        Some(identity) if version.fork_pending => Some(identity.fork()?),
+        None => Some(DbIdentity::new(fs)?),
+        Some(identity) if version.fork_pending => Some(identity.fork(fs)?),
         Some(_) => None,
     })
 }
@@ -125,7 +105,7 @@ impl VersionSet {
     /// like every install). Returns the identity the database has now.
     pub(crate) fn settle_identity(&self) -> Result<DbIdentity> {
         let current = self.current();
-        match identity_at_open(&current, DbIdentity::random)? {
+        match identity_at_open(&current, &*self.fs)? {
             Some(identity) => {
                 let installed = self.install(&VersionEdit { identity: Some(identity), ..VersionEdit::default() })?;
                 debug_assert!(installed.identity == Some(identity) && !installed.fork_pending);
@@ -173,8 +153,9 @@ mod tests {
     }
 
     #[test]
-    fn random_identities_differ() {
-        let (a, b) = (DbIdentity::random().unwrap(), DbIdentity::random().unwrap());
+    fn new_identities_differ() {
+        let fs = crate::fs::MemFs::new();
+        let (a, b) = (DbIdentity::new(&fs).unwrap(), DbIdentity::new(&fs).unwrap());
         assert_ne!(a.id, b.id);
         assert_eq!((a.generation, b.generation), (1, 1));
     }
@@ -224,13 +205,13 @@ mod tests {
 
     #[test]
     fn a_writable_open_assigns_forks_or_keeps() {
-        let fresh = DbIdentity { id: 7, generation: 1 };
+        let fs = crate::fs::MemFs::new();
         let none = Version::empty();
-        assert_eq!(identity_at_open(&none, || Ok(fresh)).unwrap(), Some(fresh));
+        let fresh = identity_at_open(&none, &fs).unwrap().unwrap();
+        assert_eq!(fresh.generation, 1);
         let own = Version { identity: Some(DbIdentity { id: 3, generation: 4 }), ..Version::empty() };
-        let never = || -> Result<DbIdentity> { panic!("no fresh identity needed") };
-        assert_eq!(identity_at_open(&own, never).unwrap(), None);
-        let forked = identity_at_open(&as_copy(&own), never).unwrap().unwrap();
+        assert_eq!(identity_at_open(&own, &fs).unwrap(), None);
+        let forked = identity_at_open(&as_copy(&own), &fs).unwrap().unwrap();
         assert_eq!(forked.generation, 5);
         assert_ne!(forked.id, 3, "a timeline of its own");
     }

@@ -24,7 +24,7 @@ use crate::{Error, Result};
 /// memory does not, so later installs fail until the database is reopened.
 #[derive(Debug)]
 pub struct VersionSet {
-    fs: Arc<dyn Fs>,
+    pub(super) fs: Arc<dyn Fs>,
     layout: DbLayout,
     deleter: Arc<Deleter>,
     current: RwLock<Arc<Version>>,
@@ -79,7 +79,7 @@ impl VersionSet {
                 fs.create_dir(&dir)?;
             }
         }
-        let version = Version { identity: Some(DbIdentity::random()?), ..Version::empty() };
+        let version = Version { identity: Some(DbIdentity::new(&*fs)?), ..Version::empty() };
         let bytes = encode_version(&to_record(&version));
         write_synced(&*fs, &layout.version(version.id), &bytes)?;
         write_file_atomic(&*fs, &layout.current(), &encode_current(version.id, checksum(&bytes)))?;

@@ -178,4 +178,8 @@ impl Fs for Tap {
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
         self.mem.lock(path)
     }
+
+    fn unique_id(&self) -> Result<u128> {
+        self.mem.unique_id()
+    }
 }

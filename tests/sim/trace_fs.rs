@@ -162,4 +162,8 @@ impl Fs for TraceFs {
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
         self.inner.lock(path)
     }
+
+    fn unique_id(&self) -> Result<u128> {
+        self.inner.unique_id()
+    }
 }

@@ -171,7 +171,8 @@ fn dump_log(mem: &MemFs) {
 
 impl World {
     pub fn new() -> World {
-        let mem = MemFs::new();
+        // Ids from a fixed sequence: every run of the same actions is the same.
+        let mem = MemFs::new().with_unique_ids(0x5eed);
         mem.create_dir(Path::new(OTHER_DEVICE)).unwrap();
         mem.sync_directory(Path::new("/")).unwrap();
         mem.mount(Path::new(OTHER_DEVICE), DeviceOptions::default()).unwrap();
