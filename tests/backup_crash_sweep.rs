@@ -110,7 +110,8 @@ fn power_cut_sweep(incremental: bool) -> (usize, usize) {
     }
     assert!(listed > 0 && absent > 0, "the sweep saw both outcomes: {listed} listed, {absent} absent");
     let cuts = (listed + absent) as u64;
-    common::crash_points::record("backup_crash_sweep", cuts, 0, cuts);
+    let source = if incremental { "backup_crash_sweep/incremental" } else { "backup_crash_sweep/first" };
+    common::crash_points::record(source, cuts, 0, cuts);
     (listed, absent)
 }
 
@@ -170,7 +171,7 @@ fn one_failed_op_at_a_time_leaves_a_consistent_store() {
     {
         eprintln!("single faults over {total} ops: {failed} failed cleanly, {succeeded} succeeded");
     }
-    common::crash_points::record("backup_crash_sweep (single faults)", power_cuts, failed + succeeded, power_cuts);
+    common::crash_points::record("backup_crash_sweep/single_faults", power_cuts, failed + succeeded, power_cuts);
 }
 
 fn every_listed_backup_is_whole(crashed: MemFs, s: &Setup, context: &str) {

@@ -82,7 +82,7 @@ fn a_file_left_by_a_failed_upload_is_durable_before_a_manifest_names_it() {
         assert!(check(s.store_disk.crash_copy(), &s, &context) >= 1, "{context}: the second backup is kept");
     }
     assert!(failed > 0, "some failed sync made the first backup fail");
-    common::crash_points::record("backup_failed_sync_then_power_cut (upload)", syncs, syncs, syncs);
+    common::crash_points::record("backup_failed_sync_then_power_cut/upload", syncs, syncs, syncs);
 }
 
 #[test]
@@ -116,5 +116,5 @@ fn gc_does_not_collect_for_a_manifest_a_failed_delete_hid() {
         let context = format!("directory sync {nth} of {syncs} of the prune failed ({pruned:?}), then gc");
         assert!(check(s.store_disk.crash_copy(), &s, &context) >= 1, "{context}: the newer backup is kept");
     }
-    common::crash_points::record("backup_failed_sync_then_power_cut (prune)", syncs, syncs, syncs);
+    common::crash_points::record("backup_failed_sync_then_power_cut/prune", syncs, syncs, syncs);
 }

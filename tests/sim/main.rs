@@ -16,7 +16,8 @@
 //! the seed and the shortest list of actions that still fails.
 //!
 //! - `CAIRNDB_SIM_SECONDS` (default 20): how long to try fresh seeds, after
-//!   the regression seeds in `tests/sim/seeds.txt`.
+//!   the regression seeds in `tests/sim/seeds.txt` (`CAIRNDB_SIM_REGRESSIONS=0`
+//!   skips those).
 //! - `CAIRNDB_SIM_SEED=<seed>` replays one seed (and nothing else);
 //!   `CAIRNDB_SIM_ACTIONS` sets the actions per seed (default 250).
 //! - Debugging a seed: `CAIRNDB_SIM_TRACE=1` prints each action and its
@@ -143,7 +144,10 @@ fn simulator() {
         Ok(seed) => (vec![seed.trim().parse().expect("CAIRNDB_SIM_SEED is a u64")], Duration::ZERO),
         Err(_) => {
             let seconds = std::env::var("CAIRNDB_SIM_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-            (regression_seeds(), Duration::from_secs(seconds))
+            // `CAIRNDB_SIM_REGRESSIONS=0` skips the kept seeds (to time how
+            // soon fresh ones find a bug).
+            let kept = std::env::var("CAIRNDB_SIM_REGRESSIONS").map_or(true, |v| v != "0");
+            (if kept { regression_seeds() } else { Vec::new() }, Duration::from_secs(seconds))
         }
     };
     let started = Instant::now();
@@ -159,7 +163,10 @@ fn simulator() {
         let actions = plan(seed, count);
         match attempt(&actions) {
             Ok(counts) => total += counts,
-            Err((message, at)) => report_failure(seed, &actions, &message, at),
+            Err((message, at)) => {
+                eprintln!("simulator: found after {:.1} s and {runs} good seeds", started.elapsed().as_secs_f64());
+                report_failure(seed, &actions, &message, at)
+            }
         }
         runs += 1;
     }
