@@ -17,8 +17,8 @@ use super::manifest::{Manifest, ManifestFile};
 use super::presence::StoredFiles;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
-use crate::checkpoint::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
-use crate::fs::{Fs, FsLock, OpenOptions};
+use crate::checkpoint::target::{StagingGuard, check_target};
+use crate::fs::{Fs, OpenOptions};
 use crate::version::{DbLayout, FileName, VersionId, encode_current};
 use crate::{Error, Result, SeqNo};
 
@@ -66,12 +66,7 @@ impl BackupEngine {
         self.check_scope(&manifest)?;
         check_present(store, &manifest)?;
         let target = check_target(fs, target, None)?;
-        let parent = target.parent().expect("a checked target has a parent").to_path_buf();
-        let mut cleanup = Cleanup { fs, staging: None, created_parents: create_parents(fs, &parent)?, lock: None };
-        remove_leftovers(fs, &parent)?;
-        let (staging, lock) = create_staging(fs, &target)?;
-        cleanup.staging = Some(staging.clone());
-        cleanup.lock = Some(lock);
+        let (mut cleanup, staging) = StagingGuard::create(fs, &target, "restore")?;
         let out = DbLayout::new(&staging);
         for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
             fs.create_dir(&dir)?;
@@ -101,11 +96,8 @@ impl BackupEngine {
         current.write_all_at(&encode_current(VersionId(manifest.version_id), version_hash), 0)?;
         current.sync_all()?;
         fs.sync_directory(&staging)?;
-        fs.rename(&staging, &target)?;
-        cleanup.staging = None;
-        fs.sync_directory(&parent)?;
-        cleanup.created_parents.clear();
-        drop(cleanup);
+        cleanup.rename_into_place(&target, true)?;
+        cleanup.disarm();
         Ok(RestoreInfo {
             id,
             database: manifest.database,
@@ -185,27 +177,4 @@ fn download(
     }
     out.sync_all()?;
     Ok(hasher.xxh3_64())
-}
-
-/// Removes what a failed restore created.
-struct Cleanup<'a> {
-    fs: &'a dyn Fs,
-    staging: Option<PathBuf>,
-    created_parents: Vec<PathBuf>,
-    /// Held until the staging directory is gone (a field drops after `drop`).
-    lock: Option<Box<dyn FsLock>>,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.staging
-            && let Err(e) = remove_staging(self.fs, dir)
-            && !e.is_not_found()
-        {
-            log::warn!("could not remove the partial restore {}: {e}", dir.display());
-        }
-        for dir in self.created_parents.iter().rev() {
-            let _ = self.fs.remove_dir(dir);
-        }
-    }
 }

@@ -1,14 +1,14 @@
 //! Creating a checkpoint (`../shared/DESIGN.md`, "Creating a checkpoint").
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::target::{check_target, create_parents, create_staging, remove_leftovers, remove_staging};
+use super::target::{StagingGuard, check_target};
 use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, Db};
-use crate::fs::{Fs, FsLock, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
+use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
 use crate::version::{DbLayout, FileName, as_copy, encode_current, encode_version_file};
 
 impl Db {
@@ -36,40 +36,6 @@ impl Db {
     /// [`checkpoint`](Db::checkpoint) with options.
     pub fn checkpoint_with(&self, target: impl AsRef<Path>, options: CheckpointOptions) -> Result<CheckpointInfo> {
         create(self, target.as_ref(), options)
-    }
-}
-
-/// What the cleanup guard removes if the checkpoint fails.
-struct Cleanup<'a> {
-    fs: &'a dyn Fs,
-    staging: Option<PathBuf>,
-    target: Option<PathBuf>,
-    created_parents: Vec<PathBuf>,
-    /// The staging directory's lock, released only after the removal (a
-    /// field drops after `drop`), so no other call takes it meanwhile.
-    lock: Option<Box<dyn FsLock>>,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        for dir in self.staging.iter().chain(&self.target) {
-            if let Err(e) = remove_staging(self.fs, dir)
-                && !e.is_not_found()
-            {
-                log::warn!("could not remove the partial checkpoint {}: {e}", dir.display());
-            }
-        }
-        for dir in self.created_parents.iter().rev() {
-            let _ = self.fs.remove_dir(dir);
-        }
-    }
-}
-
-impl Cleanup<'_> {
-    fn disarm(mut self) {
-        self.staging = None;
-        self.target = None;
-        self.created_parents.clear();
     }
 }
 
@@ -101,13 +67,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     let inner = db.inner();
     let fs = &*inner.fs;
     let target = check_target(fs, target, Some(inner.layout.root()))?;
-    let parent = target.parent().expect("a checked target has a parent").to_path_buf();
-    let mut cleanup = Cleanup { fs, staging: None, target: None, created_parents: Vec::new(), lock: None };
-    cleanup.created_parents = create_parents(fs, &parent)?;
-    remove_leftovers(fs, &parent)?;
-    let (staging, lock) = create_staging(fs, &target)?;
-    cleanup.staging = Some(staging.clone());
-    cleanup.lock = Some(lock);
+    let (mut cleanup, staging) = StagingGuard::create(fs, &target, "checkpoint")?;
 
     let _pause = inner.pause_deletions();
     let prepared = started.elapsed();
@@ -131,12 +91,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     write_metadata(fs, &out, &capture, &description, options.sync)?;
     let described = started.elapsed();
 
-    fs.rename(&staging, &target)?;
-    cleanup.staging = None;
-    cleanup.target = Some(target.clone());
-    if options.sync {
-        fs.sync_directory(&parent)?;
-    }
+    cleanup.rename_into_place(&target, options.sync)?;
     cleanup.disarm();
     log::debug!(
         "checkpoint {}: prepared {prepared:?}, captured {captured:?}, linked {linked:?}, metadata {described:?}, done {:?}",

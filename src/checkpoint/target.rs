@@ -274,6 +274,80 @@ pub(crate) fn remove_staging(fs: &dyn Fs, dir: &Path) -> Result<()> {
     gone(fs.remove_dir(dir))
 }
 
+/// What a copy being built — a checkpoint or a restore — takes back if it
+/// fails: its staging directory; once renamed into place, its target (an
+/// error means "not created", so a target whose rename could not be made
+/// durable is removed again: should a crash bring it back, it is whole);
+/// and the parent directories it created.
+pub(crate) struct StagingGuard<'a> {
+    fs: &'a dyn Fs,
+    /// "checkpoint" or "restore", for the warning when removal fails.
+    what: &'static str,
+    staging: Option<PathBuf>,
+    target: Option<PathBuf>,
+    created_parents: Vec<PathBuf>,
+    /// The staging directory's lock, released only after the removal (a
+    /// field drops after `drop`), so no other call takes it meanwhile.
+    lock: Option<Box<dyn FsLock>>,
+}
+
+impl<'a> StagingGuard<'a> {
+    /// Creates `target`'s missing parents and a locked staging directory
+    /// beside it (after removing abandoned ones); returns the guard and
+    /// the staging directory.
+    pub(crate) fn create(fs: &'a dyn Fs, target: &Path, what: &'static str) -> Result<(StagingGuard<'a>, PathBuf)> {
+        let parent = target.parent().expect("a checked target has a parent");
+        let mut guard = StagingGuard {
+            fs,
+            what,
+            staging: None,
+            target: None,
+            created_parents: create_parents(fs, parent)?,
+            lock: None,
+        };
+        remove_leftovers(fs, parent)?;
+        let (staging, lock) = create_staging(fs, target)?;
+        guard.staging = Some(staging.clone());
+        guard.lock = Some(lock);
+        Ok((guard, staging))
+    }
+
+    /// Renames the staging directory to `target` and makes that durable; if
+    /// the rename's directory sync fails, the target is taken back.
+    pub(crate) fn rename_into_place(&mut self, target: &Path, sync: bool) -> Result<()> {
+        let staging = self.staging.clone().expect("a staged copy");
+        self.fs.rename(&staging, target)?;
+        self.staging = None;
+        self.target = Some(target.to_path_buf());
+        if sync {
+            self.fs.sync_directory(target.parent().expect("a checked target has a parent"))?;
+        }
+        Ok(())
+    }
+
+    /// The copy is complete: nothing is taken back.
+    pub(crate) fn disarm(mut self) {
+        self.staging = None;
+        self.target = None;
+        self.created_parents.clear();
+    }
+}
+
+impl Drop for StagingGuard<'_> {
+    fn drop(&mut self) {
+        for dir in self.staging.iter().chain(&self.target) {
+            if let Err(e) = remove_staging(self.fs, dir)
+                && !e.is_not_found()
+            {
+                log::warn!("could not remove the partial {} {}: {e}", self.what, dir.display());
+            }
+        }
+        for dir in self.created_parents.iter().rev() {
+            let _ = self.fs.remove_dir(dir);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
