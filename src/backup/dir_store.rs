@@ -22,7 +22,7 @@ use rustix::io::Errno;
 
 use super::clock::{nonce, now_unix_ms};
 use super::store::{BackupStore, ObjectInfo, Source, check_key};
-use crate::fs::{FileKind, Fs, OpenOptions, StdFs, sync_parent};
+use crate::fs::{FileKind, Fs, OpenOptions, StdFs, create_dir_all_durably, sync_parent};
 use crate::{Error, Result};
 
 /// Folder of temporary uploads under the root (keys never start with `.`).
@@ -43,15 +43,11 @@ impl DirStore {
     pub fn open(fs: Arc<dyn Fs>, root: impl Into<PathBuf>) -> Result<DirStore> {
         let root = root.into();
         if !fs.exists(&root)? {
-            fs.create_dir_all(&root)?;
-            sync_parent(&*fs, &root)?;
+            create_dir_all_durably(&*fs, &root)?;
         } else if !fs.metadata(&root)?.is_dir() {
             return Err(Error::invalid(format!("{} is not a directory", root.display())));
         }
-        let uploads = root.join(UPLOADS_DIR);
-        if !fs.exists(&uploads)? {
-            create_dir_durably(&*fs, &uploads)?;
-        }
+        create_dir_all_durably(&*fs, &root.join(UPLOADS_DIR))?;
         Ok(DirStore { fs, root })
     }
 
@@ -78,7 +74,7 @@ impl DirStore {
         for part in &parts[..parts.len() - 1] {
             dir.push(part);
             if !self.fs.exists(&dir)? {
-                create_dir_durably(&*self.fs, &dir)?;
+                create_dir_all_durably(&*self.fs, &dir)?;
             }
         }
         Ok(path)
@@ -312,16 +308,6 @@ impl BackupStore for DirStore {
         }
         Ok(removed)
     }
-}
-
-/// Creates `dir` (its parent must exist) and makes its entry durable; one
-/// that another writer created meanwhile is fine.
-fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
-    match fs.create_dir(dir) {
-        Err(e) if e.is_already_exists() => {}
-        other => other?,
-    }
-    sync_parent(fs, dir)
 }
 
 /// A hard link the file system will not make here.

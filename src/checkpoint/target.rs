@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::fs::{FileKind, Fs, FsLock, remove_dir_all};
+use crate::fs::{FileKind, Fs, FsLock, create_dir_all_durably, remove_dir_all};
 use crate::version::DbLayout;
 use crate::{Error, Result};
 
@@ -118,36 +118,6 @@ fn resolve(fs: &dyn Fs, path: &Path) -> Result<PathBuf> {
     }
     real.push(name);
     Ok(real)
-}
-
-/// Creates `dir` and any missing ancestors, fsyncing each new directory's
-/// parent so the new entries are durable. Returns the directories created,
-/// outermost first.
-pub(crate) fn create_parents(fs: &dyn Fs, dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut missing = Vec::new();
-    let mut at = Some(dir);
-    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty()) {
-        if fs.exists(path)? {
-            break;
-        }
-        missing.push(path.to_path_buf());
-        at = path.parent();
-    }
-    missing.reverse();
-    let mut created = Vec::new();
-    for path in missing {
-        match fs.create_dir(&path) {
-            Ok(()) => created.push(path.clone()),
-            // Another checkpoint into the same folder made it meanwhile; its
-            // entry must be durable before ours is, so it is synced here too.
-            Err(e) if e.is_already_exists() && fs.metadata(&path)?.is_dir() => {}
-            Err(e) => return Err(e),
-        }
-        if let Some(parent) = path.parent() {
-            fs.sync_directory(parent)?;
-        }
-    }
-    Ok(created)
 }
 
 /// A fresh staging directory name beside `target`.
@@ -302,7 +272,7 @@ impl<'a> StagingGuard<'a> {
             what,
             staging: None,
             target: None,
-            created_parents: create_parents(fs, parent)?,
+            created_parents: create_dir_all_durably(fs, parent)?,
             lock: None,
         };
         remove_leftovers(fs, parent)?;
@@ -439,11 +409,11 @@ mod tests {
     }
 
     #[test]
-    fn create_parents_reports_what_it_made() {
+    fn parents_created_are_reported() {
         let fs = MemFs::new();
-        let made = create_parents(&fs, Path::new("/a/b/c")).unwrap();
+        let made = create_dir_all_durably(&fs, Path::new("/a/b/c")).unwrap();
         assert_eq!(made, [Path::new("/a"), Path::new("/a/b"), Path::new("/a/b/c")]);
-        assert!(create_parents(&fs, Path::new("/a/b")).unwrap().is_empty());
+        assert!(create_dir_all_durably(&fs, Path::new("/a/b")).unwrap().is_empty());
         assert!(fs.crash_copy().exists(Path::new("/a/b/c")).unwrap(), "new parents are durable");
     }
 }

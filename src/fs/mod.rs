@@ -38,7 +38,7 @@ pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
 pub use link::{LinkOutcome, LinkStrategy, copy_file, link_or_copy};
 pub use mem::{DeviceOptions, MemFs};
 pub use std_fs::StdFs;
-pub use util::{read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
+pub use util::{create_dir_all_durably, read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
 
 use std::ffi::OsString;
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Helpers built from the [`Fs`] trait methods alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{FileKind, Fs, OpenOptions};
 use crate::{Error, Result};
@@ -48,6 +48,48 @@ pub fn sync_parent(fs: &dyn Fs, path: &Path) -> Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => fs.sync_directory(parent),
         _ => fs.sync_directory(Path::new(".")),
     }
+}
+
+/// Creates `dir` and its missing ancestors so that each new entry is
+/// durable: every directory made has its parent fsynced after it (one a
+/// racing caller made meanwhile too: its entry must be durable before
+/// ours). Returns the directories created, outermost first.
+///
+/// An error leaves no new directory behind: those made are removed again,
+/// innermost first. A directory whose parent's sync failed is visible but
+/// not durable, and a later call that found it there would build on
+/// something a crash takes away (everything put in it since).
+pub fn create_dir_all_durably(fs: &dyn Fs, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty()) {
+        if fs.exists(path)? {
+            break;
+        }
+        missing.push(path.to_path_buf());
+        at = path.parent();
+    }
+    missing.reverse();
+    let mut created: Vec<PathBuf> = Vec::new();
+    for path in missing {
+        let step = match fs.create_dir(&path) {
+            Ok(()) => {
+                created.push(path.clone());
+                Ok(())
+            }
+            Err(e) if e.is_already_exists() && fs.metadata(&path).is_ok_and(|m| m.is_dir()) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = step.and_then(|()| sync_parent(fs, &path)) {
+            for made in created.iter().rev() {
+                if let Err(e) = fs.remove_dir(made) {
+                    log::warn!("could not remove {} after a failed create: {e}", made.display());
+                }
+            }
+            return Err(e);
+        }
+    }
+    Ok(created)
 }
 
 /// Removes a directory and everything below it. Symbolic links are removed,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::chain::{Chain, SegmentFile, chain};
 use super::scan::{Body, Damage, Scan, scan};
-use crate::fs::{Fs, OpenOptions, sync_parent};
+use crate::fs::{Fs, OpenOptions, create_dir_all_durably};
 use crate::hlog::hash_index::HashIndex;
 use crate::hlog::memtable::Memtable;
 use crate::hlog::page::Page;
@@ -105,7 +105,7 @@ pub(crate) fn recover(
     tail: Tail,
 ) -> Result<Recovered> {
     let numbers = if !read_only {
-        create_dir_durably(fs, log_dir)?;
+        create_dir_all_durably(fs, log_dir)?;
         segment::list(fs, log_dir)?
     } else if fs.exists(log_dir)? {
         segment::list(fs, log_dir)?
@@ -149,19 +149,6 @@ pub(crate) fn recover(
 
 fn corrupt(log_dir: &Path, number: u64, damage: &Damage) -> Error {
     segment::corrupt(log_dir, number, segment::HEADER_LEN as u64 + damage.offset, damage.what.clone())
-}
-
-/// Creates `dir` and any missing ancestors, syncing each parent so the new
-/// entries survive a crash.
-fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
-    if fs.exists(dir)? {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_dir_durably(fs, parent)?;
-    }
-    fs.create_dir(dir)?;
-    sync_parent(fs, dir)
 }
 
 /// A segment file's number, length and header (only the header is read).
