@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 fn cairn<I, S>(args: I) -> Output
