@@ -88,12 +88,22 @@ pub enum BackupCommand {
 pub struct StoreArgs {
     /// The backup store: a directory, or s3://BUCKET/PREFIX.
     pub store: String,
-    /// The S3 server's URL (for S3-compatible services; default: AWS, or AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL")]
+    /// The S3 server's URL, http:// or https:// (for S3-compatible services;
+    /// default: AWS, or AWS_ENDPOINT_URL). Plain http is used when the URL
+    /// says so.
+    #[arg(long, value_name = "URL", value_parser = parse_endpoint)]
     pub endpoint: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_endpoint(text: &str) -> Result<String, String> {
+    let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    match host.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default()) {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(text.to_owned()),
+        _ => Err(format!("{text:?} is not a URL: write the scheme and host, e.g. http://127.0.0.1:9000")),
+    }
 }
 
 /// Which database's backups: `--database ID`.

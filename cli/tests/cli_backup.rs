@@ -199,3 +199,19 @@ fn backup_cycle_with_an_s3_store() {
     };
     cycle(dir.path(), &store, &["--endpoint", &endpoint], &damage);
 }
+
+#[test]
+fn read_only_commands_leave_a_directory_store_unchanged() {
+    use cairndb::fs::StdFs;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let db = db_with(dir.path(), 2);
+    ok(["backup", "create", s(&db), s(&store)]);
+    // As a store copied from elsewhere, or written by a tool that cleans up.
+    std::fs::remove_dir(store.join(".uploads")).unwrap();
+    let before = common::dirs::listing(&StdFs::new(), &store);
+    ok(["backup", "list", s(&store)]);
+    ok(["backup", "verify", s(&store), "latest"]);
+    ok(["backup", "restore", s(&store), "1", s(&dir.path().join("restored"))]);
+    assert_eq!(common::dirs::listing(&StdFs::new(), &store), before, "reading the store wrote to it");
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairndb::backup::{BackupEngine, BackupProgress, BackupStore, DirStore};
+use cairndb::fs::StdFs;
 use indicatif::ProgressBar;
 
 use crate::args::{DatabaseArgs, DatabaseChoice, StoreArgs};
@@ -60,10 +61,13 @@ fn open(args: &StoreArgs, access: Access) -> Result<Arc<dyn BackupStore>, Failur
     if args.endpoint.is_some() {
         return Err(Failure::at(at, "--endpoint is for s3:// stores"));
     }
-    if access == Access::Existing && !at.is_dir() {
-        return Err(Failure::at(at, "no backup store here (not a directory)"));
+    let fs = Arc::new(StdFs::new());
+    match access {
+        // Opening an existing store writes nothing: reading needs no write permission.
+        Access::Existing if !at.is_dir() => Err(Failure::at(at, "no backup store here (not a directory)")),
+        Access::Existing => Ok(Arc::new(DirStore::open_existing(fs, at).at(at)?)),
+        Access::Create => Ok(Arc::new(DirStore::open(fs, at).at(at)?)),
     }
-    Ok(Arc::new(DirStore::open_path(at).at(at)?))
 }
 
 #[cfg(feature = "s3")]
