@@ -21,6 +21,18 @@ impl Failure {
         Failure { command: "", path: Some(path.to_path_buf()), detail: detail.to_string(), quiet: false }
     }
 
+    /// The library failed while the command worked on `path`. An error that
+    /// names its own subject (the file that could not be written, the
+    /// target that exists, the store that is busy) is shown alone: `path`
+    /// is only what the command was about, and prefixing it would blame
+    /// the wrong thing (a full store blamed on the database being backed
+    /// up). Other errors (an invalid argument, a poisoned database) are
+    /// about `path`.
+    pub fn of(path: &Path, e: &cairndb::Error) -> Failure {
+        let path = (!names_its_subject(e)).then(|| path.to_path_buf());
+        Failure { command: "", path, detail: e.to_string(), quiet: false }
+    }
+
     /// Names the subcommand that failed.
     pub fn in_command(mut self, command: &'static str) -> Failure {
         self.command = command;
@@ -48,6 +60,21 @@ impl Failure {
     }
 }
 
+/// Errors whose message names the file, target, lock or store they are about.
+fn names_its_subject(e: &cairndb::Error) -> bool {
+    use cairndb::Error;
+    matches!(
+        e,
+        Error::Io { .. }
+            | Error::Corruption { .. }
+            | Error::TargetExists { .. }
+            | Error::Locked { .. }
+            | Error::BackupConflict { .. }
+            | Error::StoreBusy { .. }
+            | Error::AmbiguousDatabase { .. }
+    )
+}
+
 /// Control characters (newlines above all) become spaces.
 fn one_line(text: &str) -> String {
     text.replace(char::is_control, " ")
@@ -67,15 +94,25 @@ pub trait At<T> {
     fn at(self, path: &Path) -> Result<T, Failure>;
 }
 
-impl<T, E: Display> At<T> for Result<T, E> {
+impl<T> At<T> for cairndb::Result<T> {
     fn at(self, path: &Path) -> Result<T, Failure> {
-        self.map_err(|e| Failure::at(path, e))
+        self.map_err(|e| Failure::of(path, &e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_naming_its_own_file_is_not_blamed_on_the_command_path() {
+        let full = cairndb::Error::io("write", "/store/.uploads/1", io::Error::from_raw_os_error(28));
+        let f = Failure::of(Path::new("/data/db"), &full).in_command("backup create");
+        assert!(f.line().starts_with("cairn backup create: cannot write /store/.uploads/1: "), "{}", f.line());
+        let poisoned = cairndb::Error::Poisoned { cause: "disk full".into() };
+        let f = Failure::of(Path::new("/data/db"), &poisoned).in_command("put");
+        assert!(f.line().starts_with("cairn put: /data/db: "), "{}", f.line());
+    }
 
     #[test]
     fn the_path_is_named_once() {

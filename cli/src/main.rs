@@ -10,6 +10,7 @@ mod commands;
 mod escape;
 mod failure;
 mod json;
+mod logger;
 mod output;
 mod progress;
 
@@ -18,11 +19,20 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    logger::init();
     // Usage errors print clap's message and exit with status 2.
     let cli = args::Cli::parse();
+    let name = commands::name(&cli.command);
     match commands::run(cli.command) {
-        Ok(code) => code,
-        Err(failure) => failure.report(),
+        Ok(code) => {
+            logger::print_held(name, None);
+            code
+        }
+        Err(failure) => {
+            let line = failure.line();
+            let code = failure.report();
+            logger::print_held(name, Some(&line));
+            code
+        }
     }
 }

@@ -215,3 +215,17 @@ fn read_only_commands_leave_a_directory_store_unchanged() {
     ok(["backup", "restore", s(&store), "1", s(&dir.path().join("restored"))]);
     assert_eq!(common::dirs::listing(&StdFs::new(), &store), before, "reading the store wrote to it");
 }
+
+#[test]
+fn a_restore_onto_a_non_empty_target_names_the_target_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let db = db_with(dir.path(), 2);
+    ok(["backup", "create", s(&db), s(&store)]);
+    let target = dir.path().join("occupied");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("notes.txt"), b"mine").unwrap();
+    let out = cairn(["backup", "restore", s(&store), "latest", s(&target)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("cairn backup restore: {} already exists\n", s(&target)));
+}

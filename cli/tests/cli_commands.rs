@@ -326,3 +326,36 @@ fn demo_in_a_directory_that_cannot_be_made_fails_in_one_line() {
         cairn([OsStr::new("demo"), OsStr::new("--dir"), under.as_os_str(), OsStr::new("--keys"), OsStr::new("10")]);
     assert_one_line_failure(&out, "demo", &under);
 }
+
+#[test]
+fn a_missing_database_or_a_file_is_named_alike_by_reads_and_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a database").unwrap();
+    let (m, f) = (missing.as_os_str(), file.as_os_str());
+    let k = OsStr::new("k");
+    for (path, why) in [(m, "no database here (no such directory)"), (f, "not a database (a file, not a directory)")] {
+        let cases: Vec<(&str, Vec<&OsStr>)> = vec![
+            ("get", vec![path, k]),
+            ("scan", vec![path]),
+            ("info", vec![path]),
+            ("put", vec![path, k, k]),
+            ("delete", vec![path, k]),
+            ("checkpoint", vec![path, OsStr::new("/nonexistent/target")]),
+        ];
+        for (command, rest) in cases {
+            let out = cairn(std::iter::once(OsStr::new(command)).chain(rest));
+            let expected = format!("cairn {command}: cannot open database {}: {why}\n", Path::new(path).display());
+            assert_eq!(stderr(&out), expected, "{command}");
+            assert_eq!(out.status.code(), Some(1));
+        }
+    }
+    // Even asked to create one, a file is not a place for a database.
+    let out = cairn([OsStr::new("put"), f, k, k, OsStr::new("--create")]);
+    assert_eq!(
+        stderr(&out),
+        format!("cairn put: cannot open database {}: not a database (a file, not a directory)\n", file.display())
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a database");
+}

@@ -36,7 +36,8 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
     }
 }
 
-fn name(command: &Command) -> &'static str {
+/// The subcommand's name, as error lines give it: `info`, `backup create`, ...
+pub fn name(command: &Command) -> &'static str {
     match command {
         Command::Demo(_) => "demo",
         Command::Checkpoint(_) => "checkpoint",

@@ -109,10 +109,14 @@ pub fn run(db: &Db, keys: u64, value_bytes: usize, targets: [&Path; 2]) -> Resul
         let checkpoint = checkpointer.join().expect("the checkpoint thread does not panic");
         stop_background.store(true, Ordering::Release);
         let background = background.join().expect("the background writer does not panic");
+        // The loader's error first: when the disk fills, its write is what
+        // failed; the checkpoint only found the database poisoned after it.
+        let loader_seqnos = loader.at(db.path())?;
+        let background_seqnos = background.at(db.path())?;
         let taken = checkpoint.at(targets[0])?;
         Ok(Load {
-            loader_seqnos: loader.at(db.path())?,
-            background_seqnos: background.at(db.path())?,
+            loader_seqnos,
+            background_seqnos,
             value_bytes,
             checkpoint: taken.checkpoint,
             checkpoint_started_at_key: taken.started_at,
