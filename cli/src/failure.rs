@@ -5,6 +5,8 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::interrupt;
+
 /// A command that could not do its job.
 #[derive(Debug)]
 pub struct Failure {
@@ -13,12 +15,21 @@ pub struct Failure {
     detail: String,
     /// stdout was closed by its reader (`cairn scan DB | head`): stop without a word.
     quiet: bool,
+    /// The exit status: 1, or [`interrupt::EXIT_STATUS`].
+    status: u8,
 }
 
 impl Failure {
     /// `detail` went wrong while working on `path`.
     pub fn at(path: &Path, detail: impl Display) -> Failure {
-        Failure { command: "", path: Some(path.to_path_buf()), detail: detail.to_string(), quiet: false }
+        Failure { command: "", path: Some(path.to_path_buf()), detail: detail.to_string(), quiet: false, status: 1 }
+    }
+
+    /// The command stopped at a signal; `detail` says what it cleaned up
+    /// or where what it made is.
+    pub fn interrupted(detail: impl Display) -> Failure {
+        let detail = format!("interrupted; {detail}");
+        Failure { command: "", path: None, detail, quiet: false, status: interrupt::EXIT_STATUS }
     }
 
     /// The library failed while the command worked on `path`. An error that
@@ -30,7 +41,7 @@ impl Failure {
     /// about `path`.
     pub fn of(path: &Path, e: &cairndb::Error) -> Failure {
         let path = (!names_its_subject(e)).then(|| path.to_path_buf());
-        Failure { command: "", path, detail: e.to_string(), quiet: false }
+        Failure { command: "", path, detail: e.to_string(), quiet: false, status: 1 }
     }
 
     /// Names the subcommand that failed.
@@ -56,7 +67,7 @@ impl Failure {
             return ExitCode::SUCCESS;
         }
         let _ = writeln!(io::stderr().lock(), "{}", self.line());
-        ExitCode::FAILURE
+        ExitCode::from(self.status)
     }
 }
 
@@ -84,7 +95,7 @@ impl From<io::Error> for Failure {
     /// A failed write to stdout.
     fn from(e: io::Error) -> Failure {
         let quiet = e.kind() == io::ErrorKind::BrokenPipe;
-        Failure { command: "", path: None, detail: format!("cannot write output: {e}"), quiet }
+        Failure { command: "", path: None, detail: format!("cannot write output: {e}"), quiet, status: 1 }
     }
 }
 

@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod escape;
 mod failure;
+mod interrupt;
 mod json;
 mod logger;
 mod output;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     // Usage errors print clap's message and exit with status 2.
     let cli = args::Cli::parse();
     let name = commands::name(&cli.command);
+    interrupt::install(name);
     match commands::run(cli.command) {
         Ok(code) => {
             logger::print_held(name, None);

@@ -8,6 +8,7 @@ use cairndb::checkpoint::CheckpointOptions;
 use crate::args::CheckpointArgs;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
+use crate::interrupt;
 use crate::json::{Json, Object};
 use crate::output::{Out, bytes, files, ms};
 
@@ -15,7 +16,9 @@ use crate::output::{Out, bytes, files, ms};
 pub fn run(args: &CheckpointArgs) -> Result<ExitCode, Failure> {
     let db = open::writable(&args.db, false)?;
     let options = CheckpointOptions::default().flush(!args.no_flush);
+    let note = interrupt::staging_note(&args.target);
     let info = db.checkpoint_with(&args.target, options).at(&args.db)?;
+    drop(note);
     let mut out = Out::new();
     if args.json {
         out.json(&to_json(&info))?;

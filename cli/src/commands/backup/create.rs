@@ -8,6 +8,7 @@ use super::store::{self, Access, advance, rate};
 use crate::args::BackupCreateArgs;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
+use crate::interrupt;
 use crate::json::{Json, Object};
 use crate::output::{Out, bytes, ms};
 
@@ -17,7 +18,14 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
     let engine = store::engine(&args.store, Access::Create)?;
     let bar = store::bar("uploading");
     let options = BackupOptions::default().flush(!args.no_flush);
+    let note = interrupt::say_on_interrupt(format!(
+        "unless `cairn backup list {0}` shows it, the backup was not committed: what it uploaded and its \
+         lease are removed by `cairn backup gc {0}` once the lease is older than the grace period (an hour by \
+         default)",
+        args.store.store
+    ));
     let info = engine.create_backup_with(&db, options, &mut |p| advance(&bar, p));
+    drop(note);
     bar.finish_and_clear();
     let info = info.at(&args.db)?;
     let mut out = Out::new();

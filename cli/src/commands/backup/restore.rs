@@ -9,6 +9,7 @@ use cairndb::backup::{Recovery, RestoreInfo};
 use super::store::{self, advance, database_json, database_text, rate};
 use crate::args::{BackupId, BackupRestoreArgs};
 use crate::failure::{At as _, Failure};
+use crate::interrupt;
 use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, ms};
 
@@ -28,7 +29,9 @@ pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
         }
     };
     let bar = store::bar("restoring");
+    let note = interrupt::staging_note(&args.target);
     let info = engine.restore_with_progress(id, &args.target, &mut |p| advance(&bar, p));
+    drop(note);
     bar.finish_and_clear();
     let info = info.at(at)?;
     let mut out = Out::new();

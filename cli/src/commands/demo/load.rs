@@ -15,6 +15,7 @@ use cairndb::{CheckpointInfo, Db, SeqNo};
 
 use super::copy::copy_dir;
 use crate::failure::{At as _, Failure};
+use crate::interrupt;
 use crate::progress::{self, Unit};
 
 /// Distinct keys the background writer overwrites.
@@ -130,6 +131,9 @@ fn load_keys(db: &Db, keys: u64, value_bytes: usize, loaded: &AtomicU64) -> cair
     let bar = progress::bar(keys, Unit::Keys, "loading");
     let mut seqnos = Vec::with_capacity(usize::try_from(keys).unwrap_or(0));
     for i in 0..keys {
+        if interrupt::interrupted() {
+            break;
+        }
         seqnos.push(db.put(key(i), value(b'k', i, value_bytes))?);
         loaded.store(i + 1, Ordering::Release);
         bar.inc(1);
@@ -175,6 +179,9 @@ fn checkpoint_mid_load(
     let [target, copy_target] = targets;
     while loaded.load(Ordering::Acquire) < half && !loader_done.load(Ordering::Acquire) {
         thread::sleep(Duration::from_micros(200));
+    }
+    if interrupt::interrupted() {
+        return Err(cairndb::Error::invalid("interrupted before the checkpoint"));
     }
     let started_at = loaded.load(Ordering::Acquire);
     // Under a full-speed load the memtable is large: flushing it would

@@ -22,6 +22,7 @@ use indicatif::HumanCount;
 use crate::args::DemoArgs;
 use crate::commands::{open, verify};
 use crate::failure::{At as _, Failure};
+use crate::interrupt;
 use crate::output::{Out, bytes, count};
 use summary::Summary;
 use workplace::Workplace;
@@ -30,11 +31,25 @@ use workplace::Workplace;
 /// flushes and compacts several times, as a long-lived database would.
 const MEMTABLE_BYTES: u64 = 4 << 20;
 
-/// Runs the demonstration; removes a temporary workplace afterwards.
+/// Runs the demonstration; removes a temporary workplace afterwards, also
+/// when interrupted (a kept one is named instead).
 pub fn run(args: &DemoArgs) -> Result<ExitCode, Failure> {
     let place = Workplace::prepare(args.dir.as_deref())?;
+    let cooperation = interrupt::cooperate();
+    let on_interrupt = match place.temporary {
+        true => interrupt::remove_on_interrupt(&place.root),
+        false => interrupt::say_on_interrupt(format!("what the demo made so far is in {}", place.root.display())),
+    };
     let result = demo_in(&place.root, args);
-    place.finish();
+    let root = place.root.clone();
+    let removed = place.finish();
+    drop((on_interrupt, cooperation));
+    if interrupt::interrupted() {
+        return Err(Failure::interrupted(match removed {
+            true => format!("removed the workplace {}", root.display()),
+            false => format!("what the demo made so far is in {}", root.display()),
+        }));
+    }
     result
 }
 
@@ -55,6 +70,9 @@ fn demo_in(root: &Path, args: &DemoArgs) -> Result<ExitCode, Failure> {
     let copy_path = root.join("copy-of-checkpoint");
     let load = load::run(&db, args.keys, value_bytes, [&checkpoint_path, &copy_path])?;
     drop(db);
+    if interrupt::interrupted() {
+        return Ok(ExitCode::SUCCESS); // `run` reports it.
+    }
     let on_disk = copy::measure(&fs, &db_path).at(&db_path)?;
 
     let reopened = open::read_only(&checkpoint_path)?;

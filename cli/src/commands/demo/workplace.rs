@@ -12,7 +12,8 @@ use crate::failure::{At as _, Failure};
 pub struct Workplace {
     /// Its path.
     pub root: PathBuf,
-    temporary: bool,
+    /// Made for this run, and removed after it.
+    pub temporary: bool,
 }
 
 impl Workplace {
@@ -31,12 +32,17 @@ impl Workplace {
         Ok(Workplace { root: dir.to_path_buf(), temporary: false })
     }
 
-    /// Removes a temporary workplace.
-    pub fn finish(self) {
-        if self.temporary
-            && let Err(e) = remove_dir_all(&StdFs::new(), &self.root)
-        {
-            log::warn!("could not remove {}: {e}", self.root.display());
+    /// Removes a temporary workplace; says whether it did.
+    pub fn finish(self) -> bool {
+        if !self.temporary {
+            return false;
+        }
+        match remove_dir_all(&StdFs::new(), &self.root) {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("could not remove {}: {e}", self.root.display());
+                false
+            }
         }
     }
 }
