@@ -1,6 +1,7 @@
 //! Database workloads on the real disk (the same ones the peer comparison
-//! runs): fill N random keys, random point reads, a full scan, and
-//! overwrites of a small hot set. 16-byte keys, 100-byte values.
+//! runs): fill N random keys, random point reads, a full scan (forward
+//! and reverse), and overwrites of a small hot set. 16-byte keys, 100-byte
+//! values.
 //!
 //! `cargo bench --bench db -- --warm-up-time 1 --measurement-time 5`
 //! (`CAIRNDB_BENCH_KEYS` sets N; default 1,000,000).
@@ -100,6 +101,16 @@ fn bench_reads_scan_overwrite(c: &mut Criterion) {
         b.iter(|| {
             let mut count = 0u64;
             for kv in db.iter() {
+                black_box(kv.unwrap());
+                count += 1;
+            }
+            assert_eq!(count, n);
+        });
+    });
+    group.bench_function(format!("full reverse scan of {n} keys"), |b| {
+        b.iter(|| {
+            let mut count = 0u64;
+            for kv in db.iter().rev() {
                 black_box(kv.unwrap());
                 count += 1;
             }

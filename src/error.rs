@@ -49,6 +49,12 @@ pub enum Error {
         /// The lock file.
         path: PathBuf,
     },
+    /// A write to a database (or log) opened read-only: a put, delete or
+    /// batch, a persist, flush or compaction, a checkpoint or backup of it.
+    ReadOnly {
+        /// The database (or log) directory.
+        path: PathBuf,
+    },
     /// An earlier fsync failed; the database refuses further writes until it
     /// is reopened, because the file system may already have dropped data.
     Poisoned {
@@ -173,6 +179,12 @@ impl fmt::Display for Error {
             Error::Locked { path } => {
                 write!(f, "{} is locked: the database is open in another process or handle", path.display())
             }
+            Error::ReadOnly { path } => write!(
+                f,
+                "{} is open read-only: writes, persists, flushes, compactions, checkpoints and backups need it \
+                 opened for writing (without `Config::read_only`)",
+                path.display()
+            ),
             Error::Poisoned { cause } => {
                 write!(f, "database is poisoned after a failed sync ({cause}); reopen it to recover from the log")
             }
@@ -221,5 +233,7 @@ mod tests {
         let c = Error::corruption(Path::new("t/1.sst"), 4096, "block checksum mismatch");
         assert!(c.is_corruption());
         assert_eq!(c.to_string(), "corruption in t/1.sst at offset 4096: block checksum mismatch");
+        let r = Error::ReadOnly { path: "/db".into() };
+        assert!(r.to_string().starts_with("/db is open read-only: "), "{r}");
     }
 }

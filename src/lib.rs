@@ -9,6 +9,31 @@
 //! system ([`fs::StdFs`]), an in-memory one with a crash model
 //! ([`fs::MemFs`]) and a fault injector ([`fs::FaultFs`]).
 //!
+//! On the real disk, [`Db::open`] creates or opens a database in a
+//! directory:
+//!
+//! ```
+//! use cairndb::{Db, WriteBatch};
+//!
+//! let dir = std::env::temp_dir().join(format!("cairndb-example-{}", std::process::id()));
+//! let _ = std::fs::remove_dir_all(&dir); // a leftover of an earlier run
+//! let db = Db::open(&dir)?;
+//! db.write(WriteBatch::new().put(b"apple", b"red").put(b"pear", b"green").put(b"plum", b"purple"))?;
+//! db.persist()?; // durable from here on
+//! assert!(db.contains_key(b"pear")?);
+//! let descending: Vec<Vec<u8>> = db.iter().rev().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+//! assert_eq!(descending, [b"plum".to_vec(), b"pear".to_vec(), b"apple".to_vec()]);
+//! for kv in db.range("b".."pf") {
+//!     let (key, value) = kv?;
+//!     assert_eq!((key.as_slice(), value.as_slice()), (&b"pear"[..], &b"green"[..]));
+//! }
+//! drop(db); // closes it (and releases its directory lock)
+//! std::fs::remove_dir_all(&dir).expect("remove the example's directory");
+//! # Ok::<(), cairndb::Error>(())
+//! ```
+//!
+//! On [`fs::MemFs`], a power cut can be simulated:
+//!
 //! ```
 //! use std::sync::Arc;
 //! use cairndb::{Config, WriteBatch};
@@ -48,7 +73,7 @@ pub mod version;
 mod wire;
 
 pub use checkpoint::{CheckpointInfo, CheckpointOptions};
-pub use db::{Config, Db, DbIter, DbStats, KEY_BYTES_MAX, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch};
+pub use db::{Config, Db, DbIter, DbStats, KEY_BYTES_MAX, KeyRange, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch};
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};
 pub use version::DbIdentity;

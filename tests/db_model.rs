@@ -1,13 +1,14 @@
 //! The database against a `BTreeMap` model: random sequences of writes,
 //! batches, reads, snapshot reads, iteration, range and prefix scans,
-//! flushes, compactions and reopens, with shrinking on failure.
+//! forward, backward and mixed walks (also kept open across later
+//! operations), flushes, compactions and reopens, with shrinking on failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use cairndb::fs::MemFs;
-use cairndb::{Config, Db, Snapshot, WriteBatch};
+use cairndb::{Config, Db, DbIter, Snapshot, WriteBatch};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -25,6 +26,15 @@ enum Op {
     Scan,
     Range(u8, u8),
     Prefix(u8),
+    /// A whole walk over a range of the live state (`None`) or of a
+    /// snapshot, stepping from the ends in the given pattern.
+    Walk(Option<u8>, Span, Steps),
+    /// Opens a walk kept open across the next operations.
+    OpenWalk(Option<u8>, Span),
+    /// A few steps of an open walk.
+    StepWalk(u8, Steps),
+    ContainsKey(Option<u8>, u8),
+    FirstLast(Option<u8>),
     Flush,
     Compact,
     Reopen,
@@ -55,10 +65,132 @@ fn key(k: u8) -> Vec<u8> {
     format!("k{}", k % KEYS).into_bytes()
 }
 
+/// A key range in each of the forms `Db::range` takes; either end may be
+/// past the other (an empty range).
+#[derive(Clone, Debug)]
+enum Span {
+    Full,
+    From(u8),
+    To(u8),
+    ToInclusive(u8),
+    Between(u8, u8),
+    BetweenInclusive(u8, u8),
+    /// Two bounds: `(Excluded(a), Included(b))`.
+    AfterTo(u8, u8),
+}
+
+impl Arbitrary for Span {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let (a, b) = (u8::arbitrary(g), u8::arbitrary(g));
+        match u8::arbitrary(g) % 7 {
+            0 => Span::Full,
+            1 => Span::From(a),
+            2 => Span::To(a),
+            3 => Span::ToInclusive(a),
+            4 => Span::Between(a, b),
+            5 => Span::BetweenInclusive(a, b),
+            _ => Span::AfterTo(a, b),
+        }
+    }
+}
+
+impl Span {
+    fn bounds(&self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        use Bound::{Excluded, Included, Unbounded};
+        match *self {
+            Span::Full => (Unbounded, Unbounded),
+            Span::From(a) => (Included(key(a)), Unbounded),
+            Span::To(b) => (Unbounded, Excluded(key(b))),
+            Span::ToInclusive(b) => (Unbounded, Included(key(b))),
+            Span::Between(a, b) => (Included(key(a)), Excluded(key(b))),
+            Span::BetweenInclusive(a, b) => (Included(key(a)), Included(key(b))),
+            Span::AfterTo(a, b) => (Excluded(key(a)), Included(key(b))),
+        }
+    }
+
+    /// Opens the range through the Rust range expression it stands for.
+    fn open(&self, db: &Db, snapshot: Option<&Snapshot>) -> DbIter {
+        macro_rules! range {
+            ($range:expr) => {
+                match snapshot {
+                    Some(s) => s.range($range),
+                    None => db.range($range),
+                }
+            };
+        }
+        match *self {
+            Span::Full => range!(..),
+            Span::From(a) => range!(key(a)..),
+            Span::To(b) => range!(..key(b)),
+            Span::ToInclusive(b) => range!(..=String::from_utf8(key(b)).unwrap()),
+            Span::Between(a, b) => range!(key(a).as_slice()..key(b).as_slice()),
+            Span::BetweenInclusive(a, b) => range!(key(a)..=key(b)),
+            Span::AfterTo(a, b) => {
+                range!((Bound::Excluded(key(a)), Bound::Included(String::from_utf8(key(b)).unwrap())))
+            }
+        }
+    }
+}
+
+/// Which end each step takes (`true`: `next`, `false`: `next_back`).
+#[derive(Clone, Debug)]
+struct Steps(Vec<bool>);
+
+impl Arbitrary for Steps {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let n = usize::arbitrary(g) % 12 + 1;
+        Steps(match u8::arbitrary(g) % 3 {
+            0 => vec![true; n],
+            1 => vec![false; n],
+            _ => (0..n).map(|_| bool::arbitrary(g)).collect(),
+        })
+    }
+
+    fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+        Box::new(self.0.shrink().filter(|s| !s.is_empty()).map(Steps))
+    }
+}
+
+/// A walk and what the model says is left between its two ends.
+struct OpenWalk {
+    iter: DbIter,
+    left: VecDeque<(Vec<u8>, Vec<u8>)>,
+}
+
+impl OpenWalk {
+    fn new(iter: DbIter, model: &Model, span: &Span) -> OpenWalk {
+        let (lo, hi) = span.bounds();
+        OpenWalk { iter, left: model_range(model, lo, hi).into() }
+    }
+
+    /// Takes `steps` (repeated until the walk ends, if `to_the_end`); false
+    /// when a step differs from the model.
+    fn step(&mut self, steps: &Steps, to_the_end: bool) -> bool {
+        let pattern = steps.0.iter().cycle().take(if to_the_end { usize::MAX } else { steps.0.len() });
+        for &forward in pattern {
+            let (got, expected) = if forward {
+                (self.iter.next(), self.left.pop_front())
+            } else {
+                (self.iter.next_back(), self.left.pop_back())
+            };
+            let got = got.map(|kv| kv.expect("walk"));
+            if got != expected {
+                return false;
+            }
+            if got.is_none() {
+                // Fused: both ends stay ended.
+                return self.iter.next().is_none() && self.iter.next_back().is_none();
+            }
+        }
+        true
+    }
+}
+
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Self {
         let k = u8::arbitrary(g);
-        match u8::arbitrary(g) % 100 {
+        let view = |g: &mut Gen| bool::arbitrary(g).then(|| u8::arbitrary(g));
+        match u8::arbitrary(g) % 120 {
             0..=34 => Op::Put(k, Value::arbitrary(g)),
             35..=44 => Op::Delete(k),
             45..=51 => {
@@ -75,13 +207,26 @@ impl Arbitrary for Op {
             84..=86 => Op::Prefix(k % 3),
             87..=91 => Op::Flush,
             92..=94 => Op::Compact,
-            _ => Op::Reopen,
+            95..=96 => Op::Reopen,
+            97..=104 => Op::Walk(view(g), Span::arbitrary(g), Steps::arbitrary(g)),
+            105..=107 => Op::OpenWalk(view(g), Span::arbitrary(g)),
+            108..=113 => Op::StepWalk(u8::arbitrary(g), Steps::arbitrary(g)),
+            114..=116 => Op::ContainsKey(view(g), k),
+            _ => Op::FirstLast(view(g)),
         }
     }
 
     fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
         match self {
             Op::Batch(ops) => Box::new(ops.shrink().map(Op::Batch)),
+            Op::Walk(view, span, steps) => {
+                let (view, span) = (*view, span.clone());
+                Box::new(steps.shrink().map(move |steps| Op::Walk(view, span.clone(), steps)))
+            }
+            Op::StepWalk(i, steps) => {
+                let i = *i;
+                Box::new(steps.shrink().map(move |steps| Op::StepWalk(i, steps)))
+            }
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -100,7 +245,7 @@ fn open(fs: &MemFs) -> Db {
         .expect("open")
 }
 
-fn scan(iter: cairndb::DbIter) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn scan(iter: DbIter) -> Vec<(Vec<u8>, Vec<u8>)> {
     iter.map(|kv| kv.expect("scan")).collect()
 }
 
@@ -115,7 +260,16 @@ fn run(ops: Vec<Op>) -> TestResult {
     let mut db = open(&fs);
     let mut model = Model::new();
     let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
+    let mut walks: Vec<OpenWalk> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
+        // A view: the live state, or a snapshot with the model it froze.
+        let view = |i: &Option<u8>| match i {
+            Some(i) if !snapshots.is_empty() => {
+                let (s, m) = &snapshots[usize::from(*i) % snapshots.len()];
+                (Some(s), m)
+            }
+            _ => (None, &model),
+        };
         let ok = match op {
             Op::Put(k, v) => {
                 db.put(key(*k), v.bytes()).unwrap();
@@ -172,6 +326,37 @@ fn run(ops: Vec<Op>) -> TestResult {
                     model.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(k, v)| (k.clone(), v.clone())).collect();
                 scan(db.prefix(&prefix)) == expected
             }
+            Op::Walk(i, span, steps) => {
+                let (snapshot, m) = view(i);
+                OpenWalk::new(span.open(&db, snapshot), m, span).step(steps, true)
+            }
+            Op::OpenWalk(i, span) => {
+                let (snapshot, m) = view(i);
+                let walk = OpenWalk::new(span.open(&db, snapshot), m, span);
+                walks.push(walk);
+                true
+            }
+            Op::StepWalk(i, steps) => {
+                let n = walks.len().max(1);
+                walks.get_mut(usize::from(*i) % n).is_none_or(|w| w.step(steps, false))
+            }
+            Op::ContainsKey(i, k) => {
+                let (snapshot, m) = view(i);
+                let found = match snapshot {
+                    Some(s) => s.contains_key(key(*k)).unwrap(),
+                    None => db.contains_key(key(*k)).unwrap(),
+                };
+                found == m.contains_key(&key(*k))
+            }
+            Op::FirstLast(i) => {
+                let (snapshot, m) = view(i);
+                let (first, last) = match snapshot {
+                    Some(s) => (s.first().unwrap(), s.last().unwrap()),
+                    None => (db.first().unwrap(), db.last().unwrap()),
+                };
+                let pair = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
+                first == m.first_key_value().map(pair) && last == m.last_key_value().map(pair)
+            }
             Op::Flush => {
                 db.flush().unwrap();
                 true
@@ -182,6 +367,7 @@ fn run(ops: Vec<Op>) -> TestResult {
             }
             Op::Reopen => {
                 snapshots.clear();
+                walks.clear();
                 drop(db);
                 db = open(&fs);
                 true

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs, OpKind, OpenOptions};
-use cairndb::{Config, Db, Error, KEY_BYTES_MAX, VALUE_BYTES_MAX};
+use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use cairndb::{Config, Db, Error, KEY_BYTES_MAX, LogAddress, SeqNo, VALUE_BYTES_MAX, WriteBatch};
 
 fn config(fs: &MemFs) -> Config {
     Config::new("/db").fs(Arc::new(fs.clone())).background_threads(false)
@@ -45,12 +46,43 @@ fn read_only_open_reads_everything_and_writes_nothing() {
     assert_eq!(ro.get("key00042").unwrap(), Some(vec![b'v'; 60]));
     assert_eq!(ro.get("late007").unwrap().as_deref(), Some(&b"in the log only"[..]));
     assert_eq!(ro.iter().count(), 3100);
+    let refused = |what: &str, result: cairndb::Result<()>| match result {
+        Err(Error::ReadOnly { path }) => assert_eq!(path, Path::new("/db"), "{what}"),
+        other => panic!("{what}: expected Error::ReadOnly, got {other:?}"),
+    };
     let err = ro.put("x", "y").unwrap_err();
-    assert!(err.to_string().contains("read-only"), "{err}");
-    assert!(ro.flush().is_err() && ro.persist().is_err());
+    assert!(err.to_string().contains("/db is open read-only"), "{err}");
+    refused("put", ro.put("x", "y").map(drop));
+    refused("delete", ro.delete("key00042").map(drop));
+    refused("write", ro.write(WriteBatch::new().put("x", "y")).map(drop));
+    refused("persist", ro.persist().map(drop));
+    refused("flush", ro.flush());
+    refused("compact", ro.compact());
     drop(ro);
     assert!(fault.op_count() > 0);
     assert_eq!(fault.mutating_op_count(), 0, "a read-only open never writes");
+}
+
+#[test]
+fn read_only_opens_refuse_checkpoints_and_log_writes_as_read_only() {
+    let fs = MemFs::new();
+    drop(filled(&fs));
+    let ro = Config::new("/db").fs(Arc::new(fs.clone())).read_only(true).open().unwrap();
+    match ro.checkpoint("/cp") {
+        Err(Error::ReadOnly { path }) => assert_eq!(path, Path::new("/db")),
+        other => panic!("expected Error::ReadOnly, got {other:?}"),
+    }
+    assert!(!fs.exists(Path::new("/cp")).unwrap());
+    drop(ro);
+    let open_log = |read_only| {
+        let config = HlogConfig { read_only, ..HlogConfig::default() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        HybridLog::open(Arc::new(fs.clone()), Path::new("/log"), config, replay).unwrap().0
+    };
+    open_log(false).write_sync(&[]).unwrap();
+    let log = open_log(true);
+    assert!(matches!(log.put(b"k", b"v"), Err(Error::ReadOnly { path }) if path == Path::new("/log")));
+    assert!(matches!(log.persist(), Err(Error::ReadOnly { .. })));
 }
 
 #[test]

@@ -129,7 +129,10 @@ pub fn verify_with_progress(
         }
     };
     let replay = ReplayFrom { address: record.log_start, next_seqno: SeqNo(record.last_seqno.0 + 1) };
-    let config = HlogConfig { read_only: true, page_size_bytes: 4096, ..HlogConfig::default() };
+    // The point index is sized from the memtable budget; a replay to check
+    // needs none to speak of (recovery sizes it by the records it finds).
+    let config =
+        HlogConfig { read_only: true, page_size_bytes: 4096, memtable_size_bytes: 1 << 20, ..HlogConfig::default() };
     match HybridLog::open(Arc::clone(fs), &layout.log_dir(), config, replay) {
         Ok((_, recovered)) => {
             report.seqno = report.seqno.max(recovered.last_seqno);

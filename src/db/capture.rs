@@ -131,13 +131,23 @@ impl Capture {
             copy_file(fs, &piece.path, &copy, &piece.path, piece.len_bytes, false)?;
         }
         let replay = ReplayFrom { address: self.version.log_start, next_seqno: SeqNo(self.version.last_seqno.0 + 1) };
-        let config = HlogConfig { read_only: true, page_size_bytes: 4096, ..HlogConfig::default() };
+        // The point index is sized from the memtable budget; a replay to
+        // check needs none to speak of (the log grows it as it recovers).
+        let config = HlogConfig {
+            read_only: true,
+            page_size_bytes: 4096,
+            memtable_size_bytes: 1 << 20,
+            ..HlogConfig::default()
+        };
         let (_, report) = HybridLog::open(Arc::new(copy), &layout.log_dir(), config, replay)?;
         if report.last_seqno != self.seqno || report.torn_at.is_some() {
+            let torn = match report.torn_at {
+                Some(at) => format!(", with a bad or missing record at log address {at}"),
+                None => String::new(),
+            };
             let what = format!(
-                "the captured log replays to seqno {} (a bad or missing record at log address {:?}), not to the \
-                 cut's seqno {}",
-                report.last_seqno, report.torn_at, self.seqno
+                "the captured log replays to seqno {}{torn}, not to the cut's seqno {}",
+                report.last_seqno, self.seqno
             );
             return Err(Error::corruption(&last.path, 0, what));
         }

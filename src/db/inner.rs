@@ -90,6 +90,9 @@ impl Inner {
         let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);
         let create = config.create_if_missing && !config.read_only;
         let versions = VersionSet::open(Arc::clone(&fs), layout.clone(), deleter, create)?;
+        if !config.read_only {
+            sync_directories(&*fs, &layout)?;
+        }
         let version = versions.current();
         let replay = ReplayFrom { address: version.log_start, next_seqno: SeqNo(version.last_seqno.0 + 1) };
         let hlog_config = HlogConfig {
@@ -103,8 +106,8 @@ impl Inner {
         // ends at a commit, and it holds every write up to its seqno.
         let tail = if version.fork_pending { Tail::Refuse } else { Tail::CutTorn };
         let (hlog, report) = HybridLog::open_with(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay, tail)?;
-        if report.torn_at.is_some() {
-            log::info!("recovery dropped a torn log tail at {:?}", report.torn_at);
+        if let Some(at) = report.torn_at {
+            log::info!("recovery dropped a torn log tail at log address {at}");
         }
         crate::checkpoint::check_recovered_seqno(&*fs, layout.root(), report.last_seqno)?;
         if !config.read_only {
@@ -156,7 +159,7 @@ impl Inner {
     /// Fails when writes are not allowed: read-only, or poisoned.
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.config.read_only {
-            return Err(Error::invalid(format!("{} is open read-only", self.layout.root().display())));
+            return Err(Error::ReadOnly { path: self.layout.root().to_path_buf() });
         }
         match self.poison_cause() {
             Some(cause) => Err(Error::Poisoned { cause }),
@@ -452,6 +455,20 @@ pub(crate) fn write_group(
 }
 
 /// A page size that gives a small memtable budget several pages.
+/// Makes the directories' entries durable: what a writable open builds on
+/// must be on disk before it deletes or writes anything. A process that
+/// died (or whose directory fsync failed) after renaming `CURRENT` leaves
+/// the new version visible but not durable; deleting the files only the
+/// old version needs would lose them all at the next power cut.
+fn sync_directories(fs: &dyn Fs, layout: &DbLayout) -> Result<()> {
+    for dir in [layout.root().to_path_buf(), layout.tables_dir(), layout.blobs_dir(), layout.log_dir()] {
+        if fs.exists(&dir)? {
+            fs.sync_directory(&dir)?;
+        }
+    }
+    Ok(())
+}
+
 fn page_size_for(memtable_bytes: u64) -> u32 {
     let target = (memtable_bytes / 16).clamp(4096, 1 << 20);
     // A power of two: a multiple of 8 and of 4096.

@@ -1,65 +1,67 @@
-//! [`DbIter`]: ordered iteration over a consistent read point.
+//! [`DbIter`]: ordered iteration over a consistent read point, from either
+//! end.
 
-use std::ops::{Bound, RangeBounds};
+use std::iter::FusedIterator;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::Inner;
-use super::merge::{MergeIter, Source};
-use crate::hlog::{Lookup, Snapshot as LogSnapshot};
-use crate::table::{Entry, ValueKind};
+use super::merge::{Backward, Forward, MergeIter, Order, Source};
+use super::range::KeyBounds;
+use crate::hlog::{Lookup, RangeIter, Snapshot as LogSnapshot};
+use crate::table::{Entry, Table, ValueKind};
 use crate::version::Version;
 use crate::{Result, SeqNo};
-
-/// Owned bounds of a key range.
-pub(crate) type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
-
-pub(crate) fn bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> KeyBounds {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
-}
-
-/// The keys starting with `prefix`: from `prefix` up to (excluded) the
-/// smallest key greater than every such key.
-pub(crate) fn prefix_bounds(prefix: &[u8]) -> KeyBounds {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
-        }
-    }
-    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
-}
-
-fn borrowed(bounds: &KeyBounds) -> (Bound<&[u8]>, Bound<&[u8]>) {
-    (borrow(&bounds.0), borrow(&bounds.1))
-}
-
-fn borrow(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match bound {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
 
 /// Keys and values in key order, as of the read point the iterator was
 /// made at; yields `Result<(key, value)>`. Writes made after its creation
 /// are not seen, and nothing it can see is overwritten in place while it
 /// lives.
+///
+/// Double-ended: `next_back` (and so `rev()`) walks from the end of the
+/// range. The two ends may be mixed; each key is yielded once, by whichever
+/// end reaches it first, and neither end passes the other.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cairndb::Config;
+/// use cairndb::fs::MemFs;
+///
+/// let db = Config::new("/data").fs(Arc::new(MemFs::new())).open()?;
+/// for key in ["a", "b", "c", "d"] {
+///     db.put(key, key.to_uppercase())?;
+/// }
+/// let newest_first: Vec<_> = db.iter().rev().map(|kv| kv.map(|(k, _)| k)).collect::<cairndb::Result<_>>()?;
+/// assert_eq!(newest_first, [b"d", b"c", b"b", b"a"]);
+/// let mut both_ends = db.range("b"..);
+/// assert_eq!(both_ends.next_back().transpose()?, Some((b"d".to_vec(), b"D".to_vec())));
+/// assert_eq!(both_ends.next().transpose()?, Some((b"b".to_vec(), b"B".to_vec())));
+/// assert_eq!(both_ends.next().transpose()?, Some((b"c".to_vec(), b"C".to_vec())));
+/// assert!(both_ends.next_back().is_none());
+/// # Ok::<(), cairndb::Error>(())
+/// ```
 pub struct DbIter {
     inner: Arc<Inner>,
     read_point: Arc<LogSnapshot>,
     bounds: KeyBounds,
-    merge: Option<MergeIter>,
-    /// Pins the files the iterator reads: none is deleted while it lives.
-    version: Option<Arc<Version>>,
-    last_key: Option<Vec<u8>>,
+    front: Option<Walk<Forward>>,
+    back: Option<Walk<Backward>>,
+    /// The last key the front took (yielded, or found deleted): its older
+    /// versions are skipped, and the back stops before it. The buffer is
+    /// reused.
+    front_key: Option<Vec<u8>>,
+    /// The last key the back took: the front stops before it.
+    back_key: Option<Vec<u8>>,
+    /// The entry the back read past the versions of the key it took last.
+    back_peeked: Option<Entry>,
     done: bool,
+}
+
+/// One end's merge of every source, opened on its first use.
+struct Walk<O> {
+    merge: MergeIter<O>,
+    /// Pins the files the walk reads: none is deleted while it lives.
+    version: Arc<Version>,
 }
 
 impl std::fmt::Debug for DbIter {
@@ -74,9 +76,11 @@ impl DbIter {
             inner: Arc::clone(inner),
             read_point: read_point.into(),
             bounds,
-            merge: None,
-            version: None,
-            last_key: None,
+            front: None,
+            back: None,
+            front_key: None,
+            back_key: None,
+            back_peeked: None,
             done: false,
         }
     }
@@ -86,76 +90,102 @@ impl DbIter {
         self.read_point.seqno()
     }
 
-    fn sources(&mut self) -> Result<Vec<Source>> {
+    /// The memtables' and the overlapping tables' entries in direction `D`,
+    /// merged, with the version the tables belong to.
+    fn walk<D: Direction>(&self) -> Result<Walk<D>> {
         let at = Some(self.read_point.seqno());
-        let range = borrowed(&self.bounds);
+        let range = (borrow(&self.bounds.0), borrow(&self.bounds.1));
         let mut sources: Vec<Source> = Vec::new();
         let version = {
             let s = self.inner.memtables();
-            sources.push(memtable_source(self.inner.hlog.range(range, at)));
+            sources.push(D::memtable(self.inner.hlog.range(range, at)));
             for frozen in s.frozen.iter().rev() {
-                sources.push(memtable_source(frozen.range(range, at)));
+                sources.push(D::memtable(frozen.range(range, at)));
             }
             Arc::clone(&s.version)
         };
-        self.version = Some(Arc::clone(&version));
         for (_, file) in version.tables() {
-            if !overlaps(&self.bounds, &file.info.smallest_key, &file.info.largest_key) {
-                continue;
+            if overlaps(&self.bounds, &file.info.smallest_key, &file.info.largest_key) {
+                sources.push(D::table(&*self.inner.table(file)?, &self.bounds));
             }
-            let table = self.inner.table(file)?;
-            let iter = match &self.bounds.0 {
-                Bound::Included(k) | Bound::Excluded(k) => table.seek(k),
-                Bound::Unbounded => table.iter(),
-            };
-            sources.push(Box::new(iter));
         }
-        Ok(sources)
-    }
-
-    fn past_end(&self, key: &[u8]) -> bool {
-        match &self.bounds.1 {
-            Bound::Included(end) => key > end.as_slice(),
-            Bound::Excluded(end) => key >= end.as_slice(),
-            Bound::Unbounded => false,
-        }
-    }
-
-    fn before_start(&self, key: &[u8]) -> bool {
-        match &self.bounds.0 {
-            Bound::Included(start) => key < start.as_slice(),
-            Bound::Excluded(start) => key <= start.as_slice(),
-            Bound::Unbounded => false,
-        }
+        Ok(Walk { merge: MergeIter::new(sources), version })
     }
 
     fn advance(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        if self.merge.is_none() {
-            self.merge = Some(MergeIter::new(self.sources()?));
+        if self.front.is_none() {
+            self.front = Some(self.walk()?);
         }
+        let front = self.front.as_mut().expect("opened above");
         let seqno = self.read_point.seqno();
-        while let Some(entry) = self.merge.as_mut().and_then(Iterator::next) {
+        for entry in front.merge.by_ref() {
             let entry = entry?;
-            if entry.seqno > seqno || self.last_key.as_deref() == Some(entry.key.as_slice()) {
+            if entry.seqno > seqno || self.front_key.as_deref() == Some(entry.key.as_slice()) {
                 continue;
             }
-            if self.before_start(&entry.key) {
+            if before_start(&self.bounds, &entry.key) {
                 continue;
             }
-            if self.past_end(&entry.key) {
+            if past_end(&self.bounds, &entry.key) || self.back_key.as_deref().is_some_and(|b| entry.key.as_slice() >= b)
+            {
                 return Ok(None);
             }
-            // The key is kept to skip its older versions; the buffer is reused.
-            let last_key = self.last_key.get_or_insert_with(Vec::new);
-            last_key.clear();
-            last_key.extend_from_slice(&entry.key);
+            remember(&mut self.front_key, &entry.key);
             let Entry { key, kind, value, .. } = entry;
-            let version = self.version.as_deref().expect("the sources pinned their version");
-            if let Some(value) = self.inner.resolve_value(version, &key, kind, value)? {
+            if let Some(value) = self.inner.resolve_value(&front.version, &key, kind, value)? {
                 return Ok(Some((key, value)));
             }
         }
         Ok(None)
+    }
+
+    /// The step of `next_back`. Backwards a key's versions come oldest
+    /// first, so the back reads all of them (and the first entry after,
+    /// kept for the next step) and takes the newest the read point sees.
+    fn advance_back(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if self.back.is_none() {
+            self.back = Some(self.walk()?);
+        }
+        let back = self.back.as_mut().expect("opened above");
+        let seqno = self.read_point.seqno();
+        loop {
+            let Some(first) = self.back_peeked.take().map(Ok).or_else(|| back.merge.next()).transpose()? else {
+                return Ok(None);
+            };
+            if before_start(&self.bounds, &first.key)
+                || self.front_key.as_deref().is_some_and(|f| first.key.as_slice() <= f)
+            {
+                return Ok(None);
+            }
+            if past_end(&self.bounds, &first.key) {
+                continue;
+            }
+            let Entry { key, seqno: first_seqno, kind, value } = first;
+            let mut newest = (first_seqno <= seqno).then_some((kind, value));
+            while let Some(entry) = back.merge.next().transpose()? {
+                if entry.key != key {
+                    self.back_peeked = Some(entry);
+                    break;
+                }
+                if entry.seqno <= seqno {
+                    newest = Some((entry.kind, entry.value));
+                }
+            }
+            remember(&mut self.back_key, &key);
+            if let Some((kind, value)) = newest
+                && let Some(value) = self.inner.resolve_value(&back.version, &key, kind, value)?
+            {
+                return Ok(Some((key, value)));
+            }
+        }
+    }
+
+    /// Ends the iteration after `step` found nothing more or failed.
+    fn finish(&mut self, step: Result<Option<(Vec<u8>, Vec<u8>)>>) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        if !matches!(step, Ok(Some(_))) {
+            self.done = true;
+        }
+        step.transpose()
     }
 }
 
@@ -166,21 +196,58 @@ impl Iterator for DbIter {
         if self.done {
             return None;
         }
-        match self.advance() {
-            Ok(Some(kv)) => Some(Ok(kv)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.advance();
+        self.finish(step)
     }
 }
 
-fn memtable_source(iter: crate::hlog::RangeIter) -> Source {
+impl DoubleEndedIterator for DbIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = self.advance_back();
+        self.finish(step)
+    }
+}
+
+/// After the end (or an error) it yields nothing, from either end.
+impl FusedIterator for DbIter {}
+
+/// How a walk in one direction reads the memtables and the tables.
+trait Direction: Order + Sized {
+    fn memtable(iter: RangeIter) -> Source;
+    fn table(table: &Table, bounds: &KeyBounds) -> Source;
+}
+
+impl Direction for Forward {
+    fn memtable(iter: RangeIter) -> Source {
+        memtable_source(iter)
+    }
+
+    fn table(table: &Table, bounds: &KeyBounds) -> Source {
+        Box::new(match &bounds.0 {
+            Bound::Included(k) | Bound::Excluded(k) => table.seek(k),
+            Bound::Unbounded => table.iter(),
+        })
+    }
+}
+
+impl Direction for Backward {
+    fn memtable(iter: RangeIter) -> Source {
+        memtable_source(iter.rev())
+    }
+
+    fn table(table: &Table, bounds: &KeyBounds) -> Source {
+        let mut iter = table.iter_rev();
+        if let Bound::Included(k) | Bound::Excluded(k) = &bounds.1 {
+            iter.seek_for_prev(k);
+        }
+        Box::new(iter)
+    }
+}
+
+fn memtable_source(iter: impl Iterator<Item = (Vec<u8>, Lookup)> + Send + 'static) -> Source {
     Box::new(iter.map(|(key, found)| {
         Ok(match found {
             Lookup::Value { seqno, value } => Entry { key, seqno, kind: ValueKind::Value, value },
@@ -189,29 +256,33 @@ fn memtable_source(iter: crate::hlog::RangeIter) -> Source {
     }))
 }
 
-fn overlaps(bounds: &KeyBounds, smallest: &[u8], largest: &[u8]) -> bool {
-    let starts_before_end = match &bounds.1 {
-        Bound::Included(end) => smallest <= end.as_slice(),
-        Bound::Excluded(end) => smallest < end.as_slice(),
-        Bound::Unbounded => true,
-    };
-    let ends_after_start = match &bounds.0 {
-        Bound::Included(start) => largest >= start.as_slice(),
-        Bound::Excluded(start) => largest > start.as_slice(),
-        Bound::Unbounded => true,
-    };
-    starts_before_end && ends_after_start
+/// Sets `slot` to `key`, reusing its buffer.
+fn remember(slot: &mut Option<Vec<u8>>, key: &[u8]) {
+    let last = slot.get_or_insert_with(Vec::new);
+    last.clear();
+    last.extend_from_slice(key);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn borrow(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    bound.as_ref().map(Vec::as_slice)
+}
 
-    #[test]
-    fn prefix_bounds_cover_exactly_the_prefix() {
-        assert_eq!(prefix_bounds(b"ab"), (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec())));
-        assert_eq!(prefix_bounds(b"a\xff"), (Bound::Included(b"a\xff".to_vec()), Bound::Excluded(b"b".to_vec())));
-        assert_eq!(prefix_bounds(b"\xff\xff"), (Bound::Included(b"\xff\xff".to_vec()), Bound::Unbounded));
-        assert_eq!(prefix_bounds(b""), (Bound::Included(Vec::new()), Bound::Unbounded));
+fn past_end(bounds: &KeyBounds, key: &[u8]) -> bool {
+    match &bounds.1 {
+        Bound::Included(end) => key > end.as_slice(),
+        Bound::Excluded(end) => key >= end.as_slice(),
+        Bound::Unbounded => false,
     }
+}
+
+fn before_start(bounds: &KeyBounds, key: &[u8]) -> bool {
+    match &bounds.0 {
+        Bound::Included(start) => key < start.as_slice(),
+        Bound::Excluded(start) => key <= start.as_slice(),
+        Bound::Unbounded => false,
+    }
+}
+
+fn overlaps(bounds: &KeyBounds, smallest: &[u8], largest: &[u8]) -> bool {
+    !past_end(bounds, smallest) && !before_start(bounds, largest)
 }

@@ -13,6 +13,7 @@ mod config;
 mod inner;
 mod iter;
 mod merge;
+mod range;
 mod read;
 mod snapshot;
 mod stats;
@@ -21,13 +22,13 @@ mod work;
 pub use batch::WriteBatch;
 pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 pub use iter::DbIter;
+pub use range::KeyRange;
 pub use snapshot::Snapshot;
 pub use stats::DbStats;
 
 pub(crate) use capture::Capture;
 pub(crate) use inner::Inner;
 
-use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -101,21 +102,43 @@ impl Db {
         self.inner.get(key.as_ref(), None)
     }
 
-    /// Every key and value, in key order, as of now.
-    pub fn iter(&self) -> DbIter {
-        self.range::<&[u8], _>(..)
+    /// Whether `key` has a value: a point lookup like [`get`](Self::get)
+    /// that copies no value out of a table and reads no blob file.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref(), None)
     }
 
-    /// Keys and values in `range`, in key order, as of now.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
+    /// The smallest key and its value, if any: the first step of
+    /// [`iter`](Self::iter), which reads one block of each table at most
+    /// (more only to step over deleted keys).
+    pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next().transpose()
+    }
+
+    /// The largest key and its value, if any: the first step of
+    /// `iter().rev()`.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next_back().transpose()
+    }
+
+    /// Every key and value, in key order, as of now; `rev()` for
+    /// descending order.
+    pub fn iter(&self) -> DbIter {
+        self.range(..)
+    }
+
+    /// Keys and values in `range`, in key order, as of now: `..`, `a..`,
+    /// `..b`, `a..b`, `a..=b` over any `AsRef<[u8]>` keys, or two
+    /// [`Bound`](std::ops::Bound)s (see [`KeyRange`]).
+    pub fn range(&self, range: impl KeyRange) -> DbIter {
         let snapshot = self.inner.snapshot();
-        DbIter::new(&self.inner, snapshot, iter::bounds(range))
+        DbIter::new(&self.inner, snapshot, range.into_bounds())
     }
 
     /// Keys starting with `prefix`, in key order, as of now.
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
         let snapshot = self.inner.snapshot();
-        DbIter::new(&self.inner, snapshot, iter::prefix_bounds(prefix.as_ref()))
+        DbIter::new(&self.inner, snapshot, range::prefix_bounds(prefix.as_ref()))
     }
 
     /// A consistent read view of the database as of now.
@@ -155,12 +178,13 @@ impl Db {
         &self.inner
     }
 
-    /// Which database this is, and which timeline of it
-    /// (`../shared/DESIGN.md`, "Identity and timelines"): made randomly with
-    /// the database and kept in its version file; a checkpoint or restored
-    /// backup opened for writing continues as the next generation (before
-    /// this open returned). `None` only for a database from before
-    /// identities opened read-only (a writable open gives it one).
+    /// Which database this is, and which timeline of it (`docs/FORMAT.md`,
+    /// "Version files", its "Identity" paragraph): made randomly with the
+    /// database and kept in its version file; a checkpoint or restored
+    /// backup opened for writing is a new timeline, with a fresh id and
+    /// the next generation (before this open returned). `None` only for a
+    /// database from before identities opened read-only (a writable open
+    /// gives it one).
     pub fn identity(&self) -> Option<DbIdentity> {
         self.inner.current_version().identity
     }

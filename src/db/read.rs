@@ -75,22 +75,40 @@ impl Inner {
 
     /// The value of `key` at read point `at` (`None`: the newest write).
     pub(crate) fn get(&self, key: &[u8], at: Option<SeqNo>) -> Result<Option<Vec<u8>>> {
+        match self.find(key, at)? {
+            Found::Memtable(found) => Ok(lookup_value(found)),
+            Found::Table(version, entry) => self.resolve(&version, entry),
+            Found::Nowhere => Ok(None),
+        }
+    }
+
+    /// Whether `key` has a value at read point `at`; reads no blob file.
+    pub(crate) fn contains_key(&self, key: &[u8], at: Option<SeqNo>) -> Result<bool> {
+        Ok(match self.find(key, at)? {
+            Found::Memtable(found) => found.value().is_some(),
+            Found::Table(_, entry) => entry.kind != ValueKind::Tombstone,
+            Found::Nowhere => false,
+        })
+    }
+
+    /// The newest version of `key` at read point `at`, wherever it is.
+    fn find(&self, key: &[u8], at: Option<SeqNo>) -> Result<Found> {
         let (frozen, version) = {
             let s = self.memtables();
             if let Some(found) = self.hlog.get(key, at) {
-                return Ok(lookup_value(found));
+                return Ok(Found::Memtable(found));
             }
             (s.frozen.clone(), Arc::clone(&s.version))
         };
         for memtable in frozen.iter().rev() {
             if let Some(found) = memtable.get(key, at) {
-                return Ok(lookup_value(found));
+                return Ok(Found::Memtable(found));
             }
         }
-        match self.get_from_tables(&version, key, at.unwrap_or(SeqNo(u64::MAX)))? {
-            Some(entry) => self.resolve(&version, entry),
-            None => Ok(None),
-        }
+        Ok(match self.get_from_tables(&version, key, at.unwrap_or(SeqNo(u64::MAX)))? {
+            Some(entry) => Found::Table(version, entry),
+            None => Found::Nowhere,
+        })
     }
 
     /// The newest entry for `key` at or below `seqno` in the tables of `version`.
@@ -112,6 +130,16 @@ impl Inner {
         }
         Ok(None)
     }
+}
+
+/// Where a point read found a key's newest version.
+enum Found {
+    /// In a memtable.
+    Memtable(Lookup),
+    /// In a table of this version (which holds the blob files it references).
+    Table(Arc<Version>, Entry),
+    /// Nowhere: the key never had a value, or its history was compacted away.
+    Nowhere,
 }
 
 fn lookup_value(found: Lookup) -> Option<Vec<u8>> {

@@ -1,10 +1,10 @@
 //! [`Snapshot`]: a frozen read view of the database.
 
-use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use super::Inner;
-use super::iter::{DbIter, bounds, prefix_bounds};
+use super::iter::DbIter;
+use super::range::{KeyRange, prefix_bounds};
 use crate::hlog::Snapshot as LogSnapshot;
 use crate::{Result, SeqNo};
 
@@ -34,14 +34,30 @@ impl Snapshot {
         self.inner.get(key.as_ref(), Some(self.seqno()))
     }
 
-    /// Every key and value in this snapshot, in key order.
-    pub fn iter(&self) -> DbIter {
-        self.range::<&[u8], _>(..)
+    /// Whether `key` has a value in this snapshot (see [`Db::contains_key`](crate::Db::contains_key)).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref(), Some(self.seqno()))
     }
 
-    /// Keys and values in `range`, in key order.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
-        DbIter::new(&self.inner, Arc::clone(&self.read_point), bounds(range))
+    /// The smallest key of this snapshot and its value, if any.
+    pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next().transpose()
+    }
+
+    /// The largest key of this snapshot and its value, if any.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter().next_back().transpose()
+    }
+
+    /// Every key and value in this snapshot, in key order; `rev()` for
+    /// descending order.
+    pub fn iter(&self) -> DbIter {
+        self.range(..)
+    }
+
+    /// Keys and values in `range`, in key order (see [`KeyRange`]).
+    pub fn range(&self, range: impl KeyRange) -> DbIter {
+        DbIter::new(&self.inner, Arc::clone(&self.read_point), range.into_bounds())
     }
 
     /// Keys starting with `prefix`, in key order.

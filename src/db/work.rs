@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Inner;
 use super::inner::write_group;
-use super::merge::{MergeIter, Source};
+use super::merge::{Forward, MergeIter, Source};
 use crate::compaction::{CompactionOptions, CompactionTask, Retention, full, pick};
 use crate::table::ValueKind;
 use crate::version::{Version, VersionEdit};
@@ -262,7 +262,7 @@ impl Inner {
         let mut output = self.output();
         let mut group: Vec<(SeqNo, ValueKind, Vec<u8>)> = Vec::new();
         let mut key: Vec<u8> = Vec::new();
-        for entry in MergeIter::new(sources) {
+        for entry in MergeIter::<Forward>::new(sources) {
             let mut entry = entry?;
             if entry.key != key && !group.is_empty() {
                 write_group(&mut output, &retention, &key, &mut group)?;

@@ -105,9 +105,17 @@ impl Index {
         self.read().is_empty()
     }
 
-    /// Up to `count_max` entries from `from` (exclusive or inclusive) and not
-    /// past `to`, in key order, appended to `out`.
-    pub fn collect_range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, count_max: usize, out: &mut Vec<(Vec<u8>, u64)>) {
+    /// Up to `count_max` entries between `from` and `to`, appended to `out`
+    /// in key order: ascending from `from`, or descending from `to` when
+    /// `descending`.
+    pub fn collect_range(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        count_max: usize,
+        descending: bool,
+        out: &mut Vec<(Vec<u8>, u64)>,
+    ) {
         let from = from.map(IndexKey::new);
         let to = to.map(IndexKey::new);
         if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (&from, &to) {
@@ -120,7 +128,13 @@ impl Index {
             }
         }
         let map = self.read();
-        out.extend(map.range((from, to)).take(count_max).map(|(k, &a)| (k.to_vec(), a)));
+        let range = map.range((from, to));
+        let entry = |(k, &a): (&IndexKey, &u64)| (k.to_vec(), a);
+        if descending {
+            out.extend(range.rev().take(count_max).map(entry));
+        } else {
+            out.extend(range.take(count_max).map(entry));
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<IndexKey, u64>> {
@@ -153,11 +167,16 @@ mod tests {
             index.insert(k, i as u64);
         }
         let mut out = Vec::new();
-        index.collect_range(Bound::Excluded(b"0"), Bound::Included(b"b"), 10, &mut out);
+        index.collect_range(Bound::Excluded(b"0"), Bound::Included(b"b"), 10, false, &mut out);
         let keys: Vec<_> = out.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(keys, vec![b"0123456789abcdefXYZ".to_vec(), b"a".to_vec(), b"a\0".to_vec(), b"b".to_vec()]);
         out.clear();
-        index.collect_range(Bound::Included(b"c"), Bound::Excluded(b"a"), 10, &mut out);
+        index.collect_range(Bound::Excluded(b"0"), Bound::Included(b"b"), 3, true, &mut out);
+        let keys: Vec<_> = out.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(keys, vec![b"b".to_vec(), b"a\0".to_vec(), b"a".to_vec()], "descending from the end");
+        out.clear();
+        index.collect_range(Bound::Included(b"c"), Bound::Excluded(b"a"), 10, false, &mut out);
+        index.collect_range(Bound::Included(b"c"), Bound::Excluded(b"a"), 10, true, &mut out);
         assert!(out.is_empty());
     }
 }

@@ -16,43 +16,70 @@ fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
     bound.map(<[u8]>::to_vec)
 }
 
-/// Walks the index in key order, a chunk at a time, so writers are never
-/// blocked for a whole scan.
+/// Walks the index in key order from either end, a chunk at a time, so
+/// writers are never blocked for a whole scan.
+///
+/// The keys not fetched yet lie in the gap between `low` and `high`; the
+/// front fetches from the gap's low end into `front` (ascending), the back
+/// from its high end into `back` (descending). Once the gap is used up,
+/// each end goes on into the other's chunk from its far side, so every key
+/// is taken once and the two ends never pass each other.
 #[derive(Debug)]
 struct KeyCursor {
-    next_from: Bound<Vec<u8>>,
-    to: Bound<Vec<u8>>,
-    chunk: VecDeque<(Vec<u8>, u64)>,
-    done: bool,
+    low: Bound<Vec<u8>>,
+    high: Bound<Vec<u8>>,
+    front: VecDeque<(Vec<u8>, u64)>,
+    back: VecDeque<(Vec<u8>, u64)>,
+    gap_fetched: bool,
 }
 
 impl KeyCursor {
     fn new<'a>(range: impl RangeBounds<&'a [u8]>) -> KeyCursor {
         KeyCursor {
-            next_from: owned(range.start_bound().cloned()),
-            to: owned(range.end_bound().cloned()),
-            chunk: VecDeque::new(),
-            done: false,
+            low: owned(range.start_bound().cloned()),
+            high: owned(range.end_bound().cloned()),
+            front: VecDeque::new(),
+            back: VecDeque::new(),
+            gap_fetched: false,
         }
     }
 
     fn next(&mut self, memtable: &Memtable) -> Option<(Vec<u8>, u64)> {
-        if self.chunk.is_empty() && !self.done {
-            let mut out = Vec::with_capacity(CHUNK_KEYS);
-            let from = self.next_from.as_ref().map(Vec::as_slice);
-            memtable.index_range(from, self.to.as_ref().map(Vec::as_slice), CHUNK_KEYS, &mut out);
-            self.done = out.len() < CHUNK_KEYS;
-            if let Some((last, _)) = out.last() {
-                self.next_from = Bound::Excluded(last.clone());
-            }
-            self.chunk.extend(out);
+        if self.front.is_empty() {
+            self.fetch(memtable, false);
         }
-        self.chunk.pop_front()
+        self.front.pop_front().or_else(|| self.back.pop_back())
+    }
+
+    fn next_back(&mut self, memtable: &Memtable) -> Option<(Vec<u8>, u64)> {
+        if self.back.is_empty() {
+            self.fetch(memtable, true);
+        }
+        self.back.pop_front().or_else(|| self.front.pop_back())
+    }
+
+    /// Moves the next chunk of the gap, from its low end or (`descending`)
+    /// its high end, into that end's chunk.
+    fn fetch(&mut self, memtable: &Memtable, descending: bool) {
+        if self.gap_fetched {
+            return;
+        }
+        let mut out = Vec::with_capacity(CHUNK_KEYS);
+        let (low, high) = (self.low.as_ref().map(Vec::as_slice), self.high.as_ref().map(Vec::as_slice));
+        memtable.index_range(low, high, CHUNK_KEYS, descending, &mut out);
+        self.gap_fetched = out.len() < CHUNK_KEYS;
+        let (edge, chunk) =
+            if descending { (&mut self.high, &mut self.back) } else { (&mut self.low, &mut self.front) };
+        if let Some((last, _)) = out.last() {
+            *edge = Bound::Excluded(last.clone());
+        }
+        chunk.extend(out);
     }
 }
 
 /// Keys in order with the version each has at the read point, tombstones
-/// included (they hide older data below the memtable).
+/// included (they hide older data below the memtable). Double-ended:
+/// `next_back` (or `rev()`) walks from the end of the range.
 ///
 /// Reading at a registered snapshot (or in a frozen log) gives an exact
 /// view; reading at "latest" gives each key's newest complete write at the
@@ -82,6 +109,19 @@ impl Iterator for RangeIter {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (key, address) = self.keys.next(&self.memtable)?;
+            if let Some(found) = self.memtable.read_chain(address, self.at) {
+                return Some((key, found));
+            }
+        }
+    }
+}
+
+/// Keys in descending order from the end of the range; mixed with `next`,
+/// each key is yielded once, by whichever end reaches it first.
+impl DoubleEndedIterator for RangeIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        loop {
+            let (key, address) = self.keys.next_back(&self.memtable)?;
             if let Some(found) = self.memtable.read_chain(address, self.at) {
                 return Some((key, found));
             }

@@ -320,7 +320,8 @@ impl HybridLog {
     /// Atomic for readers (no read point sees part of it) and for recovery
     /// (a persist covers all of it or none of it). Not durable until a later
     /// [`persist`](Self::persist) returns. Fails with
-    /// [`Error::Poisoned`] after a failed log write or fsync, and with
+    /// [`Error::Poisoned`] after a failed log write or fsync, with
+    /// [`Error::ReadOnly`] when the log was opened read-only, and with
     /// [`Error::InvalidArgument`] for an oversized key or value.
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
         self.refuse_if_read_only()?;
@@ -444,7 +445,8 @@ impl HybridLog {
     /// On `Ok(point)`, every write with seqno <= `point.seqno` (at least all
     /// writes acknowledged before the call) survives any crash. On a write
     /// or fsync error the log is poisoned: this and every later write or
-    /// persist fail with [`Error::Poisoned`].
+    /// persist fail with [`Error::Poisoned`]. A log opened read-only fails
+    /// with [`Error::ReadOnly`].
     pub fn persist(&self) -> Result<PersistPoint> {
         self.refuse_if_read_only()?;
         self.shared.persist()
@@ -452,7 +454,7 @@ impl HybridLog {
 
     fn refuse_if_read_only(&self) -> Result<()> {
         if self.shared.read_only {
-            return Err(Error::invalid(format!("the log in {} is open read-only", self.shared.log_dir.display())));
+            return Err(Error::ReadOnly { path: self.shared.log_dir.clone() });
         }
         Ok(())
     }

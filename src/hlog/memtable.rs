@@ -419,17 +419,20 @@ impl Memtable {
         page.store(at + LAYOUT_OFFSET, layout_word(len as u32, Kind::Padding, 0));
     }
 
-    /// Up to `count_max` (key, newest address) pairs in key order.
+    /// Up to `count_max` (key, newest address) pairs between `from` and
+    /// `to`: the first ones in key order, or the last ones (descending)
+    /// when `descending`.
     pub(crate) fn index_range(
         &self,
         from: Bound<&[u8]>,
         to: Bound<&[u8]>,
         count_max: usize,
+        descending: bool,
         out: &mut Vec<(Vec<u8>, u64)>,
     ) {
         let _merged = self.merge_pending();
         let first = out.len();
-        self.index.collect_range(from, to, count_max, out);
+        self.index.collect_range(from, to, count_max, descending, out);
         for (key, address) in &mut out[first..] {
             if let Head::Hashed(newest) = self.head(Self::hash(key), key) {
                 *address = newest;

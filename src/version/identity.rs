@@ -1,6 +1,5 @@
 //! [`DbIdentity`]: which database a version belongs to, and which timeline
-//! of it (`../shared/DESIGN.md`, "Identity and timelines"); and what a
-//! writable open does with it.
+//! of it; and what a writable open does with it.
 //!
 //! The identity lives in every version file (`docs/FORMAT.md`, "Version
 //! files"), so it is as durable as the version, and every version derived

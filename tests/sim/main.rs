@@ -27,6 +27,7 @@
 mod model;
 mod plan;
 mod rng;
+mod tap;
 mod trace_fs;
 mod world;
 

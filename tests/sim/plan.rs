@@ -99,6 +99,13 @@ pub enum Action {
         in_ops: u16,
         kind: FaultChoice,
     },
+    /// `action` run once with the disk tapped: the crash state before each
+    /// of its file-system steps is recovered and checked (`seed` picks the
+    /// torn copies).
+    Sweep {
+        action: Box<Action>,
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +140,26 @@ pub fn plan(seed: u64, count: usize) -> Vec<Action> {
 }
 
 fn action(rng: &mut Rng) -> Action {
+    let action = simple(rng);
+    let sweepable = matches!(
+        action,
+        Action::Checkpoint { .. }
+            | Action::Backup { .. }
+            | Action::Prune { .. }
+            | Action::Gc
+            | Action::Restore { .. }
+            | Action::Flush
+            | Action::Compact
+            | Action::SyncPut { .. }
+            | Action::Reopen
+    );
+    if sweepable && rng.chance(40) {
+        return Action::Sweep { action: Box::new(action), seed: rng.next_u64() };
+    }
+    action
+}
+
+fn simple(rng: &mut Rng) -> Action {
     match rng.below(1000) {
         0..300 => Action::Put { key: key(rng), len: value_len(rng), fill: small(rng) },
         300..370 => Action::Delete { key: key(rng) },

@@ -17,6 +17,7 @@ use cairndb::{CheckpointOptions, Config, Db, DbIter, Snapshot, WriteBatch};
 
 use super::model::{Model, State};
 use super::plan::{Action, FaultChoice};
+use super::tap::{Tap, TapState};
 use super::trace_fs::TraceFs;
 
 const DB: &str = "/db";
@@ -90,6 +91,7 @@ pub struct World {
     checkpoints: Vec<KnownCheckpoint>,
     armed: Option<Armed>,
     names: u64,
+    tap: Arc<TapState>,
     pub counts: Counts,
 }
 
@@ -146,10 +148,11 @@ fn diff(actual: &State, expected: &State) -> String {
 
 /// The file system the database and the actions use: the `MemFs` behind a
 /// `FaultFs` (and a tracer, when `CAIRNDB_SIM_FSTRACE` names a prefix).
-fn faulty(mem: &MemFs) -> FaultFs {
+fn faulty(mem: &MemFs, tap: &Arc<TapState>) -> FaultFs {
+    let tapped: Arc<dyn Fs> = Arc::new(Tap::new(mem.clone(), Arc::clone(tap)));
     match std::env::var_os("CAIRNDB_SIM_FSTRACE") {
-        Some(prefix) => FaultFs::new(Arc::new(TraceFs::new(Arc::new(mem.clone()), prefix.into()))),
-        None => FaultFs::new(Arc::new(mem.clone())),
+        Some(prefix) => FaultFs::new(Arc::new(TraceFs::new(tapped, prefix.into()))),
+        None => FaultFs::new(tapped),
     }
 }
 
@@ -172,7 +175,8 @@ impl World {
         mem.create_dir(Path::new(OTHER_DEVICE)).unwrap();
         mem.sync_directory(Path::new("/")).unwrap();
         mem.mount(Path::new(OTHER_DEVICE), DeviceOptions::default()).unwrap();
-        let fault = faulty(&mem);
+        let tap = Arc::new(TapState::default());
+        let fault = faulty(&mem, &tap);
         let db = db_config(Arc::new(fault.clone()), Path::new(DB)).open().unwrap();
         World {
             mem,
@@ -184,6 +188,7 @@ impl World {
             checkpoints: Vec::new(),
             armed: None,
             names: 0,
+            tap,
             counts: Counts::default(),
         }
     }
@@ -393,6 +398,7 @@ impl World {
                 Ok(())
             }
             Action::Reopen => self.reopen(),
+            Action::Sweep { action, seed } => self.sweep(action, *seed),
             Action::PowerCut { in_ops, torn, again } => {
                 self.arm(FaultRule::From { n: self.fault.op_count() + u64::from(*in_ops), kind: FaultKind::IO }, {
                     Some((*torn, *again))
@@ -417,6 +423,92 @@ impl World {
         }
     }
 
+    /// Runs `action` with the disk tapped, then recovers and checks the
+    /// crash state before each of its steps (no armed fault lands in it).
+    fn sweep(&mut self, action: &Action, seed: u64) -> cairndb::Result<()> {
+        let durable = self.model.durable;
+        let names = self.names;
+        self.tap.arm(seed);
+        let result = self.unfaulted(|world| world.run(action));
+        let states = self.tap.disarm();
+        result?;
+        for (step, state) in states.into_iter().enumerate() {
+            self.check_crash_state(&state, action, durable, names)
+                .unwrap_or_else(|what| panic!("power cut before step {step} of {action:?}: {what}"));
+        }
+        Ok(())
+    }
+
+    /// What a power cut during `action` left: a database that recovers to
+    /// a prefix holding every write durable before it, and the action's
+    /// own target (checkpoint, restore, backups) whole or absent.
+    fn check_crash_state(&mut self, mem: &MemFs, action: &Action, durable: u64, names: u64) -> Result<(), String> {
+        self.counts.power_cuts += 1;
+        self.counts.recoveries += 1;
+        let fs: Arc<dyn Fs> = Arc::new(mem.clone());
+        let db = db_config(Arc::clone(&fs), Path::new(DB)).open().map_err(|e| format!("recovery: {e}"))?;
+        let seqno = db.stats().seqno.0;
+        if seqno < durable || seqno > self.model.last() || !self.model.is_boundary(seqno) {
+            return Err(format!("recovered to seqno {seqno}, durable {durable}, last write {}", self.model.last()));
+        }
+        let state = try_contents(&db).map_err(|e| format!("scan: {e}"))?;
+        let expected = self.model.state_at(seqno);
+        if state != expected {
+            return Err(format!("recovered state at {seqno}: {}", diff(&state, &expected)));
+        }
+        let report = checkpoint::verify(&fs, Path::new(DB)).map_err(|e| e.to_string())?;
+        if !report.is_ok() {
+            return Err(format!("the database does not verify: {:?}", report.problems));
+        }
+        drop(db);
+        let next = names + 1;
+        match action {
+            Action::Checkpoint { parent, .. } => {
+                let path = Self::checkpoint_parent(*parent).join(format!("cp-{next}"));
+                if mem.exists(&path).unwrap() {
+                    let report = checkpoint::verify(&fs, &path).map_err(|e| e.to_string())?;
+                    if !report.is_ok() {
+                        return Err(format!("the checkpoint is visible but does not verify: {:?}", report.problems));
+                    }
+                    let description = checkpoint::describe(mem, &path).map_err(|e| e.to_string())?;
+                    let seqno = description.ok_or("a visible checkpoint without CHECKPOINT")?.seqno.0;
+                    let cp = db_config(Arc::clone(&fs), &path).read_only(true).open().map_err(|e| e.to_string())?;
+                    let state = try_contents(&cp).map_err(|e| e.to_string())?;
+                    let expected = self.model.state_at(seqno);
+                    if state != expected {
+                        return Err(format!("the visible checkpoint at {seqno}: {}", diff(&state, &expected)));
+                    }
+                }
+            }
+            Action::Restore { .. } => {
+                let path = Path::new(RESTORES).join(format!("restore-{next}"));
+                if mem.exists(&path).unwrap() {
+                    let restored =
+                        db_config(Arc::clone(&fs), &path).read_only(true).open().map_err(|e| e.to_string())?;
+                    let seqno = restored.stats().seqno.0;
+                    let state = try_contents(&restored).map_err(|e| e.to_string())?;
+                    if state != self.model.state_at(seqno) {
+                        return Err(format!("the visible restore holds another state than at its seqno {seqno}"));
+                    }
+                }
+            }
+            Action::Backup { .. } | Action::Prune { .. } | Action::Gc => {
+                let engine = self.engine(Arc::clone(&fs)).map_err(|e| e.to_string())?;
+                for listing in engine.list().map_err(|e| e.to_string())? {
+                    if listing.manifest.is_none() {
+                        return Err(format!("backup {} listed but damaged: {:?}", listing.id, listing.problem));
+                    }
+                    let report = engine.verify(listing.id).map_err(|e| e.to_string())?;
+                    if !report.is_ok() {
+                        return Err(format!("backup {} listed but does not verify: {:?}", listing.id, report.problems));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn arm(&mut self, rule: FaultRule, cut: Option<(Option<u64>, Option<u16>)>) {
         if self.armed.is_some() {
             return; // one at a time
@@ -428,7 +520,7 @@ impl World {
     /// Runs `check` with the armed fault held back (a check is no place
     /// for it), then arms it again as many operations ahead as it was.
     fn unfaulted<T>(&mut self, check: impl FnOnce(&mut World) -> T) -> T {
-        let Some(armed) = self.armed else { return check(self) };
+        let Some(armed) = self.armed.take() else { return check(self) };
         let (ops, syncs) = (self.fault.op_count(), self.fault.op_count_of(OpKind::SyncFile));
         self.fault.clear_rules();
         let out = check(self);
@@ -625,7 +717,7 @@ impl World {
         // The dead process's handles go; its faulted disk accepts nothing.
         drop(self.db.take());
         self.mem = crashed;
-        self.fault = faulty(&self.mem);
+        self.fault = faulty(&self.mem, &self.tap);
         if let Some(in_ops) = again {
             // A second cut while recovering from the first.
             self.fault.add_rule(FaultRule::From { n: u64::from(in_ops), kind: FaultKind::IO });
@@ -682,12 +774,15 @@ impl World {
             Action::Restore { .. } => PathBuf::from(RESTORES),
             _ => return,
         };
-        let target =
-            parent.join(format!("{}-{}", if parent.as_os_str() == RESTORES { "restore" } else { "cp" }, self.names));
+        let name = format!("{}-{}", if parent.as_os_str() == RESTORES { "restore" } else { "cp" }, self.names);
+        let target = parent.join(&name);
         assert!(!self.mem.exists(&target).unwrap(), "a failed {action:?} left {target:?}");
+        // Its own staging directory (named after its target); leftovers of
+        // earlier crashes may remain until a call gets as far as removing them.
+        let own = format!("{}{name}.", checkpoint::STAGING_PREFIX);
         for entry in self.mem.read_dir(&parent).unwrap_or_default() {
-            let name = entry.name.to_string_lossy();
-            assert!(!name.starts_with(checkpoint::STAGING_PREFIX), "a failed {action:?} left {parent:?}/{name}");
+            let entry = entry.name.to_string_lossy();
+            assert!(!entry.starts_with(&own), "a failed {action:?} left {parent:?}/{entry}");
         }
     }
 
