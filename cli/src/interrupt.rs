@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use cairndb::fs::{Fs as _, StdFs, remove_dir_all};
 
+use crate::failure::Failure;
+
 /// The exit status of an interrupted command (128 + SIGINT, as shells report it).
 pub const EXIT_STATUS: u8 = 130;
 
@@ -54,6 +56,15 @@ pub fn install(command: &'static str) {
 /// True once a signal arrived: a cooperating command stops and cleans up.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Acquire)
+}
+
+/// `Err` once a signal arrived, for a cooperating command to stop with `?`
+/// between steps; its caller reports what it cleaned up.
+pub fn check() -> Result<(), Failure> {
+    match interrupted() {
+        true => Err(Failure::interrupted("stopped")),
+        false => Ok(()),
+    }
 }
 
 fn on_signal() {

@@ -188,6 +188,9 @@ fn checkpoint_mid_load(
     // dominate the cost. Without a flush, its log (frozen, persisted, never
     // appended again) is shared by link like the tables.
     let checkpoint = db.checkpoint_with(target, CheckpointOptions::default().flush(false))?;
+    if interrupt::interrupted() {
+        return Err(cairndb::Error::invalid("interrupted before the plain copy"));
+    }
     let copy_time = copy_dir(&StdFs::new(), target, copy_target)?;
     Ok(Taken { started_at, checkpoint, copy_time })
 }
