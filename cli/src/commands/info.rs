@@ -97,7 +97,10 @@ fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
     }
     out.field("blob files", format_args!("{}, {}", s.stats.blob_files, bytes(s.stats.blob_bytes)))?;
     out.field("log", log_text(s))?;
-    out.field("memtable", bytes(s.stats.memtable_bytes))?;
+    out.field(
+        "memtable",
+        format_args!("{}, {} of records", count(s.stats.memtable_keys, "key"), bytes(s.stats.memtable_bytes)),
+    )?;
     out.field("checkpoint", checkpoint_text(s.checkpoint.as_ref()))
 }
 
@@ -130,7 +133,7 @@ fn log_text(s: &Summary) -> String {
     let total: u64 = s.segments.iter().map(|g| g.bytes).sum();
     match (s.segments.first(), s.segments.last()) {
         (Some(first), Some(last)) => format!(
-            "replays from address {}; segments {}..={} ({}, {})",
+            "replays from address {}; segments {}..={} ({}, {} on disk)",
             s.log_start,
             first.number,
             last.number,
@@ -174,6 +177,7 @@ fn to_json(s: &Summary) -> Json {
                 .build(),
         )
         .field("memtable_bytes", Json::num(s.stats.memtable_bytes))
+        .field("memtable_keys", Json::num(s.stats.memtable_keys as u64))
         .field("checkpoint", s.checkpoint.as_ref().map_or_else(Json::null, |d| description_json(Object::new(), d)))
         .build()
 }
