@@ -45,3 +45,36 @@ fn info_reports_the_memtable_data_not_one_segment_per_open() {
     let log = text.lines().find(|l| l.starts_with("log")).unwrap();
     assert!(log.ends_with("segments 0..=22 (23 files, 3.77 KiB on disk)"), "{log}");
 }
+#[test]
+fn a_checkpoint_written_since_says_so_in_info_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    ok(["put", s(&db), "a", "1", "--create"]);
+    ok(["put", s(&db), "b", "2"]);
+    let cp = dir.path().join("checkpoints").join("cp");
+    ok(["checkpoint", s(&db), s(&cp)]);
+    let line = |text: &str| text.lines().find(|l| l.starts_with("checkpoint")).unwrap().to_owned();
+    let before = line(&ok(["info", s(&cp)]));
+    assert!(before.contains("at seqno 2,") && before.ends_with("; as taken"), "{before}");
+
+    ok(["put", s(&cp), "c", "3"]);
+    let info = ok(["info", s(&cp)]);
+    let after = line(&info);
+    assert!(after.contains("taken at seqno 2,"), "{after}");
+    assert!(after.contains("written since: at seqno 3 as database "), "{after}");
+    let json = ok(["info", s(&cp), "--json"]);
+    assert!(
+        json.contains("\"state\":{\"opened_for_writing\":true,\"written_since\":true,\"seqno\":3,\"database\":\""),
+        "{json}"
+    );
+
+    let listing = ok(["list", s(&dir.path().join("checkpoints"))]);
+    let row = listing.lines().nth(1).unwrap();
+    assert!(row.contains("written since (at seqno 3)"), "{listing}");
+    let json = ok(["list", s(&dir.path().join("checkpoints")), "--json"]);
+    assert!(
+        json.contains("\"seqno\":2,")
+            && json.contains("\"state\":{\"opened_for_writing\":true,\"written_since\":true,\"seqno\":3,"),
+        "{json}"
+    );
+}

@@ -1,16 +1,19 @@
 //! Checkpoints: exact, atomic, instant copies of a database that open as a
 //! database ([`Db::checkpoint`](crate::Db::checkpoint)); finding them
-//! ([`list`], [`describe`]) and checking them ([`verify`]).
+//! ([`list`], [`describe`]), whether they were written since ([`state`]),
+//! and checking them ([`verify`]).
 
 mod create;
 mod description;
 mod list;
+mod state;
 pub(crate) mod target;
 pub(crate) mod verify;
 
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
+pub use state::{CheckpointState, state};
 pub use target::STAGING_PREFIX;
 pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_progress};
 

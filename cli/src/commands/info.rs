@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cairndb::checkpoint::{CheckpointDescription, describe};
+use cairndb::checkpoint::{CheckpointDescription, CheckpointState, describe};
 use cairndb::fs::{Fs, OpenOptions, StdFs};
 use cairndb::hlog::segment::{self, SegmentHeader};
 use cairndb::version::DbLayout;
 use cairndb::{DbIdentity, DbStats, LogAddress};
 
 use crate::args::PathArgs;
-use crate::commands::list::description_json;
+use crate::commands::list::{description_json, state_text};
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
@@ -34,8 +34,9 @@ struct Summary {
     fork_pending: bool,
     log_start: LogAddress,
     segments: Vec<Segment>,
-    /// Present when the directory is a checkpoint.
-    checkpoint: Option<CheckpointDescription>,
+    /// Present when the directory is a checkpoint: its description, and
+    /// whether it was written since.
+    checkpoint: Option<(CheckpointDescription, CheckpointState)>,
 }
 
 /// Prints the summary as text or JSON.
@@ -56,6 +57,7 @@ fn summarize(path: &Path) -> Result<Summary, Failure> {
     let version = db.version();
     let log_dir = DbLayout::new(path).log_dir();
     let fs = StdFs::new();
+    let description = describe(&fs, path).at(path)?;
     Ok(Summary {
         path: path.to_path_buf(),
         stats: db.stats(),
@@ -64,7 +66,10 @@ fn summarize(path: &Path) -> Result<Summary, Failure> {
         fork_pending: version.fork_pending,
         log_start: version.log_start,
         segments: segments(&fs, &log_dir).at(&log_dir)?,
-        checkpoint: describe(&fs, path).at(path)?,
+        checkpoint: description.map(|d| {
+            let state = CheckpointState::of(&d, &db);
+            (d, state)
+        }),
     })
 }
 
@@ -115,16 +120,17 @@ fn identity_text(s: &Summary) -> String {
     }
 }
 
-fn checkpoint_text(description: Option<&CheckpointDescription>) -> String {
-    match description {
+fn checkpoint_text(checkpoint: Option<&(CheckpointDescription, CheckpointState)>) -> String {
+    match checkpoint {
         None => "no (a database, not a checkpoint)".to_owned(),
-        Some(d) => format!(
-            "yes: of {} at seqno {}, taken {}; {}, {}",
+        Some((d, state)) => format!(
+            "yes: of {}, taken at seqno {}, {}; {}, {}; {}",
             d.source.display(),
             d.seqno,
             utc(d.created_unix_ms),
             files(d.table_files, d.blob_files, d.log_segments),
-            bytes(d.bytes_total)
+            bytes(d.bytes_total),
+            state_text(d, state, true)
         ),
     }
 }
@@ -178,6 +184,9 @@ fn to_json(s: &Summary) -> Json {
         )
         .field("memtable_bytes", Json::num(s.stats.memtable_bytes))
         .field("memtable_keys", Json::num(s.stats.memtable_keys as u64))
-        .field("checkpoint", s.checkpoint.as_ref().map_or_else(Json::null, |d| description_json(Object::new(), d)))
+        .field(
+            "checkpoint",
+            s.checkpoint.as_ref().map_or_else(Json::null, |(d, state)| description_json(Object::new(), d, state)),
+        )
         .build()
 }
