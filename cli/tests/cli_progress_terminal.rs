@@ -1,6 +1,8 @@
 //! The progress bar as a person sees it: under a real terminal (tmux) it
-//! draws while `cairn demo` works and leaves no trace when done; when
-//! stdout is not a terminal nothing is drawn at all.
+//! draws while `cairn demo`, `backup create`, `dump` and `load` work and
+//! leaves no trace when done; before a job knows its total it is a
+//! spinner, never a full bar over nothing (`[=====] 0 B/0 B`); when stdout
+//! is not a terminal nothing is drawn at all.
 //!
 //! The tmux tests skip, saying why, when `tmux` is not installed
 //! (`apt-get install -y tmux`; `.ci/run` installs it).
@@ -139,4 +141,58 @@ fn a_piped_run_holds_no_control_sequences() {
         assert!(!text.contains('\r'), "{name} holds a carriage return (a redrawn line): {text:?}");
     }
     assert!(!out.stdout.is_empty(), "the summary is printed");
+}
+
+/// A line that is (part of) a spinner: a job whose total is not known yet.
+fn is_spinner(line: &str) -> bool {
+    line.contains(" so far, ")
+}
+
+/// A database whose memtable holds `mib` MiB not yet flushed (so a
+/// backup first flushes it: seconds before it knows what it uploads).
+fn unflushed_database(path: &Path, mib: u64) {
+    let db = cairndb::Config::new(path).memtable_size_bytes(256 << 20).open().unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut value = Vec::with_capacity(1 << 20);
+    while value.len() < 1 << 20 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        value.extend_from_slice(&state.to_le_bytes());
+    }
+    for i in 0..mib {
+        value[..8].copy_from_slice(&i.to_le_bytes());
+        db.put(format!("key{i:04}"), &value).unwrap();
+    }
+    db.persist().unwrap();
+}
+
+/// Runs `shell_command` in tmux and checks what a person saw: progress
+/// (a bar or a spinner with `label`) drawn while it ran, never a full bar
+/// over nothing, and nothing of it left at the end. Returns the final screen.
+fn watched(name: &str, shell_command: &str, label: &str) -> String {
+    let tmux = Tmux::start(name, &format!("{shell_command}; echo EXIT=$?; sleep 600"));
+    let screens = tmux.watch();
+    let last = screens.last().unwrap().clone();
+    assert!(last.contains("EXIT=0"), "{shell_command} succeeded:\n{last}");
+    let all = || screens.iter().flat_map(|s| s.lines());
+    let drawn: Vec<&str> = all().filter(|l| l.contains(label) && (is_bar(l) || is_spinner(l))).collect();
+    assert!(!drawn.is_empty(), "{label}: progress was drawn; screens seen:\n{}", screens.join("\n---\n"));
+    let empty_full = all().find(|l| l.contains(" 0 B/0 B") || l.contains(" 0/0 keys"));
+    assert_eq!(empty_full, None, "{label}: a full bar over nothing was drawn");
+    assert!(!last.lines().any(|l| is_bar(l) || is_spinner(l)), "no progress left on the final screen:\n{last}");
+    last
+}
+
+#[test]
+fn a_backup_shows_a_spinner_until_it_knows_its_total_then_a_bar() {
+    if skip_without_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, store) = (dir.path().join("db"), dir.path().join("store"));
+    unflushed_database(&db, 16);
+    let command = format!("{} backup create {} {}", cairn(), quoted(&db), quoted(&store));
+    let last = watched("backup", &command, "uploading");
+    assert!(last.contains("backup        1 in"), "{last}");
 }

@@ -33,10 +33,9 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
 /// Runs the verification, drawing a bar while it reads.
 pub fn check(path: &Path) -> Result<VerifyReport, Failure> {
     let fs: Arc<dyn Fs> = Arc::new(StdFs::new());
-    let bar = progress::bar(0, Unit::Bytes, "verifying");
+    let bar = progress::pending(Unit::Bytes, "verifying");
     let report = verify_with_progress(&fs, path, &mut |p| {
-        bar.set_length(p.bytes_total);
-        bar.set_position(p.bytes_done);
+        progress::advance(&bar, Unit::Bytes, p.bytes_done, Some(p.bytes_total))
     });
     bar.finish_and_clear();
     report.at(path)

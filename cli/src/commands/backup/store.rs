@@ -86,15 +86,14 @@ fn open_s3(args: &StoreArgs) -> Result<Arc<dyn BackupStore>, Failure> {
     Err(Failure::at(Path::new(&args.store), "this cairn was built without S3 support (rebuild with `--features s3`)"))
 }
 
-/// A bar over bytes, and the callback that moves it.
+/// A bar over bytes, a spinner until the job knows its total.
 pub fn bar(label: &'static str) -> ProgressBar {
-    progress::bar(0, Unit::Bytes, label)
+    progress::pending(Unit::Bytes, label)
 }
 
 /// Moves `bar` to `p`.
 pub fn advance(bar: &ProgressBar, p: BackupProgress) {
-    bar.set_length(p.bytes_total);
-    bar.set_position(p.bytes_done);
+    progress::advance(bar, Unit::Bytes, p.bytes_done, Some(p.bytes_total));
 }
 
 /// `n` bytes in `d` as MiB/s.
