@@ -47,6 +47,12 @@ pub enum Command {
     /// Incremental backups to a directory or S3: create, list, verify,
     /// restore, prune, gc.
     Backup(BackupArgs),
+    /// Write every live key and value of a database or checkpoint, exact at
+    /// one seqno, as a dump (a checksummed stream; docs/FORMAT.md) to FILE
+    /// or stdout.
+    Dump(DumpArgs),
+    /// Read a dump from FILE or stdin into a database (empty, unless --force).
+    Load(LoadArgs),
 }
 
 const STORE_HELP: &str = "STORE is a directory (on any file system) or, when cairn is built with the `s3` \
@@ -262,6 +268,38 @@ pub struct DemoArgs {
     /// Bytes per value.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub value_bytes: u64,
+}
+
+/// `cairn dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The database or checkpoint (opened read-only: it may be open elsewhere).
+    pub db: PathBuf,
+    /// Write the dump here (a new file: it must not exist); stdout when
+    /// absent or `-`.
+    pub file: Option<PathBuf>,
+    /// Print what was dumped as JSON (needs FILE: stdout holds the dump otherwise).
+    #[arg(long, requires = "file")]
+    pub json: bool,
+}
+
+/// `cairn load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The database.
+    pub db: PathBuf,
+    /// Read the dump from here; stdin when absent or `-`.
+    pub file: Option<PathBuf>,
+    /// Create the database if it does not exist.
+    #[arg(long)]
+    pub create: bool,
+    /// Load into a database that holds keys already: the dump's keys are
+    /// set to its values, the others are left as they are.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cairn checkpoint`.

@@ -44,6 +44,12 @@ impl Failure {
         Failure { command: "", path, detail: e.to_string(), quiet: false, status: 1 }
     }
 
+    /// Adds what the command did about the failure (`removed ...`).
+    pub fn and(mut self, note: impl Display) -> Failure {
+        self.detail = format!("{}; {note}", self.detail);
+        self
+    }
+
     /// Names the subcommand that failed.
     pub fn in_command(mut self, command: &'static str) -> Failure {
         self.command = command;

@@ -56,6 +56,12 @@ pub fn bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()
 }
 
+/// `n` bytes in `d` as MiB/s.
+pub fn rate(bytes: u64, d: Duration) -> String {
+    let secs = d.as_secs_f64().max(1e-6);
+    format!("{:.1} MiB/s", bytes as f64 / secs / f64::from(1 << 20))
+}
+
 /// A duration in milliseconds with three decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)

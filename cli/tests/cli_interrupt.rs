@@ -156,3 +156,29 @@ fn an_interrupted_restore_says_where_its_staging_directory_is_and_the_next_resto
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(staging_in(&parent), Vec::<String>::new(), "the next restore removed the leftover");
 }
+
+#[test]
+fn an_interrupted_dump_removes_its_unfinished_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, file) = (tmp.path().join("db"), tmp.path().join("db.dump"));
+    database_of(&db, 24);
+    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["dump"])
+        .args([&db, &file])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Dumping: the first records are in the file.
+    let started = Instant::now();
+    while std::fs::metadata(&file).map_or(true, |m| m.len() < 1 << 20) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the dump never started writing");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    interrupt(&child);
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(stderr, format!("cairn dump: interrupted; removed the unfinished dump {}\n", file.display()));
+    assert!(!file.exists());
+}

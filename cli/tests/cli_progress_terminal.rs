@@ -196,3 +196,27 @@ fn a_backup_shows_a_spinner_until_it_knows_its_total_then_a_bar() {
     let last = watched("backup", &command, "uploading");
     assert!(last.contains("backup        1 in"), "{last}");
 }
+
+#[test]
+fn dump_and_load_show_progress_and_clear_it() {
+    if skip_without_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = (dir.path().join("db"), dir.path().join("db.dump"));
+    unflushed_database(&db, 16);
+    // Into a file: the total is never known ahead, a spinner throughout.
+    let last = watched("dump", &format!("{} dump {} {}", cairn(), quoted(&db), quoted(&file)), "dumping");
+    assert!(last.contains("dumped        16 keys of"), "{last}");
+    // From a file: its length is the total, a bar.
+    let copy = dir.path().join("copy");
+    let command = format!("{} load {} {} --create", cairn(), quoted(&copy), quoted(&file));
+    let last = watched("load", &command, "loading");
+    assert!(last.contains("loaded        16 keys into the new database"), "{last}");
+    // Through a pipe: the dump draws nothing (its stdout is the pipe); the
+    // load, reading a stream of unknown length, a spinner.
+    let piped = dir.path().join("piped");
+    let command = format!("{0} dump {1} | {0} load {2} --create", cairn(), quoted(&db), quoted(&piped));
+    let last = watched("pipe", &command, "loading");
+    assert!(last.contains("from          <stdin>: 16.00 MiB"), "{last}");
+}

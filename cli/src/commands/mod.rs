@@ -3,8 +3,10 @@
 mod backup;
 mod checkpoint;
 mod demo;
+mod dump;
 mod info;
 mod list;
+mod load;
 mod open;
 mod read;
 mod verify;
@@ -33,6 +35,8 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Verify(a) => verify::run(&a),
         Command::List(a) => list::run(&a),
         Command::Backup(a) => backup::run(a),
+        Command::Dump(a) => dump::run(&a),
+        Command::Load(a) => load::run(&a),
     }
 }
 
@@ -49,5 +53,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::Delete(_) => "delete",
         Command::Scan(_) => "scan",
         Command::Backup(a) => backup::name(a),
+        Command::Dump(_) => "dump",
+        Command::Load(_) => "load",
     }
 }

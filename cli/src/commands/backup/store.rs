@@ -13,6 +13,8 @@ use crate::failure::{At as _, Failure};
 use crate::json::Json;
 use crate::progress::{self, Unit};
 
+pub use crate::output::rate;
+
 /// How a command uses the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -94,10 +96,4 @@ pub fn bar(label: &'static str) -> ProgressBar {
 /// Moves `bar` to `p`.
 pub fn advance(bar: &ProgressBar, p: BackupProgress) {
     progress::advance(bar, Unit::Bytes, p.bytes_done, Some(p.bytes_total));
-}
-
-/// `n` bytes in `d` as MiB/s.
-pub fn rate(bytes: u64, d: Duration) -> String {
-    let secs = d.as_secs_f64().max(1e-6);
-    format!("{:.1} MiB/s", bytes as f64 / secs / f64::from(1 << 20))
 }
