@@ -78,6 +78,14 @@ fn cycle(dir: &Path, store: &str, extra: &[&str], damage: &dyn Fn(&str)) {
     // Damage the newest backup: verify names the file and fails; `latest`
     // restores the one before and says what it skipped.
     damage(store);
+    // The listing marks it, and `latest` is the one before.
+    let listed = ok(with(&["backup", "list", store]));
+    let line = |id: &str| listed.lines().find(|l| l.trim_start().starts_with(id)).unwrap_or_default().to_owned();
+    assert!(line("2 ").contains("DAMAGED: not in the store: ") && !line("2 ").contains("(latest)"), "{listed}");
+    assert!(line("1 ").ends_with("(latest)"), "{listed}");
+    let listed = ok(with(&["backup", "list", store, "--json"]));
+    assert!(listed.starts_with("[{\"id\":2,\"ok\":false,\"problem\":\"not in the store: "), "{listed}");
+    assert!(listed.contains(",\"database\":") && listed.contains("{\"id\":1,\"ok\":true,\"database\":"), "{listed}");
     let out = cairn(with(&["backup", "verify", store, "2"]));
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");

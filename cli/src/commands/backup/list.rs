@@ -13,15 +13,18 @@ use crate::failure::{At as _, Failure};
 use crate::json::{Json, Object};
 use crate::output::{Out, bytes, utc};
 
-/// Prints one line (or one JSON object) per backup; the newest readable
-/// backup of each database is marked `(latest)`.
+/// Prints one line (or one JSON object) per backup; damaged ones are
+/// marked, and the newest intact backup of each database `(latest)`: the
+/// one `backup restore STORE latest` restores.
 pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
     let engine = store::scoped_engine(&args.store, &args.database)?;
     let listed = engine.list().at(at)?;
     let mut seen = HashSet::new();
-    let latest: Vec<bool> =
-        listed.iter().map(|l| l.manifest.as_ref().is_some_and(|m| seen.insert(m.database))).collect();
+    let latest: Vec<bool> = listed
+        .iter()
+        .map(|l| l.problem.is_none() && l.manifest.as_ref().is_some_and(|m| seen.insert(m.database)))
+        .collect();
     let mut out = Out::new();
     if args.store.json {
         out.json(&Json::array(listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest))))?;
@@ -35,7 +38,10 @@ pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
         for (listing, &latest) in listed.iter().zip(&latest) {
             let mark = if latest { " (latest)" } else { "" };
             match (&listing.manifest, &listing.problem) {
-                (Some(m), _) => out.line(format_args!("{}{mark}", row(m)))?,
+                (Some(m), None) => out.line(format_args!("{}{mark}", row(m)))?,
+                (Some(m), Some(problem)) => {
+                    out.line(format_args!("{}  DAMAGED: {}", row(m), problem.replace(char::is_control, " ")))?
+                }
                 (None, problem) => out.line(format_args!(
                     "{:>6}  DAMAGED: {}",
                     listing.id,
@@ -64,8 +70,9 @@ fn row(m: &Manifest) -> String {
 fn to_json(listing: &BackupListing, latest: bool) -> Json {
     let object = Object::new().field("id", Json::num(listing.id));
     match (&listing.manifest, &listing.problem) {
-        (Some(m), _) => object
-            .field("ok", Json::bool(true))
+        (Some(m), problem) => problem
+            .iter()
+            .fold(object.field("ok", Json::bool(problem.is_none())), |o, p| o.field("problem", Json::str(p)))
             .field("database", database_json(m.database))
             .field("latest", Json::bool(latest))
             .field("created_unix_ms", Json::num(m.created_unix_ms))
