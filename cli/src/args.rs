@@ -309,7 +309,9 @@ pub struct CheckpointArgs {
     pub db: PathBuf,
     /// Where the checkpoint appears (must not exist).
     pub target: PathBuf,
-    /// Do not flush the memtable first: the checkpoint copies the log instead.
+    /// Do not flush the memtable first: the checkpoint links its log instead
+    /// (frozen and persisted, never appended again; a segment still being
+    /// appended is copied up to the cut), which replays when it is opened.
     #[arg(long)]
     pub no_flush: bool,
     /// Print JSON.

@@ -37,8 +37,10 @@ impl Default for CheckpointOptions {
 
 impl CheckpointOptions {
     /// Flush the memtable into tables first (default). Without, the
-    /// memtable's log is copied up to the captured point instead: faster
-    /// for a large memtable, and the checkpoint replays it when opened.
+    /// memtable is frozen and its log persisted and linked instead (a
+    /// segment still being appended is copied up to the captured point):
+    /// faster for a large memtable, and the checkpoint replays it when
+    /// opened.
     pub fn flush(mut self, flush: bool) -> Self {
         self.flush = flush;
         self
@@ -65,7 +67,7 @@ pub struct CheckpointInfo {
     pub table_files: usize,
     /// Blob files.
     pub blob_files: usize,
-    /// Log segments (copied; only without a flush).
+    /// Log segments (linked, or copied up to the cut; only without a flush).
     pub log_segments: usize,
     /// Bytes of all its files.
     pub bytes_total: u64,
