@@ -62,6 +62,7 @@ pub mod blob;
 pub mod checkpoint;
 pub mod compaction;
 mod db;
+pub mod dump;
 mod error;
 pub mod fs;
 #[doc(hidden)]

@@ -2,7 +2,7 @@
 //! network mount), through [`Fs`].
 //!
 //! A key is a path below the root. Every write goes to a fresh temporary
-//! file in `.uploads/`, is fsynced, and only then gets its final name: by
+//! file in `.uploads/` (made by the first write), is fsynced, and only then gets its final name: by
 //! `rename` for [`put`](BackupStore::put), by a hard link for
 //! [`put_if_absent`](BackupStore::put_if_absent) (`link` fails when the name
 //! exists, so exactly one of two racing writers wins, and a reader never
@@ -38,17 +38,28 @@ pub struct DirStore {
 }
 
 impl DirStore {
-    /// The store in `root` on `fs`, creating the directory (and its
-    /// `.uploads/` folder) if missing.
+    /// The store in `root` on `fs`, creating the directory if missing.
     pub fn open(fs: Arc<dyn Fs>, root: impl Into<PathBuf>) -> Result<DirStore> {
         let root = root.into();
         if !fs.exists(&root)? {
             create_dir_all_durably(&*fs, &root)?;
-        } else if !fs.metadata(&root)?.is_dir() {
-            return Err(Error::invalid(format!("{} is not a directory", root.display())));
         }
-        create_dir_all_durably(&*fs, &root.join(UPLOADS_DIR))?;
-        Ok(DirStore { fs, root })
+        Self::open_existing(fs, root)
+    }
+
+    /// The store in the directory `root` on `fs`, which must exist. Opening
+    /// writes nothing (reading a store needs no write permission); the
+    /// first write makes `.uploads/`.
+    pub fn open_existing(fs: Arc<dyn Fs>, root: impl Into<PathBuf>) -> Result<DirStore> {
+        let root = root.into();
+        match fs.metadata(&root) {
+            Ok(meta) if meta.is_dir() => Ok(DirStore { fs, root }),
+            Ok(_) => Err(Error::invalid(format!("{} is not a directory", root.display()))),
+            Err(e) if e.is_not_found() => {
+                Err(Error::invalid(format!("no backup store at {} (no such directory)", root.display())))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The store in `root` on the real file system.
@@ -82,7 +93,11 @@ impl DirStore {
 
     /// Writes `body` to a new temporary file and fsyncs it.
     fn upload(&self, body: &dyn Source) -> Result<PathBuf> {
-        let tmp = self.root.join(UPLOADS_DIR).join(format!("{}-{:016x}", now_unix_ms(), nonce()));
+        let uploads = self.root.join(UPLOADS_DIR);
+        if !self.fs.exists(&uploads)? {
+            create_dir_all_durably(&*self.fs, &uploads)?;
+        }
+        let tmp = uploads.join(format!("{}-{:016x}", now_unix_ms(), nonce()));
         let file = self.fs.open(&tmp, OpenOptions::create_new())?;
         let written = (|| {
             let len = body.len_bytes();
@@ -295,7 +310,11 @@ impl BackupStore for DirStore {
     fn remove_stale_uploads(&self, cutoff_unix_ms: u64) -> Result<usize> {
         let dir = self.root.join(UPLOADS_DIR);
         let mut removed = 0;
-        for entry in self.fs.read_dir(&dir)? {
+        let entries = match self.fs.read_dir(&dir) {
+            Err(e) if e.is_not_found() => return Ok(0), // Nothing was ever written.
+            entries => entries?,
+        };
+        for entry in entries {
             let begun = entry.name.to_str().and_then(|n| n.split('-').next()).and_then(|ms| ms.parse::<u64>().ok());
             // A name not of our making is no one's upload in progress.
             if begun.is_none_or(|ms| ms <= cutoff_unix_ms) {

@@ -56,7 +56,10 @@ pub struct BackupListing {
     pub id: u64,
     /// Its manifest, when it could be read.
     pub manifest: Option<Manifest>,
-    /// Why its manifest could not be read.
+    /// Why it is damaged, when it is: its manifest could not be read (then
+    /// `manifest` is `None`), or files it names are not in the store with
+    /// their recorded sizes (a listing's check, as [`prune`](BackupEngine::prune)
+    /// makes; [`verify`](BackupEngine::verify) reads every byte).
     pub problem: Option<String>,
 }
 
@@ -132,12 +135,22 @@ impl BackupEngine {
     }
 
     /// Every backup, newest first, each with its database (in its
-    /// manifest); one whose manifest is damaged is listed with the problem.
-    /// With a [`database`](Self::database) chosen, only its backups and the
-    /// damaged ones (whose database is unknown).
+    /// manifest); a damaged one is listed with its problem: an unreadable
+    /// manifest, or files missing from the store (one listing of the
+    /// store's files, not a read of them). With a
+    /// [`database`](Self::database) chosen, only its backups and those
+    /// whose manifest is unreadable (their database is unknown).
     pub fn list(&self) -> Result<Vec<BackupListing>> {
+        // Manifests before files, as prune: the files of a listed backup
+        // were stored before it was committed.
         let mut listed = self.list_all()?;
         listed.retain(|l| l.manifest.as_ref().is_none_or(|m| self.in_scope(m)));
+        let stored = StoredFiles::list(&*self.store)?;
+        for listing in &mut listed {
+            if let Some(absent) = listing.manifest.as_ref().and_then(|m| stored.absent(m)) {
+                listing.problem = Some(format!("not in the store: {}", absent.files));
+            }
+        }
         Ok(listed)
     }
 

@@ -6,10 +6,16 @@
 //! tokio runtime's task.
 //!
 //! - [`put_if_absent`](BackupStore::put_if_absent) is a single `PUT` with
-//!   `If-None-Match: *` (`PutMode::Create`). The store is probed once when
-//!   opened ([`probe_create_only`]) and refused if it overwrites instead:
-//!   some S3-compatible servers ignore the header, and then two backups
-//!   could both commit one id.
+//!   `If-None-Match: *` (`PutMode::Create`). The store is probed once,
+//!   before its first write ([`probe_create_only`]), and refused if it
+//!   overwrites instead: some S3-compatible servers ignore the header, and
+//!   then two backups could both commit one id. Reading (listing,
+//!   verifying, restoring) writes nothing, so it needs only read access.
+//! - Opening checks what it can without a request: the endpoint is a
+//!   `http://` or `https://` URL (plain HTTP is allowed for an endpoint
+//!   that asks for it, from [`S3Config::endpoint`] or `AWS_ENDPOINT_URL`),
+//!   and credentials were given unless the instance can serve them (a
+//!   custom endpoint never gets them from the instance metadata).
 //! - [`put`](BackupStore::put) uploads a body up to
 //!   [`S3Config::multipart_threshold_bytes`] in one `PUT`, a larger one as a
 //!   multipart upload with up to [`PARTS_IN_FLIGHT`] parts in flight. It is
@@ -21,23 +27,29 @@
 
 use std::io;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     BackoffConfig, ObjectStore, ObjectStoreExt as _, PutMode, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
 };
 use tokio::runtime::Runtime;
 
-use super::store::{BackupStore, ObjectInfo, Source, check_key, probe_create_only, read_exact};
+use super::store::{BackupStore, ObjectInfo, Source, check_key, probe_create_only_with, read_exact};
 use crate::{Error, Result};
 
 /// Parts of a multipart upload sent at once.
 pub const PARTS_IN_FLIGHT: usize = 4;
 /// S3's smallest part (all but the last).
 const PART_BYTES_MIN: usize = 5 << 20;
+/// Where object_store asks for an instance's credentials unless told otherwise.
+const METADATA_ENDPOINT_DEFAULT: &str = "http://169.254.169.254";
+/// What a person can do about missing credentials.
+const CREDENTIALS_HINT: &str = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary \
+                                 ones), or AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN";
 
 /// Where an [`S3Store`] is and how to reach it.
 ///
@@ -99,7 +111,9 @@ impl S3Config {
         self
     }
 
-    /// Talks to `endpoint` (allowing plain HTTP when it starts with `http://`).
+    /// Talks to `endpoint`, a `http://` or `https://` URL (plain HTTP is
+    /// allowed when it starts with `http://`, as it is for an
+    /// `AWS_ENDPOINT_URL` that does).
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> S3Config {
         let endpoint = endpoint.into();
         self.allow_http |= endpoint.starts_with("http://");
@@ -134,11 +148,18 @@ pub struct S3Store {
     runtime: Runtime,
     client: AmazonS3,
     config: S3Config,
+    /// Where credentials come from when none were given, else `None`.
+    metadata_endpoint: Option<String>,
+    /// The create-only probe passed (it runs before the first write).
+    create_only_checked: AtomicBool,
 }
 
 impl S3Store {
-    /// Connects to the bucket and checks that it honours create-only
-    /// writes; a store that does not is [`Error::Unsupported`].
+    /// A client for the bucket. It sends no request: the store is probed
+    /// for create-only writes before its first write, and refused then
+    /// ([`Error::Unsupported`]) if it overwrites instead. An endpoint that
+    /// is not a `http(s)://` URL, or a custom endpoint without
+    /// credentials, is [`Error::InvalidArgument`].
     pub fn open(config: S3Config) -> Result<S3Store> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -152,7 +173,11 @@ impl S3Store {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
-        if config.allow_http {
+        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+        if let Some(endpoint) = &endpoint {
+            check_endpoint(endpoint)?;
+        }
+        if config.allow_http || endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
             builder = builder.with_allow_http(true);
         }
         if let Some(region) = &config.region {
@@ -161,10 +186,38 @@ impl S3Store {
         if let Some((id, secret)) = &config.credentials {
             builder = builder.with_access_key_id(id).with_secret_access_key(secret);
         }
+        let metadata_endpoint = instance_credentials(&builder);
+        let custom = endpoint.as_deref().filter(|e| !e.contains(".amazonaws.com"));
+        if let (Some(endpoint), Some(_)) = (custom, &metadata_endpoint) {
+            return Err(Error::invalid(format!(
+                "no credentials found for s3://{} at {endpoint} ({CREDENTIALS_HINT}; a server other than AWS gets \
+                 none from the instance metadata)",
+                config.bucket
+            )));
+        }
         let client = builder.build().map_err(|e| Error::invalid(format!("S3 store s3://{}: {e}", config.bucket)))?;
-        let store = S3Store { runtime, client, config };
-        probe_create_only(&store)?;
-        Ok(store)
+        Ok(S3Store { runtime, client, config, metadata_endpoint, create_only_checked: AtomicBool::new(false) })
+    }
+
+    /// Runs the create-only probe once, before the first write.
+    fn check_create_only(&self) -> Result<()> {
+        if self.create_only_checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        probe_create_only_with(self, &|key, body| self.create(key, body))?;
+        self.create_only_checked.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// A create-only `PUT` of `body` at `key`.
+    fn create(&self, key: &str, body: &dyn Source) -> Result<()> {
+        let path = self.path(key)?;
+        let payload = PutPayload::from(Self::read_all(body, key)?);
+        let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        self.runtime
+            .block_on(self.client.put_opts(&path, payload, options))
+            .map_err(|e| self.error("create", key, e))?;
+        Ok(())
     }
 
     fn path(&self, key: &str) -> Result<ObjectPath> {
@@ -181,6 +234,16 @@ impl S3Store {
 
     fn error(&self, op: &'static str, key: &str, e: object_store::Error) -> Error {
         let location = self.location(key);
+        if let Some(metadata) = &self.metadata_endpoint
+            && e.to_string().contains(metadata.as_str())
+        {
+            // The request never left: asking the instance for credentials failed.
+            let what = format!(
+                "no credentials found for {location} ({CREDENTIALS_HINT}): the instance metadata at \
+                                {metadata} serves none here: {e}"
+            );
+            return Error::io(op, location, io::Error::new(io::ErrorKind::PermissionDenied, what));
+        }
         match e {
             object_store::Error::NotFound { .. } => Error::io(op, location, io::Error::new(io::ErrorKind::NotFound, e)),
             object_store::Error::AlreadyExists { .. } => Error::TargetExists { path: location.into() },
@@ -246,16 +309,12 @@ impl BackupStore for S3Store {
     }
 
     fn put_if_absent(&self, key: &str, body: &dyn Source) -> Result<()> {
-        let path = self.path(key)?;
-        let payload = PutPayload::from(Self::read_all(body, key)?);
-        let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
-        self.runtime
-            .block_on(self.client.put_opts(&path, payload, options))
-            .map_err(|e| self.error("create", key, e))?;
-        Ok(())
+        self.check_create_only()?;
+        self.create(key, body)
     }
 
     fn put(&self, key: &str, body: &dyn Source) -> Result<()> {
+        self.check_create_only()?;
         let path = self.path(key)?;
         if body.len_bytes() > self.config.multipart_threshold_bytes {
             return self.put_multipart(key, &path, body);
@@ -335,5 +394,53 @@ impl BackupStore for S3Store {
         // Every write is atomic on the server; interrupted multipart
         // uploads are invisible and left to the bucket's lifecycle rule.
         Ok(0)
+    }
+}
+
+/// Refuses an endpoint that is not a `http://` or `https://` URL with a
+/// host (object_store would panic on one without a scheme).
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    let host = endpoint.strip_prefix("https://").or_else(|| endpoint.strip_prefix("http://"));
+    let host = host.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "the S3 endpoint {endpoint:?} is not a URL: write it with its scheme and host, e.g. \
+             http://127.0.0.1:9000 or https://s3.example.com"
+        ))),
+    }
+}
+
+/// The metadata endpoint credentials will come from when the builder was
+/// given none of its own (keys, a web identity, a container's), else `None`
+/// (the order object_store tries them in).
+fn instance_credentials(builder: &AmazonS3Builder) -> Option<String> {
+    let set = |key: AmazonS3ConfigKey| builder.get_config_value(&key).is_some_and(|v| !v.is_empty());
+    let signed = builder.get_config_value(&AmazonS3ConfigKey::SkipSignature).is_none_or(|v| v != "true");
+    let own = set(AmazonS3ConfigKey::AccessKeyId)
+        || set(AmazonS3ConfigKey::SecretAccessKey)
+        || (set(AmazonS3ConfigKey::WebIdentityTokenFile) && set(AmazonS3ConfigKey::RoleArn))
+        || set(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+        || (set(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+            && set(AmazonS3ConfigKey::ContainerAuthorizationTokenFile));
+    (signed && !own).then(|| {
+        builder
+            .get_config_value(&AmazonS3ConfigKey::MetadataEndpoint)
+            .unwrap_or_else(|| METADATA_ENDPOINT_DEFAULT.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host() {
+        for good in ["http://127.0.0.1:9000", "https://s3.example.com", "http://minio:9000/", "https://h/path"] {
+            check_endpoint(good).unwrap();
+        }
+        for bad in ["127.0.0.1:9000", "s3.example.com", "http://", "https:///x", "ftp://h", "http://a b"] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
     }
 }

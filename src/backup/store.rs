@@ -181,9 +181,18 @@ pub fn check_key(key: &str) -> Result<()> {
 /// instead (an S3-compatible server that ignores `If-None-Match: *`) is
 /// [`Error::Unsupported`]: two backups could then both commit the same id.
 pub fn probe_create_only(store: &dyn BackupStore) -> Result<()> {
+    probe_create_only_with(store, &|key, body| store.put_if_absent(key, body))
+}
+
+/// [`probe_create_only`] with `create` as the create-only write (a store
+/// that probes itself before its first write passes its own, unprobed one).
+pub(crate) fn probe_create_only_with(
+    store: &dyn BackupStore,
+    create: &dyn Fn(&str, &dyn Source) -> Result<()>,
+) -> Result<()> {
     let key = format!("probe/{}-{:016x}", super::clock::now_unix_ms(), super::clock::nonce());
-    store.put_if_absent(&key, &b"first".to_vec())?;
-    let second = store.put_if_absent(&key, &b"second".to_vec());
+    create(&key, &b"first".to_vec())?;
+    let second = create(&key, &b"second".to_vec());
     let outcome = match second {
         Err(e) if e.is_already_exists() => Ok(()),
         Err(e) => Err(e),

@@ -1,16 +1,19 @@
 //! Checkpoints: exact, atomic, instant copies of a database that open as a
 //! database ([`Db::checkpoint`](crate::Db::checkpoint)); finding them
-//! ([`list`], [`describe`]) and checking them ([`verify`]).
+//! ([`list`], [`describe`]), whether they were written since ([`state`]),
+//! and checking them ([`verify`]).
 
 mod create;
 mod description;
 mod list;
+mod state;
 pub(crate) mod target;
 pub(crate) mod verify;
 
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
+pub use state::{CheckpointState, state};
 pub use target::STAGING_PREFIX;
 pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_progress};
 
@@ -34,8 +37,10 @@ impl Default for CheckpointOptions {
 
 impl CheckpointOptions {
     /// Flush the memtable into tables first (default). Without, the
-    /// memtable's log is copied up to the captured point instead: faster
-    /// for a large memtable, and the checkpoint replays it when opened.
+    /// memtable is frozen and its log persisted and linked instead (a
+    /// segment still being appended is copied up to the captured point):
+    /// faster for a large memtable, and the checkpoint replays it when
+    /// opened.
     pub fn flush(mut self, flush: bool) -> Self {
         self.flush = flush;
         self
@@ -62,7 +67,7 @@ pub struct CheckpointInfo {
     pub table_files: usize,
     /// Blob files.
     pub blob_files: usize,
-    /// Log segments (copied; only without a flush).
+    /// Log segments (linked, or copied up to the cut; only without a flush).
     pub log_segments: usize,
     /// Bytes of all its files.
     pub bytes_total: u64,

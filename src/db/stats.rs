@@ -21,8 +21,13 @@ pub struct DbStats {
     pub seqno: SeqNo,
     /// Id of the current version.
     pub version_id: u64,
-    /// Bytes held by the active memtable.
+    /// Bytes of the records the active memtable holds: keys, values and
+    /// tombstones with their record headers, every version still there.
+    /// Not the log's disk space (its segment files), nor the address space
+    /// the memtable spans, which grows by a segment at each open.
     pub memtable_bytes: u64,
+    /// Distinct keys in the active memtable.
+    pub memtable_keys: usize,
     /// Frozen memtables waiting to be flushed.
     pub frozen_memtables: usize,
     /// Per level, from level 0.
@@ -66,7 +71,8 @@ impl Inner {
         DbStats {
             seqno: self.hlog.visible_seqno(),
             version_id: version.id.0,
-            memtable_bytes: self.hlog.size_bytes(),
+            memtable_bytes: hlog.record_bytes,
+            memtable_keys: hlog.key_count,
             frozen_memtables: frozen,
             levels: version
                 .levels
@@ -87,5 +93,29 @@ impl Inner {
             files_deleted: self.versions.deleter().deleted_count(),
             poisoned: self.poison_cause(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Config;
+    use crate::fs::MemFs;
+    use crate::hlog::record::record_len_for;
+
+    #[test]
+    fn memtable_bytes_count_records_not_the_segment_each_open_starts() {
+        let fs = MemFs::new();
+        let open = || Config::new("/db").fs(Arc::new(fs.clone())).background_threads(false).open().unwrap();
+        for i in 0..5u32 {
+            let db = open();
+            db.put(format!("key{i}"), "value").unwrap();
+            db.delete("gone").unwrap();
+        }
+        let stats = open().stats();
+        let per_open = record_len_for(4, 5) + record_len_for(4, 0);
+        assert_eq!(stats.memtable_bytes, 5 * per_open as u64, "replayed records counted, segment gaps not");
+        assert_eq!(stats.memtable_keys, 6);
     }
 }

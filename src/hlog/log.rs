@@ -110,6 +110,9 @@ pub struct HlogStats {
     pub in_place_updates: u64,
     /// Distinct keys in the active memtable.
     pub key_count: usize,
+    /// Bytes of the key records the active memtable holds (see
+    /// [`DbStats::memtable_bytes`](crate::DbStats::memtable_bytes)).
+    pub record_bytes: u64,
     /// Live registered snapshots.
     pub live_snapshots: usize,
     /// Calls to `persist` (on this log or its frozen logs) since open.
@@ -517,6 +520,7 @@ impl HybridLog {
         HlogStats {
             in_place_updates: active.in_place_updates(),
             key_count: active.key_count(),
+            record_bytes: active.record_bytes(),
             live_snapshots: self.shared.snapshots.count(),
             persist_calls: self.shared.persist_calls.load(Ordering::Relaxed),
             persist_runs: self.shared.persist_runs.load(Ordering::Relaxed),

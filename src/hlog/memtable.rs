@@ -180,6 +180,10 @@ pub(crate) struct Memtable {
     first_seqno: AtomicU64,
     last_seqno: AtomicU64,
     in_place_updates: AtomicU64,
+    /// Bytes of the key records (values and tombstones, headers included)
+    /// appended or recovered: the data held, without padding, commit
+    /// records or the address space skipped between segments.
+    record_bytes: AtomicU64,
     /// Set when frozen: the address after its last record.
     end: OnceLock<u64>,
 }
@@ -199,6 +203,7 @@ impl Memtable {
             first_seqno: AtomicU64::new(0),
             last_seqno: AtomicU64::new(0),
             in_place_updates: AtomicU64::new(0),
+            record_bytes: AtomicU64::new(0),
             end: OnceLock::new(),
         }
     }
@@ -238,6 +243,10 @@ impl Memtable {
 
     pub(crate) fn in_place_updates(&self) -> u64 {
         self.in_place_updates.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn record_bytes(&self) -> u64 {
+        self.record_bytes.load(Ordering::Relaxed)
     }
 
     pub(crate) fn key_count(&self) -> usize {
@@ -519,6 +528,7 @@ impl Memtable {
         let address = self.append(cursor, seqno, prev, kind, flags, key, value, on_new_page);
         self.publish(hash, key, address, head);
         self.note_seqno(seqno);
+        self.note_record(key.len(), value.len());
         address
     }
 
@@ -655,6 +665,12 @@ impl Memtable {
         page.store(at + PREV_OFFSET, head.address().unwrap_or(NO_ADDRESS));
         self.publish(hash, key, address, head);
         self.note_seqno(seqno);
+        let (key_len, value_len) = split_lengths(page.load(at + LENGTHS_OFFSET));
+        self.note_record(key_len as usize, value_len as usize);
+    }
+
+    fn note_record(&self, key_len: usize, value_len: usize) {
+        self.record_bytes.fetch_add(record::record_len_for(key_len, value_len) as u64, Ordering::Relaxed);
     }
 
     /// Sets the tail after recovery installed pages up to `tail`.

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod crash_points;
+pub mod dirs;
 pub mod mounts;
 
 use std::io;

@@ -1,0 +1,90 @@
+//! `cairn backup list STORE [--database ID]`: the backups, newest first,
+//! each with the database it holds.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use cairndb::backup::{BackupListing, Manifest};
+
+use super::store::{self, database_json, database_text};
+use crate::args::BackupListArgs;
+use crate::failure::{At as _, Failure};
+use crate::json::{Json, Object};
+use crate::output::{Out, bytes, utc};
+
+/// Prints one line (or one JSON object) per backup; damaged ones are
+/// marked, and the newest intact backup of each database `(latest)`: the
+/// one `backup restore STORE latest` restores.
+pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
+    let at = Path::new(&args.store.store);
+    let engine = store::scoped_engine(&args.store, &args.database)?;
+    let listed = engine.list().at(at)?;
+    let mut seen = HashSet::new();
+    let latest: Vec<bool> = listed
+        .iter()
+        .map(|l| l.problem.is_none() && l.manifest.as_ref().is_some_and(|m| seen.insert(m.database)))
+        .collect();
+    let mut out = Out::new();
+    if args.store.json {
+        out.json(&Json::array(listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest))))?;
+    } else if listed.is_empty() {
+        out.line(format_args!("no backups in {}", args.store.store))?;
+    } else {
+        out.line(format_args!(
+            "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {:<34}  source",
+            "id", "created", "seqno", "files", "bytes", "database"
+        ))?;
+        for (listing, &latest) in listed.iter().zip(&latest) {
+            let mark = if latest { " (latest)" } else { "" };
+            match (&listing.manifest, &listing.problem) {
+                (Some(m), None) => out.line(format_args!("{}{mark}", row(m)))?,
+                (Some(m), Some(problem)) => {
+                    out.line(format_args!("{}  DAMAGED: {}", row(m), problem.replace(char::is_control, " ")))?
+                }
+                (None, problem) => out.line(format_args!(
+                    "{:>6}  DAMAGED: {}",
+                    listing.id,
+                    problem.as_deref().unwrap_or("unreadable").replace(char::is_control, " ")
+                ))?,
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(m: &Manifest) -> String {
+    format!(
+        "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {:<34}  {}",
+        m.id,
+        utc(m.created_unix_ms),
+        m.seqno.get(),
+        m.files.len(),
+        bytes(m.bytes_total()),
+        database_text(m.database),
+        m.source.replace(char::is_control, " ")
+    )
+}
+
+fn to_json(listing: &BackupListing, latest: bool) -> Json {
+    let object = Object::new().field("id", Json::num(listing.id));
+    match (&listing.manifest, &listing.problem) {
+        (Some(m), problem) => problem
+            .iter()
+            .fold(object.field("ok", Json::bool(problem.is_none())), |o, p| o.field("problem", Json::str(p)))
+            .field("database", database_json(m.database))
+            .field("latest", Json::bool(latest))
+            .field("created_unix_ms", Json::num(m.created_unix_ms))
+            .field("source", Json::str(&m.source))
+            .field("seqno", Json::num(m.seqno.get()))
+            .field("version_id", Json::num(m.version_id))
+            .field("files", Json::num(m.files.len() as u64))
+            .field("bytes_total", Json::num(m.bytes_total()))
+            .build(),
+        (None, problem) => object
+            .field("ok", Json::bool(false))
+            .field("problem", Json::str(problem.as_deref().unwrap_or("unreadable")))
+            .build(),
+    }
+}

@@ -1,0 +1,63 @@
+//! `cairn checkpoint DB TARGET`: take a checkpoint and say what it cost.
+
+use std::process::ExitCode;
+
+use cairndb::CheckpointInfo;
+use cairndb::checkpoint::CheckpointOptions;
+
+use crate::args::CheckpointArgs;
+use crate::commands::open;
+use crate::failure::{At as _, Failure};
+use crate::interrupt;
+use crate::json::{Json, Object};
+use crate::output::{Out, bytes, files, ms};
+
+/// Takes the checkpoint (flushing first unless `--no-flush`) and prints its `CheckpointInfo`.
+pub fn run(args: &CheckpointArgs) -> Result<ExitCode, Failure> {
+    let db = open::writable(&args.db, false)?;
+    let options = CheckpointOptions::default().flush(!args.no_flush);
+    let note = interrupt::staging_note(&args.target);
+    let info = db.checkpoint_with(&args.target, options).at(&args.db)?;
+    drop(note);
+    let mut out = Out::new();
+    if args.json {
+        out.json(&to_json(&info))?;
+    } else {
+        print_text(&mut out, &info)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fields of `info`, one per line.
+pub fn print_text(out: &mut Out, info: &CheckpointInfo) -> std::io::Result<()> {
+    out.field("checkpoint", info.path.display())?;
+    out.field("seqno", format_args!("{} (every write up to it, none after)", info.seqno))?;
+    out.field("version", format_args!("v{}", info.version_id))?;
+    out.field("files", files(info.table_files, info.blob_files, info.log_segments))?;
+    out.field("bytes", format_args!("{} ({} copied)", bytes(info.bytes_total), bytes(info.bytes_copied)))?;
+    out.field("made by", how(info))?;
+    out.field("took", ms(info.duration))
+}
+
+/// `3 reflinked, 0 hard-linked, 1 copied`.
+pub fn how(info: &CheckpointInfo) -> String {
+    format!("{} reflinked, {} hard-linked, {} copied", info.reflinked, info.hard_linked, info.copied)
+}
+
+fn to_json(info: &CheckpointInfo) -> Json {
+    Object::new()
+        .field("path", Json::path(&info.path))
+        .field("seqno", Json::num(info.seqno.get()))
+        .field("version_id", Json::num(info.version_id))
+        .field("table_files", Json::num(info.table_files as u64))
+        .field("blob_files", Json::num(info.blob_files as u64))
+        .field("log_segments", Json::num(info.log_segments as u64))
+        .field("bytes_total", Json::num(info.bytes_total))
+        .field("bytes_copied", Json::num(info.bytes_copied))
+        .field("reflinked", Json::num(info.reflinked as u64))
+        .field("hard_linked", Json::num(info.hard_linked as u64))
+        .field("copied", Json::num(info.copied as u64))
+        .field("duration_us", Json::num(u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX)))
+        .build()
+}

@@ -1,0 +1,192 @@
+//! `cairn info`: what a database (or checkpoint) is made of.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cairndb::checkpoint::{CheckpointDescription, CheckpointState, describe};
+use cairndb::fs::{Fs, OpenOptions, StdFs};
+use cairndb::hlog::segment::{self, SegmentHeader};
+use cairndb::version::DbLayout;
+use cairndb::{DbIdentity, DbStats, LogAddress};
+
+use crate::args::PathArgs;
+use crate::commands::list::{description_json, state_text};
+use crate::commands::open;
+use crate::failure::{At as _, Failure};
+use crate::json::{Json, Object};
+use crate::output::{Out, bytes, count, files, utc};
+
+/// One log segment file on disk.
+struct Segment {
+    number: u64,
+    /// Log address of its first byte (None when the header is unreadable).
+    start: Option<LogAddress>,
+    bytes: u64,
+}
+
+/// Everything `info` shows.
+struct Summary {
+    path: PathBuf,
+    stats: DbStats,
+    table_seqno: u64,
+    identity: Option<DbIdentity>,
+    /// A checkpoint or restore not yet opened for writing.
+    fork_pending: bool,
+    log_start: LogAddress,
+    segments: Vec<Segment>,
+    /// Present when the directory is a checkpoint: its description, and
+    /// whether it was written since.
+    checkpoint: Option<(CheckpointDescription, CheckpointState)>,
+}
+
+/// Prints the summary as text or JSON.
+pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
+    let summary = summarize(&args.path)?;
+    let mut out = Out::new();
+    if args.json {
+        out.json(&to_json(&summary))?;
+    } else {
+        print_text(&mut out, &summary)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarize(path: &Path) -> Result<Summary, Failure> {
+    let db = open::read_only(path)?;
+    let version = db.version();
+    let log_dir = DbLayout::new(path).log_dir();
+    let fs = StdFs::new();
+    let description = describe(&fs, path).at(path)?;
+    Ok(Summary {
+        path: path.to_path_buf(),
+        stats: db.stats(),
+        table_seqno: version.last_seqno.get(),
+        identity: version.identity,
+        fork_pending: version.fork_pending,
+        log_start: version.log_start,
+        segments: segments(&fs, &log_dir).at(&log_dir)?,
+        checkpoint: description.map(|d| {
+            let state = CheckpointState::of(&d, &db);
+            (d, state)
+        }),
+    })
+}
+
+/// The log segments on disk, with the start address their header records.
+fn segments(fs: &dyn Fs, log_dir: &Path) -> cairndb::Result<Vec<Segment>> {
+    let mut found = Vec::new();
+    for number in segment::list(fs, log_dir)? {
+        let file = fs.open(&segment::path(log_dir, number), OpenOptions::read())?;
+        let mut header = [0u8; segment::HEADER_LEN];
+        let start = match file.read_exact_at(&mut header, 0) {
+            Ok(()) => SegmentHeader::decode(&header).ok().map(|h| LogAddress(h.start)),
+            Err(_) => None,
+        };
+        found.push(Segment { number, start, bytes: file.len()? });
+    }
+    Ok(found)
+}
+
+fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
+    out.field("path", s.path.display())?;
+    out.field("database", identity_text(s))?;
+    out.field("version", format_args!("v{}", s.stats.version_id))?;
+    out.field("seqno", format_args!("{} (tables hold writes up to {})", s.stats.seqno, s.table_seqno))?;
+    let mut levels = s.stats.levels.iter().enumerate().filter(|(_, l)| l.tables > 0).peekable();
+    if levels.peek().is_none() {
+        out.field("levels", "no tables")?;
+    }
+    for (n, level) in levels {
+        out.field(&format!("level {n}"), format_args!("{}, {}", count(level.tables, "table"), bytes(level.bytes)))?;
+    }
+    out.field("blob files", format_args!("{}, {}", s.stats.blob_files, bytes(s.stats.blob_bytes)))?;
+    out.field("log", log_text(s))?;
+    out.field(
+        "memtable",
+        format_args!("{}, {} of records", count(s.stats.memtable_keys, "key"), bytes(s.stats.memtable_bytes)),
+    )?;
+    out.field("checkpoint", checkpoint_text(s.checkpoint.as_ref()))
+}
+
+fn identity_text(s: &Summary) -> String {
+    match (s.identity, s.fork_pending) {
+        (None, _) => "no identity yet (made before identities; the first writable open assigns one)".to_owned(),
+        (Some(id), false) => id.to_string(),
+        (Some(id), true) => {
+            let generation = id.generation + 1;
+            format!("{id} (a copy: opened for writing, it starts a timeline of its own, generation {generation})")
+        }
+    }
+}
+
+fn checkpoint_text(checkpoint: Option<&(CheckpointDescription, CheckpointState)>) -> String {
+    match checkpoint {
+        None => "no (a database, not a checkpoint)".to_owned(),
+        Some((d, state)) => format!(
+            "yes: of {}, taken at seqno {}, {}; {}, {}; {}",
+            d.source.display(),
+            d.seqno,
+            utc(d.created_unix_ms),
+            files(d.table_files, d.blob_files, d.log_segments),
+            bytes(d.bytes_total),
+            state_text(d, state, true)
+        ),
+    }
+}
+
+fn log_text(s: &Summary) -> String {
+    let total: u64 = s.segments.iter().map(|g| g.bytes).sum();
+    match (s.segments.first(), s.segments.last()) {
+        (Some(first), Some(last)) => format!(
+            "replays from address {}; segments {}..={} ({}, {} on disk)",
+            s.log_start,
+            first.number,
+            last.number,
+            count(s.segments.len(), "file"),
+            bytes(total)
+        ),
+        _ => format!("replays from address {}; no segments", s.log_start),
+    }
+}
+
+fn to_json(s: &Summary) -> Json {
+    let levels = s.stats.levels.iter().enumerate().map(|(n, l)| {
+        Object::new()
+            .field("level", Json::num(n as u64))
+            .field("tables", Json::num(l.tables as u64))
+            .field("bytes", Json::num(l.bytes))
+            .build()
+    });
+    let segments = s.segments.iter().map(|g| {
+        Object::new()
+            .field("number", Json::num(g.number))
+            .field("start_address", g.start.map_or_else(Json::null, |a| Json::num(a.get())))
+            .field("bytes", Json::num(g.bytes))
+            .build()
+    });
+    Object::new()
+        .field("path", Json::path(&s.path))
+        .field("database", s.identity.map_or_else(Json::null, |id| Json::str(&id.to_string())))
+        .field("fork_pending", Json::bool(s.fork_pending))
+        .field("version_id", Json::num(s.stats.version_id))
+        .field("seqno", Json::num(s.stats.seqno.get()))
+        .field("table_seqno", Json::num(s.table_seqno))
+        .field("levels", Json::array(levels))
+        .field("blob_files", Json::num(s.stats.blob_files as u64))
+        .field("blob_bytes", Json::num(s.stats.blob_bytes))
+        .field(
+            "log",
+            Object::new()
+                .field("start_address", Json::num(s.log_start.get()))
+                .field("segments", Json::array(segments))
+                .build(),
+        )
+        .field("memtable_bytes", Json::num(s.stats.memtable_bytes))
+        .field("memtable_keys", Json::num(s.stats.memtable_keys as u64))
+        .field(
+            "checkpoint",
+            s.checkpoint.as_ref().map_or_else(Json::null, |(d, state)| description_json(Object::new(), d, state)),
+        )
+        .build()
+}

@@ -1,0 +1,98 @@
+//! `cairn list DIR`: the checkpoints in a directory, newest first.
+
+use std::process::ExitCode;
+
+use std::sync::Arc;
+
+use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, list, state};
+use cairndb::fs::{Fs, StdFs};
+
+use crate::args::PathArgs;
+use crate::failure::{At as _, Failure};
+use crate::json::{Json, Object};
+use crate::output::{Out, bytes, utc};
+
+/// Prints one line (or one JSON object) per checkpoint.
+pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
+    let fs: Arc<dyn Fs> = Arc::new(StdFs::new());
+    let found = list(&*fs, &args.path).at(&args.path)?;
+    let mut states = Vec::with_capacity(found.len());
+    for listing in &found {
+        states.push(state(Arc::clone(&fs), &listing.path, &listing.description).at(&listing.path)?);
+    }
+    let mut out = Out::new();
+    if args.json {
+        out.json(&Json::array(found.iter().zip(&states).map(|(l, state)| to_json(l, state))))?;
+    } else if found.is_empty() {
+        out.line(format_args!("no checkpoints in {}", args.path.display()))?;
+    } else {
+        out.line(format_args!(
+            "{:<23}  {:>12}  {:>6}  {:>11}  {:<26}  path",
+            "created", "seqno", "files", "bytes", "state"
+        ))?;
+        for (listing, state) in found.iter().zip(&states) {
+            let d = &listing.description;
+            let files = d.table_files + d.blob_files + d.log_segments;
+            let (created, seqno, size) = (utc(d.created_unix_ms), d.seqno.get(), bytes(d.bytes_total));
+            let state = state_text(d, state, false);
+            out.line(format_args!(
+                "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}",
+                listing.path.display()
+            ))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_json(listing: &CheckpointListing, state: &CheckpointState) -> Json {
+    description_json(Object::new().field("path", Json::path(&listing.path)), &listing.description, state)
+}
+
+/// Whether a checkpoint was written since it was taken; `long` names the
+/// database it continued as.
+pub fn state_text(d: &CheckpointDescription, state: &CheckpointState, long: bool) -> String {
+    let CheckpointState::Continued { seqno, database } = state else { return "as taken".to_owned() };
+    let what = match state.written_since(d) {
+        0 => "opened for writing since (nothing written yet)".to_owned(),
+        _ if long => format!("written since: at seqno {seqno}"),
+        _ => format!("written since (at seqno {seqno})"),
+    };
+    match long {
+        true => {
+            let database = database.map_or_else(|| "unknown".to_owned(), |id| id.to_string());
+            format!("{what} as database {database} (a timeline of its own)")
+        }
+        false => what,
+    }
+}
+
+fn state_json(d: &CheckpointDescription, state: &CheckpointState) -> Json {
+    let (opened, seqno, database) = match state {
+        CheckpointState::AsTaken => (false, d.seqno, d.database),
+        CheckpointState::Continued { seqno, database } => (true, *seqno, *database),
+    };
+    Object::new()
+        .field("opened_for_writing", Json::bool(opened))
+        .field("written_since", Json::bool(state.written_since(d) > 0))
+        .field("seqno", Json::num(seqno.get()))
+        .field("database", database.map_or_else(Json::null, |id| Json::str(&id.to_string())))
+        .build()
+}
+
+/// The description's fields and the checkpoint's state appended to `object`.
+pub fn description_json(object: Object, d: &CheckpointDescription, state: &CheckpointState) -> Json {
+    object
+        .field("source", Json::path(&d.source))
+        .field("database", d.database.map_or_else(Json::null, |id| Json::str(&id.to_string())))
+        .field("seqno", Json::num(d.seqno.get()))
+        .field("version_id", Json::num(d.version_id))
+        .field("created_unix_ms", Json::num(d.created_unix_ms))
+        .field("table_files", Json::num(d.table_files as u64))
+        .field("blob_files", Json::num(d.blob_files as u64))
+        .field("log_segments", Json::num(d.log_segments as u64))
+        .field("bytes_total", Json::num(d.bytes_total))
+        .field("format_version", Json::num(d.format_version))
+        .field("state", state_json(d, state))
+        .build()
+}

@@ -1,0 +1,59 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod backup;
+mod checkpoint;
+mod demo;
+mod dump;
+mod info;
+mod list;
+mod load;
+mod open;
+mod read;
+mod verify;
+mod write;
+
+use std::process::ExitCode;
+
+use crate::args::Command;
+use crate::failure::Failure;
+
+/// Runs `command`; the exit status on success, or why it failed.
+pub fn run(command: Command) -> Result<ExitCode, Failure> {
+    let name = name(&command);
+    dispatch(command).map_err(|f| f.in_command(name))
+}
+
+fn dispatch(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Info(a) => info::run(&a),
+        Command::Get(a) => read::get(&a),
+        Command::Scan(a) => read::scan(&a),
+        Command::Put(a) => write::put(&a),
+        Command::Delete(a) => write::delete(&a),
+        Command::Demo(a) => demo::run(&a),
+        Command::Checkpoint(a) => checkpoint::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::List(a) => list::run(&a),
+        Command::Backup(a) => backup::run(a),
+        Command::Dump(a) => dump::run(&a),
+        Command::Load(a) => load::run(&a),
+    }
+}
+
+/// The subcommand's name, as error lines give it: `info`, `backup create`, ...
+pub fn name(command: &Command) -> &'static str {
+    match command {
+        Command::Demo(_) => "demo",
+        Command::Checkpoint(_) => "checkpoint",
+        Command::Verify(_) => "verify",
+        Command::Info(_) => "info",
+        Command::List(_) => "list",
+        Command::Get(_) => "get",
+        Command::Put(_) => "put",
+        Command::Delete(_) => "delete",
+        Command::Scan(_) => "scan",
+        Command::Backup(a) => backup::name(a),
+        Command::Dump(_) => "dump",
+        Command::Load(_) => "load",
+    }
+}
