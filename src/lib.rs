@@ -74,7 +74,9 @@ pub mod version;
 mod wire;
 
 pub use checkpoint::{CheckpointInfo, CheckpointOptions};
-pub use db::{Config, Db, DbIter, DbStats, KEY_BYTES_MAX, KeyRange, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch};
+pub use db::{
+    Config, Db, DbIter, DbStats, KEY_BYTES_MAX, KeyRange, LevelStats, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch,
+};
 pub use error::{Error, Result};
 pub use types::{BlobFileId, LogAddress, SeqNo, TableId};
 pub use version::DbIdentity;

@@ -77,6 +77,19 @@ fn wrong_id_key_or_reference_is_refused() {
     assert!(matches!(file.read(&other_file), Err(Error::InvalidArgument { .. })));
 }
 
+#[test]
+fn a_renamed_copy_opens_under_the_id_its_footer_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = write_blobs(dir.path(), false, &[value(0, 5000)]);
+    let copy = dir.path().join("copy-of-3.blob");
+    std::fs::copy(dir.path().join("3.blob"), &copy).unwrap();
+    let file = BlobFile::open_as_found(&StdFs::new(), &copy).unwrap();
+    assert_eq!(file.id(), BlobFileId(3));
+    assert_eq!(file.read_value(&refs[0], b"key0").unwrap(), value(0, 5000));
+    std::fs::write(&copy, b"not a blob file, but long enough to hold a footer's sixty-four bytes").unwrap();
+    assert!(BlobFile::open_as_found(&StdFs::new(), &copy).unwrap_err().is_corruption());
+}
+
 /// The path a large value takes: blob file first, sealed, then a table
 /// entry referring to it; a lookup follows the reference.
 #[test]

@@ -1,17 +1,18 @@
 //! The command line, as `clap` parses it.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use cairndb::DbIdentity;
-use clap::builder::TypedValueParser;
-use clap::error::ErrorKind;
-use clap::{Arg, Args, Parser, Subcommand};
+use clap::builder::{OsStringValueParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 
-use crate::escape;
+use crate::failure::Failure;
+use crate::notation::Notation;
 
 const KEYS_HELP: &str = "Keys and values are bytes: write a byte that is not printable as \\xNN \
-                         (and a backslash as \\\\); output uses the same escapes.";
+                         (and a backslash as \\\\); output uses the same escapes. With --hex, keys and \
+                         values are hex instead (two digits a byte), in arguments and output.";
 
 /// cairn: inspect and operate cairndb databases and checkpoints.
 #[derive(Debug, Parser)]
@@ -41,7 +42,7 @@ pub enum Command {
     /// Set a key to a value (durable when the command returns).
     Put(PutArgs),
     /// Delete a key (durable when the command returns).
-    Delete(GetArgs),
+    Delete(KeyArgs),
     /// Print keys and values in key order.
     Scan(ScanArgs),
     /// Incremental backups to a directory or S3: create, list, verify,
@@ -53,6 +54,40 @@ pub enum Command {
     Dump(DumpArgs),
     /// Read a dump from FILE or stdin into a database (empty, unless --force).
     Load(LoadArgs),
+    /// Count the keys (all, or in a range).
+    Count(CountArgs),
+    /// Compact the whole database: flush, then merge every table into one
+    /// sorted run, dropping deleted and overwritten data.
+    Compact(DbArgs),
+    /// Show the database's counters and sizes (the library's DbStats).
+    Stats(DbArgs),
+    /// Restore the newest intact backup in STORE (or --id) into TARGET: a
+    /// shortcut for `cairn backup restore`.
+    #[command(after_help = STORE_HELP)]
+    Restore(RestoreArgs),
+    /// Dump or verify one table (.sst) or blob file (.blob) on its own.
+    Sst(SstArgs),
+    /// Print a completion script for a shell, e.g. `cairn completions bash
+    /// > ~/.local/share/bash-completion/completions/cairn`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `cairn man > cairn.1`, or read it with
+    /// `cairn man | man -l -`; `cairn man sst dump` for that command's.
+    Man(ManArgs),
+}
+
+/// `cairn man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `sst dump` (default: cairn's own).
+    pub command: Vec<String>,
+}
+
+/// `cairn completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const STORE_HELP: &str = "STORE is a directory (on any file system) or, when cairn is built with the `s3` \
@@ -218,6 +253,23 @@ pub struct BackupRestoreArgs {
     pub database: DatabaseArgs,
 }
 
+/// `cairn restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Where the backups are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where the database appears (must not exist).
+    pub target: PathBuf,
+    /// The backup's id (default: the newest intact backup of the database;
+    /// damaged newer ones are skipped, and named).
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64).range(1..))]
+    pub id: Option<u64>,
+    /// Which database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
 /// `cairn backup prune`.
 #[derive(Debug, Args)]
 pub struct BackupPruneArgs {
@@ -302,13 +354,20 @@ pub struct LoadArgs {
     pub json: bool,
 }
 
-/// `cairn checkpoint`.
+/// `cairn checkpoint`: take one (`cairn checkpoint DB TARGET`), or
+/// `cairn checkpoint delete PATH`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct CheckpointArgs {
+    /// Something else than taking a checkpoint.
+    #[command(subcommand)]
+    pub command: Option<CheckpointCommand>,
     /// The database.
-    pub db: PathBuf,
+    #[arg(required = true)]
+    pub db: Option<PathBuf>,
     /// Where the checkpoint appears (must not exist).
-    pub target: PathBuf,
+    #[arg(required = true)]
+    pub target: Option<PathBuf>,
     /// Do not flush the memtable first: the checkpoint links its log instead
     /// (frozen and persisted, never appended again; a segment still being
     /// appended is copied up to the cut), which replays when it is opened.
@@ -317,6 +376,16 @@ pub struct CheckpointArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The `cairn checkpoint` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Delete the checkpoint PATH: refused unless PATH is a checkpoint
+    /// (has a CHECKPOINT file) never opened for writing, open in no
+    /// process, holding only what a checkpoint holds. The source database
+    /// keeps every file it shares with it.
+    Delete(PathArgs),
 }
 
 /// A command on one path, with optional JSON output.
@@ -329,14 +398,45 @@ pub struct PathArgs {
     pub json: bool,
 }
 
-/// `cairn get` and `cairn delete`.
+/// `--hex`: how keys and values are written in arguments and output.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct NotationArgs {
+    /// Keys and values are hex, two digits a byte (`00ff6b`), in arguments
+    /// and output, instead of text with \xNN escapes.
+    #[arg(long)]
+    pub hex: bool,
+}
+
+impl NotationArgs {
+    /// The notation chosen.
+    pub fn notation(&self) -> Notation {
+        Notation::hex_if(self.hex)
+    }
+}
+
+/// `cairn delete`: a database and a key.
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub struct KeyArgs {
     /// The database.
     pub db: PathBuf,
-    /// The key (\xNN escapes allowed).
-    #[arg(value_parser = BytesParser)]
+    /// The key (\xNN escapes allowed, or hex with --hex).
+    #[arg(value_parser = bytes_parser())]
     pub key: Bytes,
+    /// How keys and values are written.
+    #[command(flatten)]
+    pub notation: NotationArgs,
+}
+
+/// `cairn get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The database and the key.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Print the value's bytes as they are, with no newline after (for
+    /// piping a binary value into a file or another program).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// `cairn put`.
@@ -344,15 +444,33 @@ pub struct GetArgs {
 pub struct PutArgs {
     /// The database.
     pub db: PathBuf,
-    /// The key (\xNN escapes allowed).
-    #[arg(value_parser = BytesParser)]
+    /// The key (\xNN escapes allowed, or hex with --hex).
+    #[arg(value_parser = bytes_parser())]
     pub key: Bytes,
-    /// The value (\xNN escapes allowed).
-    #[arg(value_parser = BytesParser)]
+    /// The value (\xNN escapes allowed, or hex with --hex).
+    #[arg(value_parser = bytes_parser())]
     pub value: Bytes,
     /// Create the database if it does not exist.
     #[arg(long)]
     pub create: bool,
+    /// How keys and values are written.
+    #[command(flatten)]
+    pub notation: NotationArgs,
+}
+
+/// Which keys: all, a prefix, or a range from a key (inclusive) to a key
+/// (exclusive).
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Only keys starting with P.
+    #[arg(long, value_name = "P", value_parser = bytes_parser(), conflicts_with_all = ["from", "to"])]
+    pub prefix: Option<Bytes>,
+    /// Only keys at or after K (inclusive: K itself is included).
+    #[arg(long, value_name = "K", value_parser = bytes_parser())]
+    pub from: Option<Bytes>,
+    /// Only keys before K (exclusive: K itself is left out).
+    #[arg(long, value_name = "K", value_parser = bytes_parser())]
+    pub to: Option<Bytes>,
 }
 
 /// `cairn scan`.
@@ -360,30 +478,125 @@ pub struct PutArgs {
 pub struct ScanArgs {
     /// The database.
     pub db: PathBuf,
-    /// Only keys starting with this (\xNN escapes allowed).
-    #[arg(long, value_name = "P", value_parser = BytesParser)]
-    pub prefix: Option<Bytes>,
+    /// Which keys.
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Print at most N keys.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+    /// Print keys only, one a line.
+    #[arg(long)]
+    pub no_value: bool,
+    /// In descending key order (from the end of the range; --limit counts
+    /// from there).
+    #[arg(long)]
+    pub reverse: bool,
+    /// How keys and values are written.
+    #[command(flatten)]
+    pub notation: NotationArgs,
 }
 
-/// A key, value or prefix: the bytes an argument stands for.
+/// `cairn count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// The database.
+    pub db: PathBuf,
+    /// Which keys.
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// How keys are written.
+    #[command(flatten)]
+    pub notation: NotationArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command on one database, with optional JSON output.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database.
+    pub db: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cairn sst`.
+#[derive(Debug, Args)]
+pub struct SstArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SstCommand,
+}
+
+/// The `cairn sst` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SstCommand {
+    /// Print what the file holds, then a table's entries as
+    /// KEY<TAB>SEQNO<TAB>KIND<TAB>VALUE lines in table order (key
+    /// ascending, newest first), or a blob file's records as
+    /// KEY<TAB>SEQNO<TAB>OFFSET<TAB>VALUE lines in file order.
+    Dump(SstDumpArgs),
+    /// Check every block's (or record's) checksum and the file's own
+    /// totals; damage is reported with its offset, and exits 1.
+    Verify(SstVerifyArgs),
+}
+
+/// One table or blob file.
+#[derive(Debug, Args)]
+pub struct SstFileArgs {
+    /// The file: a table (NAME.sst) or a blob file (NAME.blob).
+    pub file: PathBuf,
+    /// What the file is, when its name does not say (.sst or .blob).
+    #[arg(long, value_enum)]
+    pub kind: Option<SstKind>,
+}
+
+/// What kind of file `cairn sst` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SstKind {
+    /// A table.
+    Table,
+    /// A blob file.
+    Blob,
+}
+
+/// `cairn sst dump`.
+#[derive(Debug, Args)]
+pub struct SstDumpArgs {
+    /// The file.
+    #[command(flatten)]
+    pub file: SstFileArgs,
+    /// How keys and values are written.
+    #[command(flatten)]
+    pub notation: NotationArgs,
+}
+
+/// `cairn sst verify`.
+#[derive(Debug, Args)]
+pub struct SstVerifyArgs {
+    /// The file.
+    #[command(flatten)]
+    pub file: SstFileArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A key, value or prefix as given. What bytes it stands for depends on
+/// `--hex`, so the command decodes it ([`Bytes::decode`]); a bad escape or
+/// bad hex is a usage error then, before anything is opened.
 #[derive(Clone, Debug)]
-pub struct Bytes(pub Vec<u8>);
+pub struct Bytes(pub OsString);
 
-/// Reads [`Bytes`] from an argument, undoing its escapes; a bad escape is a
-/// usage error.
-#[derive(Clone, Copy, Debug)]
-pub struct BytesParser;
-
-impl TypedValueParser for BytesParser {
-    type Value = Bytes;
-
-    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&Arg>, value: &OsStr) -> Result<Bytes, clap::Error> {
-        escape::parse(value).map(Bytes).map_err(|what| {
-            let name = arg.map(|a| a.to_string()).unwrap_or_else(|| "argument".to_owned());
-            clap::Error::raw(ErrorKind::InvalidValue, format!("invalid value for {name}: {what}\n")).with_cmd(cmd)
-        })
+impl Bytes {
+    /// The bytes, read in `notation`; `name` is the argument's, for the error.
+    pub fn decode(&self, notation: Notation, name: &str) -> Result<Vec<u8>, Failure> {
+        notation.parse(&self.0).map_err(|what| Failure::usage(format!("invalid value for {name}: {what}")))
     }
+}
+
+fn bytes_parser() -> impl TypedValueParser<Value = Bytes> {
+    OsStringValueParser::new().map(Bytes)
 }

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use crate::interrupt;
 
+/// The exit status of a usage error, as clap gives it.
+const USAGE_STATUS: u8 = 2;
+
 /// A command that could not do its job.
 #[derive(Debug)]
 pub struct Failure {
@@ -15,7 +18,7 @@ pub struct Failure {
     detail: String,
     /// stdout was closed by its reader (`cairn scan DB | head`): stop without a word.
     quiet: bool,
-    /// The exit status: 1, or [`interrupt::EXIT_STATUS`].
+    /// The exit status: 1, [`USAGE_STATUS`] or [`interrupt::EXIT_STATUS`].
     status: u8,
 }
 
@@ -23,6 +26,12 @@ impl Failure {
     /// `detail` went wrong while working on `path`.
     pub fn at(path: &Path, detail: impl Display) -> Failure {
         Failure { command: "", path: Some(path.to_path_buf()), detail: detail.to_string(), quiet: false, status: 1 }
+    }
+
+    /// The command line asks for something that cannot be: a usage
+    /// error (exit status 2), found after parsing (bad hex in a key).
+    pub fn usage(detail: impl Display) -> Failure {
+        Failure { command: "", path: None, detail: detail.to_string(), quiet: false, status: USAGE_STATUS }
     }
 
     /// The command stopped at a signal; `detail` says what it cleaned up

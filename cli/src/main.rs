@@ -9,9 +9,11 @@ mod args;
 mod commands;
 mod escape;
 mod failure;
+mod hex;
 mod interrupt;
 mod json;
 mod logger;
+mod notation;
 mod output;
 mod progress;
 

@@ -22,6 +22,11 @@ impl Out {
         writeln!(self.w, "{text}")
     }
 
+    /// Bytes as they are (`get --raw`).
+    pub fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.w.write_all(bytes)
+    }
+
     /// A label and a value, aligned.
     pub fn field(&mut self, label: &str, value: impl Display) -> io::Result<()> {
         writeln!(self.w, "{label:<14}{value}")

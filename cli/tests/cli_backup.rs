@@ -103,6 +103,8 @@ fn cycle(dir: &Path, store: &str, extra: &[&str], damage: &dyn Fn(&str)) {
     assert!(pruned.contains("damaged       backup 2: ") && pruned.contains("cairn backup delete"), "{pruned}");
     let deleted = ok(with(&["backup", "delete", store, "2"]));
     assert!(deleted.contains("deleted       backup 2"), "{deleted}");
+    let listed = ok(with(&["backup", "list", store, "--json"]));
+    assert!(listed.starts_with("[{\"id\":1,") && !listed.contains("\"id\":2,"), "{listed}");
     let missing = cairn(with(&["backup", "delete", store, "2"]));
     assert_eq!(missing.status.code(), Some(1));
     let gc = ok(with(&["backup", "gc", store, "--json"]));

@@ -359,3 +359,35 @@ fn a_missing_database_or_a_file_is_named_alike_by_reads_and_writes() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"not a database");
 }
+
+#[test]
+fn scan_from_inclusive_to_exclusive_reverse_and_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")];
+    let db = db_with(dir.path(), &pairs);
+    let scan =
+        |extra: &[&str]| ok([OsStr::new("scan"), db.as_os_str()].into_iter().chain(extra.iter().map(OsStr::new)));
+    assert_eq!(scan(&["--from", "b", "--to", "d"]), "b\t2\nc\t3\n", "from inclusive, to exclusive");
+    assert_eq!(scan(&["--from", "bb"]), "c\t3\nd\t4\ne\t5\n");
+    assert_eq!(scan(&["--to", "b"]), "a\t1\n");
+    assert_eq!(scan(&["--reverse"]), "e\t5\nd\t4\nc\t3\nb\t2\na\t1\n");
+    assert_eq!(scan(&["--from", "b", "--to", "e", "--reverse", "--limit", "2"]), "d\t4\nc\t3\n");
+    assert_eq!(scan(&["--no-value", "--from", "c"]), "c\nd\ne\n");
+    assert_eq!(scan(&["--no-value", "--reverse", "--prefix", "a"]), "a\n");
+    assert_eq!(scan(&["--from", "d", "--to", "b"]), "", "an empty range");
+    // The same range, flushed into a table and read from it.
+    cairndb::Db::open(&db).unwrap().flush().unwrap();
+    assert_eq!(scan(&["--from", "b", "--to", "d", "--reverse"]), "c\t3\nb\t2\n");
+    let help = ok(["scan", "--help"]);
+    assert!(help.contains("inclusive") && help.contains("exclusive"), "{help}");
+    // A prefix and a range together are a usage error.
+    let out = cairn([
+        OsStr::new("scan"),
+        db.as_os_str(),
+        OsStr::new("--prefix"),
+        OsStr::new("a"),
+        OsStr::new("--to"),
+        OsStr::new("b"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

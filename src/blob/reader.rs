@@ -21,8 +21,20 @@ impl BlobFile {
         Self::from_file(fs.open(path, OpenOptions::read())?, id)
     }
 
+    /// Opens the blob file at `path` under the id its footer records, for
+    /// a tool looking at one file on its own (perhaps a renamed copy); a
+    /// database opens the id its version names, with [`open`](Self::open).
+    pub fn open_as_found(fs: &dyn Fs, path: &Path) -> Result<Self> {
+        Self::from_file_expecting(fs.open(path, OpenOptions::read())?, None)
+    }
+
     /// Opens a blob file from a file already open for reading.
     pub fn from_file(file: Box<dyn FsFile>, id: BlobFileId) -> Result<Self> {
+        Self::from_file_expecting(file, Some(id))
+    }
+
+    /// Opens `file`, checking its footer names `id` when one is expected.
+    fn from_file_expecting(file: Box<dyn FsFile>, id: Option<BlobFileId>) -> Result<Self> {
         let path = file.path().to_path_buf();
         let file_len = file.len()?;
         let footer_offset = file_len
@@ -32,7 +44,9 @@ impl BlobFile {
         file.read_exact_at(&mut footer, footer_offset)?;
         let meta =
             BlobFileMeta::decode_footer(&footer, file_len).map_err(|w| Error::corruption(&path, footer_offset, w))?;
-        if meta.id != id {
+        if let Some(id) = id
+            && meta.id != id
+        {
             let what = format!("blob footer names file {}, expected {id}", meta.id);
             return Err(Error::corruption(&path, footer_offset, what));
         }

@@ -1,15 +1,17 @@
 //! Checkpoints: exact, atomic, instant copies of a database that open as a
 //! database ([`Db::checkpoint`](crate::Db::checkpoint)); finding them
 //! ([`list`], [`describe`]), whether they were written since ([`state`]),
-//! and checking them ([`verify`]).
+//! checking them ([`verify`]) and removing them ([`delete`]).
 
 mod create;
+mod delete;
 mod description;
 mod list;
 mod state;
 pub(crate) mod target;
 pub(crate) mod verify;
 
+pub use delete::{DeletedCheckpoint, delete};
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};

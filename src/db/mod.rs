@@ -24,7 +24,7 @@ pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 pub use iter::DbIter;
 pub use range::KeyRange;
 pub use snapshot::Snapshot;
-pub use stats::DbStats;
+pub use stats::{DbStats, LevelStats};
 
 pub(crate) use capture::Capture;
 pub(crate) use inner::Inner;

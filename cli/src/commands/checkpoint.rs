@@ -14,10 +14,13 @@ use crate::output::{Out, bytes, files, ms};
 
 /// Takes the checkpoint (flushing first unless `--no-flush`) and prints its `CheckpointInfo`.
 pub fn run(args: &CheckpointArgs) -> Result<ExitCode, Failure> {
-    let db = open::writable(&args.db, false)?;
+    let (Some(db_path), Some(target)) = (&args.db, &args.target) else {
+        unreachable!("clap requires DB and TARGET unless a subcommand is given");
+    };
+    let db = open::writable(db_path, false)?;
     let options = CheckpointOptions::default().flush(!args.no_flush);
-    let note = interrupt::staging_note(&args.target);
-    let info = db.checkpoint_with(&args.target, options).at(&args.db)?;
+    let note = interrupt::staging_note(target);
+    let info = db.checkpoint_with(target, options).at(db_path)?;
     drop(note);
     let mut out = Out::new();
     if args.json {

@@ -2,19 +2,25 @@
 
 mod backup;
 mod checkpoint;
+mod checkpoint_delete;
+mod compact;
+mod completions;
 mod demo;
 mod dump;
 mod info;
 mod list;
 mod load;
+mod man;
 mod open;
 mod read;
+mod sst;
+mod stats;
 mod verify;
 mod write;
 
 use std::process::ExitCode;
 
-use crate::args::Command;
+use crate::args::{CheckpointCommand, Command};
 use crate::failure::Failure;
 
 /// Runs `command`; the exit status on success, or why it failed.
@@ -31,12 +37,22 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Put(a) => write::put(&a),
         Command::Delete(a) => write::delete(&a),
         Command::Demo(a) => demo::run(&a),
-        Command::Checkpoint(a) => checkpoint::run(&a),
+        Command::Checkpoint(a) => match &a.command {
+            Some(CheckpointCommand::Delete(d)) => checkpoint_delete::run(d),
+            None => checkpoint::run(&a),
+        },
         Command::Verify(a) => verify::run(&a),
         Command::List(a) => list::run(&a),
         Command::Backup(a) => backup::run(a),
         Command::Dump(a) => dump::run(&a),
         Command::Load(a) => load::run(&a),
+        Command::Count(a) => read::count(&a),
+        Command::Compact(a) => compact::run(&a),
+        Command::Stats(a) => stats::run(&a),
+        Command::Restore(a) => backup::restore(a),
+        Command::Sst(a) => sst::run(&a),
+        Command::Completions(a) => completions::run(&a),
+        Command::Man(a) => man::run(&a),
     }
 }
 
@@ -44,7 +60,10 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
 pub fn name(command: &Command) -> &'static str {
     match command {
         Command::Demo(_) => "demo",
-        Command::Checkpoint(_) => "checkpoint",
+        Command::Checkpoint(a) => match a.command {
+            Some(CheckpointCommand::Delete(_)) => "checkpoint delete",
+            None => "checkpoint",
+        },
         Command::Verify(_) => "verify",
         Command::Info(_) => "info",
         Command::List(_) => "list",
@@ -55,5 +74,12 @@ pub fn name(command: &Command) -> &'static str {
         Command::Backup(a) => backup::name(a),
         Command::Dump(_) => "dump",
         Command::Load(_) => "load",
+        Command::Count(_) => "count",
+        Command::Compact(_) => "compact",
+        Command::Stats(_) => "stats",
+        Command::Restore(_) => "restore",
+        Command::Sst(a) => sst::name(a),
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
     }
 }

@@ -11,7 +11,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::args::{BackupArgs, BackupCommand};
+use crate::args::{BackupArgs, BackupCommand, BackupId, BackupRestoreArgs, RestoreArgs};
 use crate::failure::Failure;
 
 /// Runs one `cairn backup` subcommand.
@@ -25,6 +25,12 @@ pub fn run(args: BackupArgs) -> Result<ExitCode, Failure> {
         BackupCommand::Delete(a) => delete::run(&a),
         BackupCommand::Gc(a) => gc::run(&a),
     }
+}
+
+/// `cairn restore`: `backup restore` with the id an option, `latest` by default.
+pub fn restore(args: RestoreArgs) -> Result<ExitCode, Failure> {
+    let id = args.id.map_or(BackupId::LatestValid, BackupId::Id);
+    restore::run(&BackupRestoreArgs { store: args.store, id, target: args.target, database: args.database })
 }
 
 /// The subcommand's name for error lines: `backup create`, ...
