@@ -1,8 +1,8 @@
-//! Database identity and timelines (`DESIGN.md`, "Identity and timelines"):
-//! every database gets a random identity when created and keeps it; a
-//! checkpoint or a restored backup reports its source's identity until it
-//! is opened for writing, which starts a new timeline (same id, generation
-//! + 1) durably before the open returns; a read-only open changes nothing.
+//! Database identity and timelines (`docs/DESIGN.md`): every database gets
+//! a random identity when created and keeps it; a checkpoint or a restored
+//! backup reports its source's identity until it is opened for writing,
+//! which starts a new timeline (a fresh id, generation + 1) durably before
+//! the open returns; a read-only open changes nothing.
 
 use std::path::Path;
 use std::sync::Arc;
