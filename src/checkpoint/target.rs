@@ -305,15 +305,49 @@ impl<'a> StagingGuard<'a> {
 
 impl Drop for StagingGuard<'_> {
     fn drop(&mut self) {
-        for dir in self.staging.iter().chain(&self.target) {
-            if let Err(e) = remove_staging(self.fs, dir)
-                && !e.is_not_found()
-            {
-                log::warn!("could not remove the partial {} {}: {e}", self.what, dir.display());
-            }
+        let staging = match self.target.take() {
+            Some(target) => self.take_back(&target),
+            None => self.staging.take(),
+        };
+        if let Some(dir) = staging
+            && let Err(e) = remove_staging(self.fs, &dir)
+            && !e.is_not_found()
+        {
+            log::warn!("could not remove the partial {} {}: {e}", self.what, dir.display());
         }
         for dir in self.created_parents.iter().rev() {
             let _ = self.fs.remove_dir(dir);
+        }
+    }
+}
+
+impl StagingGuard<'_> {
+    /// Takes a renamed-into-place `target` back: renames it to a staging
+    /// name, and returns that name to be emptied only once the rename is
+    /// durable. Until then a crash can bring `target` back, and it must
+    /// come back whole: the removals inside it could reach the disk before
+    /// the rename does. When the rename cannot be made durable, the copy
+    /// stays whole under the staging name for the next call into the same
+    /// folder to remove.
+    fn take_back(&self, target: &Path) -> Option<PathBuf> {
+        let away = staging_path(target);
+        let parent = target.parent().expect("a checked target has a parent");
+        if let Err(e) = self.fs.rename(target, &away) {
+            log::warn!("could not take back the failed {} {}: {e}", self.what, target.display());
+            return None;
+        }
+        match self.fs.sync_directory(parent) {
+            Ok(()) => Some(away),
+            Err(e) => {
+                log::warn!(
+                    "left the failed {} whole at {} (its parent's sync failed: {e}); the next {} into {} removes it",
+                    self.what,
+                    away.display(),
+                    self.what,
+                    parent.display()
+                );
+                None
+            }
         }
     }
 }
