@@ -118,3 +118,23 @@ fn gc_does_not_collect_for_a_manifest_a_failed_delete_hid() {
     }
     common::crash_points::record("backup_failed_sync_then_power_cut/prune", syncs, syncs, syncs);
 }
+
+#[test]
+fn a_deleted_or_pruned_backup_stays_gone_after_a_power_cut() {
+    let mut s = setup();
+    let mut ids = Vec::new();
+    for round in 0..3u32 {
+        s.model.fill(&s.db, round * 300, 300, 200);
+        s.db.compact().unwrap();
+        ids.push(s.engine.create_backup(&s.db).unwrap().id);
+    }
+    s.engine.delete(ids[1]).unwrap();
+    let listed = |disk: MemFs| {
+        let engine = BackupEngine::new(Arc::new(DirStore::open(Arc::new(disk), "/backups").unwrap()));
+        engine.ids().unwrap()
+    };
+    assert_eq!(listed(s.store_disk.crash_copy()), [ids[0], ids[2]], "a deleted backup came back");
+    assert_eq!(s.engine.prune(1).unwrap().removed, [ids[0]]);
+    assert_eq!(listed(s.store_disk.crash_copy()), [ids[2]], "a pruned backup came back");
+    check(s.store_disk.crash_copy(), &s, "after delete and prune");
+}

@@ -89,6 +89,8 @@ pub struct World {
     snapshots: Vec<(Snapshot, u64)>,
     iters: Vec<OpenIter>,
     checkpoints: Vec<KnownCheckpoint>,
+    /// Backups a prune reported removed: never listed again.
+    pruned: Vec<u64>,
     armed: Option<Armed>,
     names: u64,
     tap: Arc<TapState>,
@@ -187,6 +189,7 @@ impl World {
             snapshots: Vec::new(),
             iters: Vec::new(),
             checkpoints: Vec::new(),
+            pruned: Vec::new(),
             armed: None,
             names: 0,
             tap,
@@ -381,7 +384,8 @@ impl World {
             }
             Action::Backup { flush } => self.backup(*flush),
             Action::Prune { keep } => {
-                self.faulty_engine()?.prune(*keep as usize)?;
+                let report = self.faulty_engine()?.prune(*keep as usize)?;
+                self.pruned.extend(report.removed);
                 Ok(())
             }
             Action::Gc => {
@@ -644,6 +648,7 @@ impl World {
         let engine = self.faulty_engine()?;
         let info = engine.create_backup_with(self.db(), BackupOptions::default().flush(flush), &mut |_| {})?;
         assert_eq!(info.seqno.0, self.model.last(), "a backup holds every acknowledged write");
+        self.pruned.retain(|&id| id != info.id);
         self.model.durable = self.model.durable.max(info.seqno.0);
         Ok(())
     }
@@ -882,6 +887,7 @@ impl World {
             let report = engine.verify(listing.id).unwrap_or_else(|e| panic!("verify backup {}: {e}", listing.id));
             assert!(report.is_ok(), "backup {} does not verify: {:?}", listing.id, report.problems);
             assert!(manifest.seqno.0 <= self.model.last(), "backup {} beyond the history", listing.id);
+            assert!(!self.pruned.contains(&listing.id), "backup {} was pruned, and came back", listing.id);
             self.counts.backups_checked += 1;
         }
         if let Some(listing) = listed.get(self.names as usize % listed.len().max(1)) {
