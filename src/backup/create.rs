@@ -1,4 +1,4 @@
-//! Taking a backup (`../shared/DESIGN.md`, "Backups"):
+//! Taking a backup (`docs/DESIGN.md`, "Backups"):
 //!
 //! 1. Take a backup lease (so no gc runs meanwhile).
 //! 2. Pause deletions and capture an exact cut, as a checkpoint does: a

@@ -1,5 +1,5 @@
 //! Incremental backups to another directory or to object storage
-//! (`../shared/DESIGN.md`, "Backups").
+//! (`docs/DESIGN.md`, "Backups").
 //!
 //! A [`BackupEngine`] keeps backups of databases in a [`BackupStore`]: a
 //! directory ([`DirStore`], any file system) or, with the `s3` feature, an

@@ -1,5 +1,5 @@
-//! Which database's backups an operation works on (`../shared/DESIGN.md`,
-//! "Identity and timelines").
+//! Which database's backups an operation works on (`docs/DESIGN.md`,
+//! "Backups"; identities in `src/version/identity.rs`).
 //!
 //! A store may hold backups of many databases, and of several timelines of
 //! one (a restored copy opened for writing is a new generation). Every

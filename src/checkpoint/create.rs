@@ -1,4 +1,4 @@
-//! Creating a checkpoint (`../shared/DESIGN.md`, "Creating a checkpoint").
+//! Creating a checkpoint (`docs/DESIGN.md`, "Checkpoints").
 
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

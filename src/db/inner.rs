@@ -12,6 +12,7 @@ use crate::blob::BlobOptions;
 use crate::compaction::{OutputOptions, Retention};
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
+use crate::sync::{MutexExt, RwLockExt};
 use crate::table::{BlockCache, TableOptions, ValueKind};
 use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionEdit, VersionSet};
 use crate::{Error, Result, SeqNo};
@@ -143,7 +144,7 @@ impl Inner {
     }
 
     pub(crate) fn memtables(&self) -> RwLockReadGuard<'_, Super> {
-        self.memtables.read().unwrap_or_else(|p| p.into_inner())
+        self.memtables.read_locked()
     }
 
     /// The current version.
@@ -173,7 +174,7 @@ impl Inner {
     }
 
     fn latch_poison(&self, cause: String) {
-        let mut poison = self.poison.lock().unwrap_or_else(|p| p.into_inner());
+        let mut poison = self.poison.locked();
         if poison.is_none() {
             log::error!("database poisoned: {cause}");
             *poison = Some(cause);
@@ -194,7 +195,7 @@ impl Inner {
             }
             self.latch_poison(self.hlog.poison_cause()?);
         }
-        self.poison.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.poison.locked().clone()
     }
 
     /// Writes a batch of operations atomically.
@@ -253,7 +254,7 @@ impl Inner {
 
     /// Changes the memtables or the version; the stall hint follows.
     fn update_memtables<T>(&self, change: impl FnOnce(&mut Super) -> T) -> T {
-        let mut s = self.memtables.write().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.memtables.write_locked();
         let out = change(&mut s);
         self.behind_hint.store(self.behind(&s), Ordering::Release);
         out

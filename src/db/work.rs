@@ -11,6 +11,7 @@ use super::Inner;
 use super::inner::write_group;
 use super::merge::{Forward, MergeIter, Source};
 use crate::compaction::{CompactionOptions, CompactionTask, Retention, full, pick};
+use crate::sync::{CondvarExt, MutexExt};
 use crate::table::ValueKind;
 use crate::version::{Version, VersionEdit};
 use crate::{BlobFileId, Result, SeqNo, TableId};
@@ -34,7 +35,7 @@ pub(crate) struct Work {
 
 impl Work {
     fn state(&self) -> MutexGuard<'_, WorkState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.locked()
     }
 
     /// Wakes every waiter: something changed.
@@ -45,7 +46,7 @@ impl Work {
 
     /// Serialises flushes, so memtables reach tables in freeze order.
     pub(crate) fn flush_lock(&self) -> MutexGuard<'_, ()> {
-        self.flush.lock().unwrap_or_else(|p| p.into_inner())
+        self.flush.locked()
     }
 
     /// Blocks while `condition` holds and the database is running; rechecks
@@ -53,7 +54,7 @@ impl Work {
     pub(crate) fn wait_while(&self, condition: impl Fn() -> bool) {
         let mut state = self.state();
         while !state.shutdown && condition() {
-            state = self.changed.wait_timeout(state, Duration::from_millis(100)).unwrap_or_else(|p| p.into_inner()).0;
+            state = self.changed.wait_locked(state, Duration::from_millis(100));
         }
     }
 
@@ -61,7 +62,7 @@ impl Work {
     fn wait_until_idle(&self) {
         let mut state = self.state();
         while !state.shutdown && !state.busy.is_empty() {
-            state = self.changed.wait_timeout(state, Duration::from_millis(100)).unwrap_or_else(|p| p.into_inner()).0;
+            state = self.changed.wait_locked(state, Duration::from_millis(100));
         }
     }
 
@@ -74,7 +75,7 @@ impl Work {
         if state.shutdown {
             return false;
         }
-        let state = self.changed.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
+        let state = self.changed.wait_locked(state, timeout);
         !state.shutdown
     }
 
@@ -88,7 +89,7 @@ impl Work {
             if now >= deadline {
                 return true;
             }
-            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            state = self.changed.wait_locked(state, deadline - now);
         }
         false
     }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rustix::io::Errno;
 
 use super::{DeviceId, DirEntry, Fs, FsFile, FsLock, Metadata, OpenOptions};
+use crate::sync::MutexExt;
 use crate::{Error, Result};
 
 /// The kinds of operation [`FaultFs`] counts and can fail.
@@ -254,7 +255,7 @@ impl FaultFs {
 }
 
 fn lock(state: &Mutex<FaultState>) -> MutexGuard<'_, FaultState> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.locked()
 }
 
 fn injected_error(kind: FaultKind) -> io::Error {

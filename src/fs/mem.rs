@@ -4,6 +4,8 @@
 //! `MemFs` behaves the same on disk, down to the `io::ErrorKind` and raw OS
 //! code of every error. The crash model is described in `docs/CRASH_MODEL.md`.
 
+use crate::sync::MutexExt;
+
 mod crash;
 mod ops;
 mod state;
@@ -72,7 +74,7 @@ pub struct MemFs {
 /// Locks the namespace. No code path panics while holding the lock, so a
 /// poisoned lock still guards a consistent state.
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.locked()
 }
 
 impl MemFs {
@@ -104,7 +106,7 @@ impl MemFs {
     /// simulated run repeats exactly. Ids from two file systems given the
     /// same seed collide: give each world its own.
     pub fn with_unique_ids(self, seed: u64) -> Self {
-        *self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(SplitMix64::new(seed));
+        *self.ids.locked() = Some(SplitMix64::new(seed));
         self
     }
 
@@ -228,7 +230,7 @@ impl fmt::Debug for MemFs {
 
 impl Fs for MemFs {
     fn unique_id(&self) -> Result<u128> {
-        match &mut *self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        match &mut *self.ids.locked() {
             Some(ids) => Ok(u128::from(ids.next_u64()) << 64 | u128::from(ids.next_u64())),
             None => super::os_random_u128(),
         }

@@ -11,6 +11,7 @@ use rustix::fs::{self as sys, AtFlags, CWD, FileType, FlockOperation, Mode, OFla
 use rustix::io::Errno;
 
 use super::{DeviceId, DirEntry, FileKind, Fs, FsFile, FsLock, Metadata, OpenOptions};
+use crate::sync::MutexExt;
 use crate::{Error, Result};
 
 /// Namespace of every path the operating system resolves.
@@ -235,7 +236,7 @@ impl Fs for StdFs {
 }
 
 fn lock_map(map: &Mutex<HashMap<u64, bool>>) -> std::sync::MutexGuard<'_, HashMap<u64, bool>> {
-    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    map.locked()
 }
 
 /// Clones an empty scratch file inside `dir` to learn whether the file system

@@ -7,6 +7,7 @@
 //! so comparisons of short keys never chase a pointer (see the `hlog` bench
 //! `index/*` for the measured difference against boxed keys).
 
+use crate::sync::RwLockExt;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -83,13 +84,13 @@ impl Index {
     /// Points `key` at `address`; returns the previous address.
     pub fn insert(&self, key: &[u8], address: u64) -> Option<u64> {
         let key = IndexKey::new(key);
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.write_locked();
         map.insert(key, address)
     }
 
     /// Inserts keys sorted ascending (new ones: existing keys keep theirs).
     pub fn insert_sorted(&self, sorted: Vec<(IndexKey, u64)>) {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.write_locked();
         for (key, address) in sorted {
             map.entry(key).or_insert(address);
         }
@@ -138,7 +139,7 @@ impl Index {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<IndexKey, u64>> {
-        self.map.read().unwrap_or_else(|e| e.into_inner())
+        self.map.read_locked()
     }
 }
 

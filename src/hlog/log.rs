@@ -18,6 +18,7 @@ use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
 use super::segment::{self, SegmentInfo};
 use super::snapshot::{Snapshot, SnapshotRegistry};
 use crate::fs::Fs;
+use crate::sync::RwLockExt;
 use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Tuning of a hybrid log.
@@ -396,7 +397,7 @@ impl HybridLog {
     /// an in-place update may have replaced that version. `at: None` returns
     /// the newest wholly applied write.
     pub fn get(&self, key: &[u8], at: Option<SeqNo>) -> Option<Lookup> {
-        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+        let active = self.shared.active.read_locked();
         active.get(key, self.read_at(at))
     }
 
@@ -424,7 +425,7 @@ impl HybridLog {
     }
 
     fn active_memtable(&self) -> Arc<Memtable> {
-        Arc::clone(&self.shared.active.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(&self.shared.active.read_locked())
     }
 
     /// Registers a snapshot at the current seqno: every version it can see
@@ -492,14 +493,14 @@ impl HybridLog {
         w.cursor = Cursor::new(next_base);
         w.segment = SegmentCursor { bytes: 0, start_new: true };
         w.active = Arc::clone(&fresh);
-        *shared.active.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        *shared.active.write_locked() = fresh;
         FrozenLog::new(Arc::clone(&self.shared), old, commit_end, w.last_seqno, next_base)
     }
 
     /// Bytes of log the active memtable holds (records, padding, commit
     /// records): compare with the memtable budget to decide on a freeze.
     pub fn size_bytes(&self) -> u64 {
-        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+        let active = self.shared.active.read_locked();
         active.tail() - active.base()
     }
 

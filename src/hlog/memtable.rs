@@ -16,6 +16,7 @@ use super::record::{
     layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
 use crate::SeqNo;
+use crate::sync::MutexExt;
 use crate::wire::key_prefix;
 
 /// What the memtable holds for a key at a read point.
@@ -116,7 +117,7 @@ impl Head {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.locked()
 }
 
 /// Every version of every key of a memtable nobody writes any more, in

@@ -15,11 +15,12 @@ use super::memtable::Memtable;
 use super::record::{self, HEADER_LEN, Kind, LAYOUT_OFFSET, split_layout, value_offset};
 use super::segment::{self, SegmentHeader, SegmentInfo};
 use crate::fs::{Fs, FsFile, OpenOptions};
+use crate::sync::MutexExt;
 use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Locks a mutex; a panic elsewhere does not make the data unusable here.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.locked()
 }
 
 /// What a completed persist made durable.

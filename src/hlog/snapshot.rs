@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::SeqNo;
+use crate::sync::MutexExt;
 
 /// Live snapshot seqnos with counts, and their maximum for the writer's
 /// lock-free check.
@@ -22,14 +23,14 @@ impl SnapshotRegistry {
     /// Registers `seqno`. Must be called under the log's writer mutex so no
     /// in-place update runs between choosing `seqno` and registering it.
     pub(crate) fn register(self: &Arc<Self>, seqno: u64) -> Snapshot {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.locked();
         *live.entry(seqno).or_insert(0) += 1;
         self.max_live.store(*live.keys().next_back().expect("just inserted"), Ordering::Release);
         Snapshot { seqno: SeqNo(seqno), registry: Arc::clone(self) }
     }
 
     fn release(&self, seqno: u64) {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.locked();
         if let Some(count) = live.get_mut(&seqno) {
             *count -= 1;
             if *count == 0 {
@@ -49,12 +50,12 @@ impl SnapshotRegistry {
 
     /// The seqnos live snapshots read at, ascending.
     pub(crate) fn seqnos(&self) -> Vec<SeqNo> {
-        self.live.lock().unwrap_or_else(|e| e.into_inner()).keys().map(|&s| SeqNo(s)).collect()
+        self.live.locked().keys().map(|&s| SeqNo(s)).collect()
     }
 
     /// How many snapshots are live.
     pub(crate) fn count(&self) -> usize {
-        self.live.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
+        self.live.locked().values().sum()
     }
 }
 

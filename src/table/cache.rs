@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::block::Block;
+use crate::sync::MutexExt;
 
 /// Most shards, so concurrent readers seldom wait on one lock.
 const SHARD_COUNT_MAX: usize = 16;
@@ -175,7 +176,7 @@ fn mix(mut x: u64) -> u64 {
 /// inconsistent (every update completes before it can panic), so poison is
 /// ignored.
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shard.locked()
 }
 
 impl Shard {

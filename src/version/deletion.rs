@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::fs::Fs;
+use crate::sync::MutexExt;
 
 /// Deletes obsolete files, or queues them while paused.
 #[derive(Debug)]
@@ -96,7 +97,7 @@ impl Deleter {
     }
 
     fn state(&self) -> MutexGuard<'_, DeleterState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.locked()
     }
 }
 

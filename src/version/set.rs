@@ -12,6 +12,7 @@ use super::{
     encode_current, encode_version,
 };
 use crate::fs::{FileKind, Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
+use crate::sync::{MutexExt, RwLockExt};
 use crate::wire::checksum;
 use crate::{Error, Result};
 
@@ -125,7 +126,7 @@ impl VersionSet {
 
     /// The current version.
     pub fn current(&self) -> Arc<Version> {
-        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&self.current.read_locked())
     }
 
     /// The directory layout.
@@ -175,7 +176,7 @@ impl VersionSet {
                 blob.lease.mark_obsolete();
             }
         }
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&next);
+        *self.current.write_locked() = Arc::clone(&next);
         self.deleter.delete(self.layout.version(old.id));
         Ok(next)
     }
@@ -270,7 +271,7 @@ fn holds_only_an_interrupted_creation(fs: &dyn Fs, layout: &DbLayout) -> Result<
 type NameParser = fn(&str) -> Option<FileName>;
 
 fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+    mutex.locked()
 }
 
 /// Writes a new file (replacing a leftover of the same name) and fsyncs it.
