@@ -2,6 +2,10 @@
 //!
 //! Every read returns `None` instead of panicking when the bytes run out, so
 //! decoders can turn a short or absurd length into `Error::Corruption`.
+//! The byte order itself is `byteorder`'s `LittleEndian`, the one every
+//! format uses.
+
+use byteorder::{ByteOrder, LittleEndian};
 
 /// A read position in a byte slice whose reads are bounds-checked.
 #[derive(Clone, Copy, Debug)]
@@ -50,33 +54,39 @@ impl<'a> Cursor<'a> {
 
     /// A little-endian `u16`.
     pub(crate) fn u16(&mut self) -> Option<u16> {
-        self.array().map(u16::from_le_bytes)
+        self.take(2).map(LittleEndian::read_u16)
     }
 
     /// A little-endian `u32`.
     pub(crate) fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
+        self.take(4).map(LittleEndian::read_u32)
     }
 
     /// A little-endian `u64`.
     pub(crate) fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
+        self.take(8).map(LittleEndian::read_u64)
     }
 }
 
 /// Appends a little-endian `u16`.
 pub(crate) fn put_u16(buf: &mut Vec<u8>, v: u16) {
-    buf.extend_from_slice(&v.to_le_bytes());
+    let mut bytes = [0u8; 2];
+    LittleEndian::write_u16(&mut bytes, v);
+    buf.extend_from_slice(&bytes);
 }
 
 /// Appends a little-endian `u32`.
 pub(crate) fn put_u32(buf: &mut Vec<u8>, v: u32) {
-    buf.extend_from_slice(&v.to_le_bytes());
+    let mut bytes = [0u8; 4];
+    LittleEndian::write_u32(&mut bytes, v);
+    buf.extend_from_slice(&bytes);
 }
 
 /// Appends a little-endian `u64`.
 pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
-    buf.extend_from_slice(&v.to_le_bytes());
+    let mut bytes = [0u8; 8];
+    LittleEndian::write_u64(&mut bytes, v);
+    buf.extend_from_slice(&bytes);
 }
 
 /// Reads a little-endian `u32` at `pos`, if in bounds.
