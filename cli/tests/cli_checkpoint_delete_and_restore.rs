@@ -2,22 +2,9 @@
 //! shortcut, run as a user would.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn")).args(args).env_remove("RUST_LOG").output().expect("run cairn")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = cairn(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: status {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
+mod common;
+use common::{cairn, ok, s};
 
 /// Asserts `args` fails with status 1 and one line on stderr holding `why`.
 fn fails(args: &[&str], why: &str) {
@@ -27,10 +14,6 @@ fn fails(args: &[&str], why: &str) {
     assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
     let command = if args[0] == "checkpoint" { "checkpoint delete" } else { args[0] };
     assert!(err.starts_with(&format!("cairn {command}: ")) && err.contains(why), "{args:?}: {err}");
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn db_with_keys(dir: &Path) -> PathBuf {

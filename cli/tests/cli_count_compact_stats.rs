@@ -1,26 +1,9 @@
 //! `cairn count`, `cairn compact` and `cairn stats`, run as a user would.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn")).args(args).env_remove("RUST_LOG").output().expect("run cairn")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = cairn(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: status {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{cairn, ok, s};
 
 /// A database of `key000`..`key299` in four tables (the second and third
 /// rewrite every third key, the fourth deletes three), plus a key in the
