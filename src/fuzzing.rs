@@ -84,24 +84,27 @@ fn blob_record(body: &[u8]) -> bool {
     decode_record(&bytes).is_ok()
 }
 
-/// Decodes `body` as a backup manifest three ways, none of which may panic:
-/// as it is; sealed with a correct checksum line, so the JSON parser and
-/// the manifest checks behind the seal see the bytes (a manifest that
-/// decodes must re-encode to one that decodes equal); and as bare JSON
-/// (a value that parses must round-trip through its encoding). Returns
-/// whether the sealed bytes decoded as a manifest.
+/// Decodes `body` as a backup manifest two ways, neither of which may
+/// panic: as it is, and sealed with a correct checksum line, so the JSON
+/// parser and the manifest checks behind the seal see the bytes (a
+/// manifest that decodes must re-encode to one that decodes equal). The
+/// other sealed documents (`latest.json`, `CHECKPOINT`) get the sealed
+/// bytes too. Returns whether the sealed bytes decoded as a manifest.
 pub fn manifest_parse(body: &[u8]) -> bool {
-    use crate::backup::Manifest;
-    use crate::backup::json;
+    use crate::backup::{Manifest, decode_latest};
+    use crate::checkpoint::CheckpointDescription;
 
     if let Err(e) = Manifest::decode("fuzz", body) {
         assert!(e.is_corruption(), "a bad manifest is corruption: {e}");
     }
-    if let Ok(value) = json::parse(body) {
-        assert_eq!(json::parse(value.encode().as_bytes()), Ok(value), "JSON round-trips");
-    }
     let mut sealed = body.to_vec();
     sealed.extend_from_slice(format!("  \"checksum\": \"{:016x}\"\n}}\n", checksum(body)).as_bytes());
+    if let Err(e) = decode_latest("fuzz", &sealed) {
+        assert!(e.is_corruption(), "a bad latest.json is corruption: {e}");
+    }
+    if let Err(e) = CheckpointDescription::decode(std::path::Path::new("fuzz"), &sealed) {
+        assert!(e.is_corruption(), "a bad CHECKPOINT is corruption: {e}");
+    }
     match Manifest::decode("fuzz", &sealed) {
         Ok(manifest) => {
             let again = Manifest::decode("fuzz", &manifest.encode()).expect("an encoded manifest decodes");
@@ -175,11 +178,11 @@ mod tests {
 
     #[test]
     fn manifests_behind_the_seal_decode_and_odd_ones_do_not_panic() {
-        let sample = "{\n  \"format\": \"cairndb-backup-manifest\",\n  \"format_version\": 1,\n  \"id\": 3,\n  \
-                      \"created_unix_ms\": 5,\n  \"source\": \"/db\",\n  \"seqno\": 9,\n  \"version_id\": 2,\n  \
-                      \"files\": [\n    {\"role\":\"version\",\"name\":\"v2\",\"key\":\
-                      \"files/0000000000000000000000000000000a-7.version\",\"size_bytes\":7,\
-                      \"xxh3_128\":\"0000000000000000000000000000000a\"}\n  ],\n";
+        let sample = "{\n  \"format\": \"cairndb-backup-manifest\",\n  \"format_version\": 3,\n  \"id\": 3,\n  \
+                      \"created_unix_ms\": 5,\n  \"source\": \"/db\",\n  \"database\": \"unknown\",\n  \
+                      \"seqno\": 9,\n  \"version_id\": 2,\n  \"files\": [\n    {\n      \"role\": \"version\",\n      \
+                      \"name\": \"v2\",\n      \"key\": \"files/0000000000000000000000000000000a-7.version\",\n      \
+                      \"size_bytes\": 7,\n      \"xxh3_128\": \"0000000000000000000000000000000a\"\n    }\n  ],\n";
         assert!(manifest_parse(sample.as_bytes()));
         for len in 0..sample.len() {
             manifest_parse(&sample.as_bytes()[..len]);

@@ -182,6 +182,16 @@ fn prune_keeps_the_newest_and_gc_removes_only_what_no_backup_uses() {
     assert!(engine.delete(4).unwrap_err().is_not_found());
 }
 
+/// A lease object as another process writes it (`docs/FORMAT.md`, "Leases").
+fn lease_body(kind: &str, refreshed_unix_ms: u128) -> Vec<u8> {
+    let body = format!(
+        "{{\n  \"format\": \"cairndb-lease\",\n  \"format_version\": 2,\n  \"kind\": \"{kind}\",\n  \
+         \"pid\": 1,\n  \"refreshed_unix_ms\": {refreshed_unix_ms},\n"
+    );
+    let sum = xxhash_rust::xxh3::xxh3_64(body.as_bytes());
+    format!("{body}  \"checksum\": \"{sum:016x}\"\n}}\n").into_bytes()
+}
+
 #[test]
 fn gc_and_backups_keep_out_of_each_others_way() {
     let (disk, engine) = setup();
@@ -189,7 +199,7 @@ fn gc_and_backups_keep_out_of_each_others_way() {
     db.put("a", "1").unwrap();
     let store: &dyn BackupStore = &**engine.store();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    let body = format!("cairndb-lease 1\nkind gc\npid 1\nrefreshed_unix_ms {now_ms}\n").into_bytes();
+    let body = lease_body("gc", now_ms);
 
     // A live gc lease: a backup yields, saying who holds the store.
     store.put_if_absent(&format!("locks/gc-{now_ms:013}-00"), &body).unwrap();
@@ -206,10 +216,12 @@ fn gc_and_backups_keep_out_of_each_others_way() {
     assert_eq!(report.leases_removed, 1);
     assert!(leases(&**engine.store()).is_empty());
 
-    // A live backup lease keeps gc away.
+    // A live backup lease keeps gc away: taken two hours ago (its key),
+    // refreshed now (its body).
     let engine = engine.grace(Duration::from_secs(3600));
-    let text = String::from_utf8(body).unwrap().replace("kind gc", "kind backup");
-    engine.store().put_if_absent(&format!("locks/backup-{now_ms:013}-00"), &text.into_bytes()).unwrap();
+    let body = lease_body("backup", now_ms);
+    let taken_ms = now_ms - 2 * 3600 * 1000;
+    engine.store().put_if_absent(&format!("locks/backup-{taken_ms:013}-00"), &body).unwrap();
     assert!(matches!(engine.gc().unwrap_err(), Error::StoreBusy { .. }));
     engine.create_backup(&db).unwrap();
 }

@@ -8,7 +8,7 @@
 //! ```text
 //! {
 //!   "format": "cairndb-backup-latest",
-//!   "format_version": 2,
+//!   "format_version": 3,
 //!   "id": 7,
 //!   "manifest": "manifests/manifest-000007.json",
 //!   "database": "5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1",
@@ -16,19 +16,22 @@
 //! }
 //! ```
 //!
-//! `database` is `"unknown"` for a backup from before identities; format 1
-//! had no `database`.
+//! A sealed JSON document ([`crate::sealed`]); `database` is `"unknown"`
+//! for a backup of a database without an identity.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use super::manifest::manifest_key;
-use super::sealed;
+use crate::sealed::{self, corruption};
 use crate::{DbIdentity, Result};
 
 /// The store key of the pointer to the newest backup.
 pub const LATEST_KEY: &str = "latest.json";
 /// The `format` member of `latest.json`.
 pub const LATEST_FORMAT: &str = "cairndb-backup-latest";
-const LATEST_FORMAT_VERSION: u64 = 2;
-const FORMAT_VERSION_NO_DATABASE: u64 = 1;
+const LATEST_FORMAT_VERSION: u64 = 3;
 const UNKNOWN_DATABASE: &str = "unknown";
 /// Largest `latest.json` read.
 pub const LATEST_BYTES_MAX: u64 = 4096;
@@ -38,40 +41,44 @@ pub const LATEST_BYTES_MAX: u64 = 4096;
 pub struct Latest {
     /// The backup committed last.
     pub id: u64,
-    /// Its database (`None`: unknown, or a format 1 pointer).
+    /// Its database (`None`: unknown).
     pub database: Option<DbIdentity>,
+}
+
+/// The document as stored.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatestDoc {
+    format: String,
+    format_version: u64,
+    id: u64,
+    manifest: String,
+    database: String,
 }
 
 /// The bytes of `latest.json` naming backup `id` of `database`.
 pub fn encode_latest(latest: Latest) -> Vec<u8> {
-    let database = latest.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string());
-    sealed::seal(&[
-        ("format", format!("\"{LATEST_FORMAT}\"")),
-        ("format_version", LATEST_FORMAT_VERSION.to_string()),
-        ("id", latest.id.to_string()),
-        ("manifest", format!("\"{}\"", manifest_key(latest.id))),
-        ("database", format!("\"{database}\"")),
-    ])
+    sealed::seal(&LatestDoc {
+        format: LATEST_FORMAT.to_owned(),
+        format_version: LATEST_FORMAT_VERSION,
+        id: latest.id,
+        manifest: manifest_key(latest.id),
+        database: latest.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string()),
+    })
 }
 
 /// What `latest.json` names; damage is `Error::Corruption`.
 pub fn decode_latest(location: &str, bytes: &[u8]) -> Result<Latest> {
-    let value = sealed::unseal(location, bytes)?;
-    let fields = sealed::members(location, &value, &["format", "format_version", "id", "manifest", "database"])?;
-    let format = fields.check_format(LATEST_FORMAT, &[LATEST_FORMAT_VERSION, FORMAT_VERSION_NO_DATABASE])?;
-    let id = fields.u64("id")?;
-    if id == 0 || fields.str("manifest")? != manifest_key(id) {
-        return Err(fields.bad("the id and the manifest it names disagree"));
+    let doc: LatestDoc = sealed::unseal(Path::new(location), bytes, LATEST_FORMAT, LATEST_FORMAT_VERSION)?;
+    let bad = |what: String| corruption(Path::new(location), 0, what);
+    if doc.id == 0 || doc.manifest != manifest_key(doc.id) {
+        return Err(bad("the id and the manifest it names disagree".into()));
     }
-    let database = match (format, value.get("database")) {
-        (FORMAT_VERSION_NO_DATABASE, None) => None,
-        (LATEST_FORMAT_VERSION, Some(_)) => match fields.str("database")? {
-            UNKNOWN_DATABASE => None,
-            text => Some(text.parse().map_err(|_| fields.bad(format!("{text:?} is not a database identity")))?),
-        },
-        _ => return Err(fields.bad("\"database\" is missing, or present in format 1")),
+    let database = match doc.database.as_str() {
+        UNKNOWN_DATABASE => None,
+        text => Some(text.parse().map_err(|_| bad(format!("{text:?} is not a database identity")))?),
     };
-    Ok(Latest { id, database })
+    Ok(Latest { id: doc.id, database })
 }
 
 #[cfg(test)]
@@ -84,15 +91,27 @@ mod tests {
             let latest = Latest { id: 42, database };
             assert_eq!(decode_latest("l", &encode_latest(latest)).unwrap(), latest);
         }
-        let bad =
-            String::from_utf8(encode_latest(Latest { id: 42, database: None })).unwrap().replace("000042", "000043");
+        let text = String::from_utf8(encode_latest(Latest { id: 42, database: None })).unwrap();
+        assert!(text.contains("\n  \"database\": \"unknown\",\n"), "{text}");
+        let bad = text.replace("000042", "000043");
         assert!(decode_latest("l", bad.as_bytes()).unwrap_err().is_corruption());
-        let old = sealed::seal(&[
-            ("format", format!("\"{LATEST_FORMAT}\"")),
-            ("format_version", "1".into()),
-            ("id", "7".into()),
-            ("manifest", format!("\"{}\"", manifest_key(7))),
-        ]);
-        assert_eq!(decode_latest("l", &old).unwrap(), Latest { id: 7, database: None });
+    }
+
+    #[test]
+    fn disagreements_behind_the_seal_are_corruption() {
+        let reseal = |doc: &LatestDoc| decode_latest("l", &sealed::seal(doc));
+        let doc = |id, manifest: &str, database: &str| LatestDoc {
+            format: LATEST_FORMAT.to_owned(),
+            format_version: LATEST_FORMAT_VERSION,
+            id,
+            manifest: manifest.to_owned(),
+            database: database.to_owned(),
+        };
+        assert_eq!(reseal(&doc(7, &manifest_key(7), "unknown")).unwrap(), Latest { id: 7, database: None });
+        for odd in
+            [doc(0, &manifest_key(0), "unknown"), doc(7, &manifest_key(8), "unknown"), doc(7, &manifest_key(7), "x-1")]
+        {
+            assert!(reseal(&odd).unwrap_err().is_corruption());
+        }
     }
 }

@@ -13,15 +13,35 @@
 //! (every quarter of the grace period, at most every 5 minutes). A lease not
 //! refreshed for the grace period belongs to a crashed job: it is ignored,
 //! and gc removes it.
+//!
+//! The lease object is a sealed JSON document ([`crate::sealed`]):
+//!
+//! ```text
+//! {
+//!   "format": "cairndb-lease",
+//!   "format_version": 2,
+//!   "kind": "backup",
+//!   "pid": 4242,
+//!   "refreshed_unix_ms": 1763725000000,
+//!   "checksum": "0123456789abcdef"
+//! }
+//! ```
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use super::clock::{nonce, now_unix_ms};
 use super::store::{BackupStore, get};
+use crate::sealed::{self, corruption};
 use crate::{Error, Result};
 
 /// Folder of leases in a backup store.
 pub const LOCKS_PREFIX: &str = "locks/";
+/// The `format` member of a lease.
+const LEASE_FORMAT: &str = "cairndb-lease";
+const LEASE_FORMAT_VERSION: u64 = 2;
 const LEASE_BYTES_MAX: u64 = 4096;
 const REFRESH_EVERY_MAX: Duration = Duration::from_secs(300);
 
@@ -40,6 +60,10 @@ impl LeaseKind {
             LeaseKind::Backup => "backup",
             LeaseKind::Gc => "gc",
         }
+    }
+
+    fn from_name(name: &str) -> Option<LeaseKind> {
+        [LeaseKind::Backup, LeaseKind::Gc].into_iter().find(|k| k.name() == name)
     }
 
     fn conflicts_with(self, other: LeaseKind) -> bool {
@@ -129,13 +153,36 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// The document as stored.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaseDoc {
+    format: String,
+    format_version: u64,
+    kind: String,
+    /// The process holding it, for people.
+    pid: u32,
+    refreshed_unix_ms: u64,
+}
+
 fn body(kind: LeaseKind, refreshed_unix_ms: u64) -> Vec<u8> {
-    format!(
-        "cairndb-lease 1\nkind {}\npid {}\nrefreshed_unix_ms {refreshed_unix_ms}\n",
-        kind.name(),
-        std::process::id()
-    )
-    .into_bytes()
+    sealed::seal(&LeaseDoc {
+        format: LEASE_FORMAT.to_owned(),
+        format_version: LEASE_FORMAT_VERSION,
+        kind: kind.name().to_owned(),
+        pid: std::process::id(),
+        refreshed_unix_ms,
+    })
+}
+
+/// When the `kind` lease read from `location` was last refreshed; damage,
+/// or a body of another kind, is `Error::Corruption`.
+fn refreshed_unix_ms(location: &str, bytes: &[u8], kind: LeaseKind) -> Result<u64> {
+    let doc: LeaseDoc = sealed::unseal(Path::new(location), bytes, LEASE_FORMAT, LEASE_FORMAT_VERSION)?;
+    if LeaseKind::from_name(&doc.kind) != Some(kind) {
+        return Err(corruption(Path::new(location), 0, format!("kind {:?} in a {} lease", doc.kind, kind.name())));
+    }
+    Ok(doc.refreshed_unix_ms)
 }
 
 /// Every lease in `store`. One whose object cannot be read as a lease
@@ -145,7 +192,8 @@ pub fn held(store: &dyn BackupStore) -> Result<Vec<HeldLease>> {
     for object in store.list(LOCKS_PREFIX)? {
         let Some((kind, started_unix_ms)) = parse_lease_key(&object.key) else { continue };
         let refreshed = match get(store, &object.key, LEASE_BYTES_MAX) {
-            Ok(bytes) => refreshed_unix_ms(&bytes).unwrap_or(started_unix_ms),
+            // Damaged: its job is known only to have started then.
+            Ok(bytes) => refreshed_unix_ms(&store.location(&object.key), &bytes, kind).unwrap_or(started_unix_ms),
             // Released since the listing.
             Err(e) if e.is_not_found() => continue,
             Err(e) if e.is_corruption() => started_unix_ms,
@@ -159,14 +207,9 @@ pub fn held(store: &dyn BackupStore) -> Result<Vec<HeldLease>> {
 fn parse_lease_key(key: &str) -> Option<(LeaseKind, u64)> {
     let rest = key.strip_prefix(LOCKS_PREFIX)?;
     let (kind, rest) = rest.split_once('-')?;
-    let kind = [LeaseKind::Backup, LeaseKind::Gc].into_iter().find(|k| k.name() == kind)?;
+    let kind = LeaseKind::from_name(kind)?;
     let (started, _nonce) = rest.split_once('-')?;
     Some((kind, started.parse().ok()?))
-}
-
-fn refreshed_unix_ms(bytes: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("refreshed_unix_ms "))?.parse().ok()
 }
 
 #[cfg(test)]
@@ -202,7 +245,16 @@ mod tests {
     fn names_and_bodies_parse() {
         assert_eq!(parse_lease_key("locks/gc-0001763725000000-00ff"), Some((LeaseKind::Gc, 1_763_725_000_000)));
         assert_eq!(parse_lease_key("locks/other-1-2"), None);
-        assert_eq!(refreshed_unix_ms(&body(LeaseKind::Backup, 99)), Some(99));
+        assert_eq!(refreshed_unix_ms("l", &body(LeaseKind::Backup, 99), LeaseKind::Backup).unwrap(), 99);
+        let wrong_kind = refreshed_unix_ms("l", &body(LeaseKind::Backup, 99), LeaseKind::Gc).unwrap_err();
+        assert!(
+            wrong_kind.is_corruption() && wrong_kind.to_string().contains("\"backup\" in a gc lease"),
+            "{wrong_kind}"
+        );
+        let text = String::from_utf8(body(LeaseKind::Gc, 5)).unwrap();
+        assert!(text.contains("\n  \"kind\": \"gc\",\n") && text.contains("\"refreshed_unix_ms\": 5,"), "{text}");
+        let damaged = text.replace("\": 5,", "\": 6,");
+        assert!(refreshed_unix_ms("l", damaged.as_bytes(), LeaseKind::Gc).unwrap_err().is_corruption());
         let lease = HeldLease { key: "k".into(), kind: LeaseKind::Backup, refreshed_unix_ms: 1000 };
         assert!(!lease.is_stale(1500, Duration::from_secs(1)));
         assert!(lease.is_stale(2000, Duration::from_secs(1)));

@@ -2,12 +2,12 @@
 //! `manifests/manifest-{id:06}.json` (format in `docs/FORMAT.md`,
 //! "Backup manifest").
 //!
-//! A sealed JSON document ([`super::sealed`]):
+//! A sealed JSON document ([`crate::sealed`]):
 //!
 //! ```text
 //! {
 //!   "format": "cairndb-backup-manifest",
-//!   "format_version": 2,
+//!   "format_version": 3,
 //!   "id": 7,
 //!   "created_unix_ms": 1763725000000,
 //!   "source": "/data/db",
@@ -15,8 +15,13 @@
 //!   "seqno": 41234,
 //!   "version_id": 17,
 //!   "files": [
-//!     {"role":"table","name":"tables/12.sst","key":"files/…-4096.sst","size_bytes":4096,"xxh3_128":"…"},
-//!     {"role":"version","name":"v17","key":"files/…-310.version","size_bytes":310,"xxh3_128":"…"}
+//!     {
+//!       "role": "table",
+//!       "name": "tables/12.sst",
+//!       "key": "files/…-4096.sst",
+//!       "size_bytes": 4096,
+//!       "xxh3_128": "…"
+//!     }
 //!   ],
 //!   "checksum": "0123456789abcdef"
 //! }
@@ -26,14 +31,15 @@
 //! back to an id and the path rebuilt from that, never used as it is. `key`
 //! must be the content key of `xxh3_128`, `size_bytes` and the role's kind.
 //! Exactly one file is the version file `v{version_id}`. `database` is the
-//! identity of the timeline backed up ([`DbIdentity`]); format 1 had none,
-//! and such a manifest is read as of an unknown database.
+//! identity of the timeline backed up ([`DbIdentity`]), or `unknown`.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use super::content::{ContentKey, ContentKind};
-use super::json::{self, Json};
-use super::sealed::{self, Fields};
+use crate::sealed::{self, corruption, parse_hex};
 use crate::version::{DbLayout, FileName, VersionId};
 use crate::{DbIdentity, Result, SeqNo};
 
@@ -42,15 +48,37 @@ pub const MANIFESTS_PREFIX: &str = "manifests/";
 /// The `format` member of a manifest.
 pub const MANIFEST_FORMAT: &str = "cairndb-backup-manifest";
 /// The manifest format version this build writes.
-pub const MANIFEST_FORMAT_VERSION: u64 = 2;
-/// The format before `database`, still read.
-const FORMAT_VERSION_NO_DATABASE: u64 = 1;
+pub const MANIFEST_FORMAT_VERSION: u64 = 3;
+/// How a manifest names a database without an identity.
+const UNKNOWN_DATABASE: &str = "unknown";
 /// Largest manifest read (about 200,000 files).
 pub const MANIFEST_BYTES_MAX: u64 = 64 << 20;
 
-const MEMBERS: [&str; 9] =
-    ["format", "format_version", "id", "created_unix_ms", "source", "database", "seqno", "version_id", "files"];
-const FILE_MEMBERS: [&str; 5] = ["role", "name", "key", "size_bytes", "xxh3_128"];
+/// The document as stored: what [`Manifest`] holds, spelled as JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestDoc {
+    format: String,
+    format_version: u64,
+    id: u64,
+    created_unix_ms: u64,
+    source: String,
+    database: String,
+    seqno: u64,
+    version_id: u64,
+    files: Vec<FileDoc>,
+}
+
+/// One file of a [`ManifestDoc`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    role: String,
+    name: String,
+    key: String,
+    size_bytes: u64,
+    xxh3_128: String,
+}
 
 /// What one backup holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +91,7 @@ pub struct Manifest {
     /// UTF-8 is shown with U+FFFD in place of bad bytes).
     pub source: String,
     /// The identity of the database timeline it holds; `None` for a
-    /// backup from before identities (format 1), of an unknown database.
+    /// database of unknown identity.
     pub database: Option<DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
@@ -138,68 +166,39 @@ impl Manifest {
 
     /// The document's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let files = if self.files.is_empty() {
-            "[]".to_owned()
-        } else {
-            let lines: Vec<String> = self.files.iter().map(|f| format!("    {}", file_json(f).encode())).collect();
-            format!("[\n{}\n  ]", lines.join(",\n"))
-        };
-        let string = |s: &str| {
-            let mut out = String::new();
-            json::write_string(&mut out, s);
-            out
-        };
-        // Without an identity, the document is exactly a format 1 one.
-        let (format_version, database) = match self.database {
-            Some(database) => (MANIFEST_FORMAT_VERSION, Some(("database", string(&database.to_string())))),
-            None => (FORMAT_VERSION_NO_DATABASE, None),
-        };
-        let mut members = vec![
-            ("format", string(MANIFEST_FORMAT)),
-            ("format_version", format_version.to_string()),
-            ("id", self.id.to_string()),
-            ("created_unix_ms", self.created_unix_ms.to_string()),
-            ("source", string(&self.source)),
-        ];
-        members.extend(database);
-        members.extend([
-            ("seqno", self.seqno.0.to_string()),
-            ("version_id", self.version_id.to_string()),
-            ("files", files),
-        ]);
-        sealed::seal(&members)
+        let database = self.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string());
+        sealed::seal(&ManifestDoc {
+            format: MANIFEST_FORMAT.to_owned(),
+            format_version: MANIFEST_FORMAT_VERSION,
+            id: self.id,
+            created_unix_ms: self.created_unix_ms,
+            source: self.source.clone(),
+            database,
+            seqno: self.seqno.0,
+            version_id: self.version_id,
+            files: self.files.iter().map(file_doc).collect(),
+        })
     }
 
     /// Parses and checks the manifest read from `location`. Anything
     /// damaged, inconsistent or unknown is `Error::Corruption`; never panics.
     pub fn decode(location: &str, bytes: &[u8]) -> Result<Manifest> {
-        let value = sealed::unseal(location, bytes)?;
-        let fields = sealed::members(location, &value, &MEMBERS)?;
-        let format_version =
-            fields.check_format(MANIFEST_FORMAT, &[MANIFEST_FORMAT_VERSION, FORMAT_VERSION_NO_DATABASE])?;
-        let database = match format_version {
-            FORMAT_VERSION_NO_DATABASE if value.get("database").is_some() => {
-                return Err(fields.bad("a format 1 manifest has no \"database\""));
-            }
-            FORMAT_VERSION_NO_DATABASE => None,
-            _ => {
-                let text = fields.str("database")?;
-                Some(
-                    text.parse::<DbIdentity>()
-                        .map_err(|_| fields.bad(format!("{text:?} is not a database identity")))?,
-                )
-            }
+        let doc: ManifestDoc = sealed::unseal(Path::new(location), bytes, MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION)?;
+        let bad = |what: String| corruption(Path::new(location), 0, what);
+        let database = match doc.database.as_str() {
+            UNKNOWN_DATABASE => None,
+            text => Some(text.parse::<DbIdentity>().map_err(|_| bad(format!("{text:?} is not a database identity")))?),
         };
         let manifest = Manifest {
-            id: fields.u64("id")?,
-            created_unix_ms: fields.u64("created_unix_ms")?,
-            source: fields.str("source")?.to_owned(),
+            id: doc.id,
+            created_unix_ms: doc.created_unix_ms,
+            source: doc.source,
             database,
-            seqno: SeqNo(fields.u64("seqno")?),
-            version_id: fields.u64("version_id")?,
-            files: fields.array("files")?.iter().map(|f| decode_file(location, f)).collect::<Result<_>>()?,
+            seqno: SeqNo(doc.seqno),
+            version_id: doc.version_id,
+            files: doc.files.iter().map(decode_file).collect::<std::result::Result<_, _>>().map_err(bad)?,
         };
-        manifest.check().map_err(|what| fields.bad(what))?;
+        manifest.check().map_err(bad)?;
         Ok(manifest)
     }
 
@@ -223,38 +222,31 @@ impl Manifest {
     }
 }
 
-fn file_json(file: &ManifestFile) -> Json {
-    let kind = file.content.kind;
-    Json::Object(vec![
-        ("role".into(), Json::String(kind.role().into())),
-        ("name".into(), Json::String(file.db_name())),
-        ("key".into(), Json::String(file.content.key())),
-        ("size_bytes".into(), Json::Number(file.content.size_bytes)),
-        ("xxh3_128".into(), Json::String(format!("{:032x}", file.content.xxh3_128))),
-    ])
+fn file_doc(file: &ManifestFile) -> FileDoc {
+    FileDoc {
+        role: file.content.kind.role().to_owned(),
+        name: file.db_name(),
+        key: file.content.key(),
+        size_bytes: file.content.size_bytes,
+        xxh3_128: format!("{:032x}", file.content.xxh3_128),
+    }
 }
 
-fn decode_file(location: &str, value: &Json) -> Result<ManifestFile> {
-    let fields = Fields::of(location, value);
-    if !matches!(value, Json::Object(_)) || value.keys().iter().any(|k| !FILE_MEMBERS.contains(k)) {
-        return Err(fields.bad("a file entry is not an object of role, name, key, size_bytes and xxh3_128"));
-    }
-    let name_text = fields.str("name")?;
-    let name = parse_db_name(name_text).ok_or_else(|| fields.bad(format!("{name_text:?} is not a database file")))?;
-    let role = fields.str("role")?;
-    let kind = ContentKind::from_role(role).ok_or_else(|| fields.bad(format!("unknown role {role:?}")))?;
+fn decode_file(doc: &FileDoc) -> std::result::Result<ManifestFile, String> {
+    let name_text = &doc.name;
+    let name = parse_db_name(name_text).ok_or_else(|| format!("{name_text:?} is not a database file"))?;
+    let role = &doc.role;
+    let kind = ContentKind::from_role(role).ok_or_else(|| format!("unknown role {role:?}"))?;
     if ContentKind::of(name) != Some(kind) {
-        return Err(fields.bad(format!("{name_text} cannot have role {role:?}")));
+        return Err(format!("{name_text} cannot have role {role:?}"));
     }
-    let key_text = fields.str("key")?;
-    let content =
-        ContentKey::parse(key_text).ok_or_else(|| fields.bad(format!("{key_text:?} is not a content key")))?;
-    let sum = fields.str("xxh3_128")?;
+    let key_text = &doc.key;
+    let content = ContentKey::parse(key_text).ok_or_else(|| format!("{key_text:?} is not a content key"))?;
     let consistent = content.kind == kind
-        && content.size_bytes == fields.u64("size_bytes")?
-        && sum == format!("{:032x}", content.xxh3_128);
+        && content.size_bytes == doc.size_bytes
+        && parse_hex(&doc.xxh3_128, 32) == Some(content.xxh3_128);
     if !consistent {
-        return Err(fields.bad(format!("{name_text}: its key, role, size and checksum disagree")));
+        return Err(format!("{name_text}: its key, role, size and checksum disagree"));
     }
     Ok(ManifestFile { name, content })
 }
@@ -289,17 +281,16 @@ mod tests {
     fn round_trip() {
         let bytes = sample().encode();
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.contains("\"name\":\"tables/12.sst\""), "{text}");
+        assert!(text.contains("\n      \"name\": \"tables/12.sst\",\n"), "{text}");
         assert_eq!(Manifest::decode("m", &bytes).unwrap(), sample());
     }
 
     #[test]
-    fn format_1_is_read_as_of_an_unknown_database() {
-        let old = Manifest { database: None, ..sample() };
-        let bytes = old.encode();
-        let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.contains("\"format_version\": 1,") && !text.contains("database"), "{text}");
-        assert_eq!(Manifest::decode("m", &bytes).unwrap(), old);
+    fn an_unknown_database_round_trips() {
+        let unknown = Manifest { database: None, ..sample() };
+        let bytes = unknown.encode();
+        assert!(String::from_utf8_lossy(&bytes).contains("\"database\": \"unknown\","));
+        assert_eq!(Manifest::decode("m", &bytes).unwrap(), unknown);
     }
 
     #[test]
@@ -331,16 +322,20 @@ mod tests {
     #[test]
     fn inconsistent_manifests_are_corruption() {
         type Edit = fn(&str) -> String;
-        let cases: [(&str, Edit); 11] = [
-            ("role", |t| t.replacen("\"role\":\"table\"", "\"role\":\"blob\"", 1)),
-            ("size", |t| t.replacen("\"size_bytes\":4096", "\"size_bytes\":4097", 1)),
+        let cases: [(&str, Edit); 15] = [
+            ("role", |t| t.replacen("\"role\": \"table\"", "\"role\": \"blob\"", 1)),
+            ("unknown role", |t| t.replacen("\"role\": \"table\"", "\"role\": \"index\"", 1)),
+            ("size", |t| t.replacen("\"size_bytes\": 4096", "\"size_bytes\": 4097", 1)),
+            ("digest", |t| t.replacen(&"f".repeat(32), &"F".repeat(32), 1)),
+            ("name of another role", |t| t.replacen("\"name\": \"blobs/3.blob\"", "\"name\": \"tables/3.sst\"", 1)),
             ("name", |t| t.replacen("tables/12.sst", "tables/../../etc.sst", 1)),
             ("version", |t| t.replacen("\"version_id\": 17", "\"version_id\": 18", 1)),
-            ("format", |t| t.replacen("\"format_version\": 2", "\"format_version\": 3", 1)),
-            ("old format with a database", |t| t.replacen("\"format_version\": 2", "\"format_version\": 1", 1)),
+            ("format", |t| t.replacen("\"format_version\": 3", "\"format_version\": 4", 1)),
+            ("old format", |t| t.replacen("\"format_version\": 3", "\"format_version\": 2", 1)),
             ("database", |t| t.replacen("5b2e9c0d-3", "5b2e9c0d-0", 1)),
             ("no database", |t| t.lines().filter(|l| !l.contains("\"database\"")).map(|l| format!("{l}\n")).collect()),
             ("unknown", |t| t.replacen("\"id\": 7,", "\"id\": 7,\n  \"extra\": 1,", 1)),
+            ("unknown in a file", |t| t.replacen("\"size_bytes\": 4096,", "\"size_bytes\": 4096, \"x\": 1,", 1)),
             ("missing", |t| t.replacen("  \"seqno\": 41234,\n", "", 1)),
             ("id", |t| t.replacen("\"id\": 7,", "\"id\": 0,", 1)),
         ];
@@ -348,6 +343,7 @@ mod tests {
             let bytes = edited(edit);
             let result = Manifest::decode("m", &bytes);
             assert!(result.as_ref().is_err_and(crate::Error::is_corruption), "{what}: {result:?}");
+            assert!(result.unwrap_err().to_string().starts_with("corruption in m at offset"), "{what}");
         }
         assert_eq!(Manifest::decode("m", &edited(|t| t.to_owned())).unwrap(), sample());
     }

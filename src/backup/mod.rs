@@ -24,7 +24,6 @@ mod create;
 mod dir_store;
 mod engine;
 mod gc;
-pub(crate) mod json;
 mod latest;
 mod lease;
 mod manifest;
@@ -34,7 +33,6 @@ mod restore;
 #[cfg(feature = "s3")]
 mod s3_store;
 mod scope;
-mod sealed;
 mod store;
 mod verify;
 
