@@ -11,7 +11,6 @@ mod escape;
 mod failure;
 mod hex;
 mod interrupt;
-mod json;
 mod logger;
 mod notation;
 mod output;

@@ -4,8 +4,6 @@ use std::fmt::Display;
 use std::io::{self, BufWriter, StdoutLock, Write as _};
 use std::time::Duration;
 
-use crate::json::Json;
-
 /// Buffered standard output. Errors (a closed pipe) reach the caller.
 pub struct Out {
     w: BufWriter<StdoutLock<'static>>,
@@ -33,8 +31,9 @@ impl Out {
     }
 
     /// A JSON document on one line.
-    pub fn json(&mut self, value: &Json) -> io::Result<()> {
-        writeln!(self.w, "{}", value.as_str())
+    pub fn json(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, value)?;
+        writeln!(self.w)
     }
 
     /// Writes out everything buffered.

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 
 use cairndb::CheckpointInfo;
 use cairndb::checkpoint::CheckpointOptions;
+use serde_json::{Value, json};
 
 use crate::args::CheckpointArgs;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, files, ms};
 
 /// Takes the checkpoint (flushing first unless `--no-flush`) and prints its `CheckpointInfo`.
@@ -48,19 +48,19 @@ pub fn how(info: &CheckpointInfo) -> String {
     format!("{} reflinked, {} hard-linked, {} copied", info.reflinked, info.hard_linked, info.copied)
 }
 
-fn to_json(info: &CheckpointInfo) -> Json {
-    Object::new()
-        .field("path", Json::path(&info.path))
-        .field("seqno", Json::num(info.seqno.get()))
-        .field("version_id", Json::num(info.version_id))
-        .field("table_files", Json::num(info.table_files as u64))
-        .field("blob_files", Json::num(info.blob_files as u64))
-        .field("log_segments", Json::num(info.log_segments as u64))
-        .field("bytes_total", Json::num(info.bytes_total))
-        .field("bytes_copied", Json::num(info.bytes_copied))
-        .field("reflinked", Json::num(info.reflinked as u64))
-        .field("hard_linked", Json::num(info.hard_linked as u64))
-        .field("copied", Json::num(info.copied as u64))
-        .field("duration_us", Json::num(u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX)))
-        .build()
+fn to_json(info: &CheckpointInfo) -> Value {
+    json!({
+        "path": info.path.to_string_lossy(),
+        "seqno": info.seqno.get(),
+        "version_id": info.version_id,
+        "table_files": info.table_files,
+        "blob_files": info.blob_files,
+        "log_segments": info.log_segments,
+        "bytes_total": info.bytes_total,
+        "bytes_copied": info.bytes_copied,
+        "reflinked": info.reflinked,
+        "hard_linked": info.hard_linked,
+        "copied": info.copied,
+        "duration_us": u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX),
+    })
 }

@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use cairndb::checkpoint::{CheckpointState, DeletedCheckpoint, delete};
 use cairndb::fs::StdFs;
+use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
 use crate::commands::list::description_json;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, utc};
 
 /// Deletes through `checkpoint::delete`, which refuses a database, a
@@ -36,13 +36,13 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_json(deleted: &DeletedCheckpoint) -> Json {
-    Object::new()
-        .field("path", Json::path(&deleted.path))
-        .field("seqno", Json::num(deleted.description.seqno.get()))
-        .field("files", Json::num(deleted.files as u64))
-        .field("bytes", Json::num(deleted.bytes))
+fn to_json(deleted: &DeletedCheckpoint) -> Value {
+    json!({
+        "path": deleted.path.to_string_lossy(),
+        "seqno": deleted.description.seqno.get(),
+        "files": deleted.files,
+        "bytes": deleted.bytes,
         // `checkpoint::delete` removes only checkpoints never opened for writing.
-        .field("checkpoint", description_json(Object::new(), &deleted.description, &CheckpointState::AsTaken))
-        .build()
+        "checkpoint": description_json(Map::new(), &deleted.description, &CheckpointState::AsTaken),
+    })
 }

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cairndb::DbStats;
+use serde_json::{Value, json};
 
 use crate::args::DbArgs;
 use crate::commands::open;
 use crate::commands::stats::{levels_json, print_levels};
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, ms};
 
 /// Runs `Db::compact` (flush, then one sorted run at the deepest level in
@@ -50,21 +50,21 @@ fn shape(s: &DbStats) -> String {
     format!("{}{place}: {}; {}", count(tables, "table"), bytes(table_bytes), count(s.blob_files, "blob file"))
 }
 
-fn side_json(s: &DbStats) -> Json {
-    Object::new()
-        .field("levels", levels_json(&s.levels))
-        .field("blob_files", Json::num(s.blob_files as u64))
-        .field("blob_bytes", Json::num(s.blob_bytes))
-        .build()
+fn side_json(s: &DbStats) -> Value {
+    json!({
+        "levels": levels_json(&s.levels),
+        "blob_files": s.blob_files,
+        "blob_bytes": s.blob_bytes,
+    })
 }
 
-fn to_json(args: &DbArgs, before: &DbStats, after: &DbStats, took: Duration) -> Json {
-    Object::new()
-        .field("path", Json::path(&args.db))
-        .field("before", side_json(before))
-        .field("after", side_json(after))
-        .field("compaction_bytes_read", Json::num(after.compaction_bytes_read))
-        .field("compaction_bytes_written", Json::num(after.compaction_bytes_written))
-        .field("duration_us", Json::num(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)))
-        .build()
+fn to_json(args: &DbArgs, before: &DbStats, after: &DbStats, took: Duration) -> Value {
+    json!({
+        "path": args.db.to_string_lossy(),
+        "before": side_json(before),
+        "after": side_json(after),
+        "compaction_bytes_read": after.compaction_bytes_read,
+        "compaction_bytes_written": after.compaction_bytes_written,
+        "duration_us": u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+    })
 }

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use cairndb::Snapshot;
 use cairndb::dump::{self, DumpInfo};
 use cairndb::fs::{Fs as _, StdFs};
+use serde_json::json;
 
 use crate::args::DumpArgs;
 use crate::commands::open;
 use crate::failure::Failure;
 use crate::interrupt;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, ms, rate};
 use crate::progress::{self, Unit};
 
@@ -100,16 +100,14 @@ fn sync(file: &File, path: &Path) -> cairndb::Result<()> {
 fn report(args: &DumpArgs, path: &Path, info: &DumpInfo, took: Duration) -> Result<ExitCode, Failure> {
     let mut out = Out::new();
     if args.json {
-        out.json(
-            &Object::new()
-                .field("db", Json::path(&args.db))
-                .field("file", Json::path(path))
-                .field("seqno", Json::num(info.seqno.get()))
-                .field("records", Json::num(info.records))
-                .field("bytes", Json::num(info.bytes))
-                .field("duration_us", Json::num(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)))
-                .build(),
-        )?;
+        out.json(&json!({
+            "db": args.db.to_string_lossy(),
+            "file": path.to_string_lossy(),
+            "seqno": info.seqno.get(),
+            "records": info.records,
+            "bytes": info.bytes,
+            "duration_us": u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        }))?;
     } else {
         let keys = indicatif::HumanCount(info.records);
         out.field("dumped", format_args!("{keys} keys of {} at seqno {}", args.db.display(), info.seqno))?;

@@ -8,12 +8,12 @@ use cairndb::fs::{Fs, OpenOptions, StdFs};
 use cairndb::hlog::segment::{self, SegmentHeader};
 use cairndb::version::DbLayout;
 use cairndb::{DbIdentity, DbStats, LogAddress};
+use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
 use crate::commands::list::{description_json, state_text};
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, files, utc};
 
 /// One log segment file on disk.
@@ -150,43 +150,26 @@ fn log_text(s: &Summary) -> String {
     }
 }
 
-fn to_json(s: &Summary) -> Json {
-    let levels = s.stats.levels.iter().enumerate().map(|(n, l)| {
-        Object::new()
-            .field("level", Json::num(n as u64))
-            .field("tables", Json::num(l.tables as u64))
-            .field("bytes", Json::num(l.bytes))
-            .build()
-    });
-    let segments = s.segments.iter().map(|g| {
-        Object::new()
-            .field("number", Json::num(g.number))
-            .field("start_address", g.start.map_or_else(Json::null, |a| Json::num(a.get())))
-            .field("bytes", Json::num(g.bytes))
-            .build()
-    });
-    Object::new()
-        .field("path", Json::path(&s.path))
-        .field("database", s.identity.map_or_else(Json::null, |id| Json::str(&id.to_string())))
-        .field("fork_pending", Json::bool(s.fork_pending))
-        .field("version_id", Json::num(s.stats.version_id))
-        .field("seqno", Json::num(s.stats.seqno.get()))
-        .field("table_seqno", Json::num(s.table_seqno))
-        .field("levels", Json::array(levels))
-        .field("blob_files", Json::num(s.stats.blob_files as u64))
-        .field("blob_bytes", Json::num(s.stats.blob_bytes))
-        .field(
-            "log",
-            Object::new()
-                .field("start_address", Json::num(s.log_start.get()))
-                .field("segments", Json::array(segments))
-                .build(),
-        )
-        .field("memtable_bytes", Json::num(s.stats.memtable_bytes))
-        .field("memtable_keys", Json::num(s.stats.memtable_keys as u64))
-        .field(
-            "checkpoint",
-            s.checkpoint.as_ref().map_or_else(Json::null, |(d, state)| description_json(Object::new(), d, state)),
-        )
-        .build()
+fn to_json(s: &Summary) -> Value {
+    let levels =
+        s.stats.levels.iter().enumerate().map(|(n, l)| json!({"level": n, "tables": l.tables, "bytes": l.bytes}));
+    let segments = s
+        .segments
+        .iter()
+        .map(|g| json!({"number": g.number, "start_address": g.start.map(|a| a.get()), "bytes": g.bytes}));
+    json!({
+        "path": s.path.to_string_lossy(),
+        "database": s.identity.map(|id| id.to_string()),
+        "fork_pending": s.fork_pending,
+        "version_id": s.stats.version_id,
+        "seqno": s.stats.seqno.get(),
+        "table_seqno": s.table_seqno,
+        "levels": levels.collect::<Vec<_>>(),
+        "blob_files": s.stats.blob_files,
+        "blob_bytes": s.stats.blob_bytes,
+        "log": json!({"start_address": s.log_start.get(), "segments": segments.collect::<Vec<_>>()}),
+        "memtable_bytes": s.stats.memtable_bytes,
+        "memtable_keys": s.stats.memtable_keys,
+        "checkpoint": s.checkpoint.as_ref().map(|(d, state)| description_json(Map::new(), d, state)),
+    })
 }

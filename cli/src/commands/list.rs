@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, list, state};
 use cairndb::fs::{Fs, StdFs};
+use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, utc};
 
 /// Prints one line (or one JSON object) per checkpoint.
@@ -22,7 +22,7 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
     }
     let mut out = Out::new();
     if args.json {
-        out.json(&Json::array(found.iter().zip(&states).map(|(l, state)| to_json(l, state))))?;
+        out.json(&found.iter().zip(&states).map(|(l, state)| to_json(l, state)).collect::<Vec<_>>())?;
     } else if found.is_empty() {
         out.line(format_args!("no checkpoints in {}", args.path.display()))?;
     } else {
@@ -45,8 +45,10 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_json(listing: &CheckpointListing, state: &CheckpointState) -> Json {
-    description_json(Object::new().field("path", Json::path(&listing.path)), &listing.description, state)
+fn to_json(listing: &CheckpointListing, state: &CheckpointState) -> Value {
+    let mut object = Map::new();
+    object.insert("path".to_owned(), json!(listing.path.to_string_lossy()));
+    description_json(object, &listing.description, state)
 }
 
 /// Whether a checkpoint was written since it was taken; `long` names the
@@ -67,32 +69,34 @@ pub fn state_text(d: &CheckpointDescription, state: &CheckpointState, long: bool
     }
 }
 
-fn state_json(d: &CheckpointDescription, state: &CheckpointState) -> Json {
+fn state_json(d: &CheckpointDescription, state: &CheckpointState) -> Value {
     let (opened, seqno, database) = match state {
         CheckpointState::AsTaken => (false, d.seqno, d.database),
         CheckpointState::Continued { seqno, database } => (true, *seqno, *database),
     };
-    Object::new()
-        .field("opened_for_writing", Json::bool(opened))
-        .field("written_since", Json::bool(state.written_since(d) > 0))
-        .field("seqno", Json::num(seqno.get()))
-        .field("database", database.map_or_else(Json::null, |id| Json::str(&id.to_string())))
-        .build()
+    json!({
+        "opened_for_writing": opened,
+        "written_since": state.written_since(d) > 0,
+        "seqno": seqno.get(),
+        "database": database.map(|id| id.to_string()),
+    })
 }
 
 /// The description's fields and the checkpoint's state appended to `object`.
-pub fn description_json(object: Object, d: &CheckpointDescription, state: &CheckpointState) -> Json {
-    object
-        .field("source", Json::path(&d.source))
-        .field("database", d.database.map_or_else(Json::null, |id| Json::str(&id.to_string())))
-        .field("seqno", Json::num(d.seqno.get()))
-        .field("version_id", Json::num(d.version_id))
-        .field("created_unix_ms", Json::num(d.created_unix_ms))
-        .field("table_files", Json::num(d.table_files as u64))
-        .field("blob_files", Json::num(d.blob_files as u64))
-        .field("log_segments", Json::num(d.log_segments as u64))
-        .field("bytes_total", Json::num(d.bytes_total))
-        .field("format_version", Json::num(d.format_version))
-        .field("state", state_json(d, state))
-        .build()
+pub fn description_json(mut object: Map<String, Value>, d: &CheckpointDescription, state: &CheckpointState) -> Value {
+    let fields = [
+        ("source", json!(d.source.to_string_lossy())),
+        ("database", json!(d.database.map(|id| id.to_string()))),
+        ("seqno", json!(d.seqno.get())),
+        ("version_id", json!(d.version_id)),
+        ("created_unix_ms", json!(d.created_unix_ms)),
+        ("table_files", json!(d.table_files)),
+        ("blob_files", json!(d.blob_files)),
+        ("log_segments", json!(d.log_segments)),
+        ("bytes_total", json!(d.bytes_total)),
+        ("format_version", json!(d.format_version)),
+        ("state", state_json(d, state)),
+    ];
+    object.extend(fields.map(|(name, value)| (name.to_owned(), value)));
+    Value::Object(object)
 }

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use cairndb::dump::{self, DumpReader, LoadInfo};
 use cairndb::fs::{StdFs, remove_dir_all};
+use serde_json::json;
 
 use crate::args::LoadArgs;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, ms, rate};
 use crate::progress::{self, Unit};
 
@@ -107,21 +107,16 @@ fn removed(db: &Path) -> String {
 fn report(args: &LoadArgs, name: &Path, created: bool, info: &LoadInfo, took: Duration) -> Result<ExitCode, Failure> {
     let mut out = Out::new();
     if args.json {
-        out.json(
-            &Object::new()
-                .field("db", Json::path(&args.db))
-                .field(
-                    "file",
-                    args.file.as_deref().filter(|f| *f != Path::new("-")).map_or_else(Json::null, Json::path),
-                )
-                .field("created", Json::bool(created))
-                .field("records", Json::num(info.records))
-                .field("bytes", Json::num(info.bytes))
-                .field("dump_seqno", Json::num(info.dump_seqno.get()))
-                .field("seqno", Json::num(info.seqno.get()))
-                .field("duration_us", Json::num(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)))
-                .build(),
-        )?;
+        out.json(&json!({
+            "db": args.db.to_string_lossy(),
+            "file": args.file.as_deref().filter(|f| *f != Path::new("-")).map(Path::to_string_lossy),
+            "created": created,
+            "records": info.records,
+            "bytes": info.bytes,
+            "dump_seqno": info.dump_seqno.get(),
+            "seqno": info.seqno.get(),
+            "duration_us": u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        }))?;
     } else {
         let keys = indicatif::HumanCount(info.records);
         let into = match created {

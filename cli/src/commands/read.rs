@@ -4,11 +4,11 @@ use std::ops::Bound;
 use std::process::ExitCode;
 
 use cairndb::{Db, DbIter};
+use serde_json::json;
 
 use crate::args::{CountArgs, GetArgs, RangeArgs, ScanArgs};
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::notation::Notation;
 use crate::output::Out;
 
@@ -62,7 +62,7 @@ pub fn count(args: &CountArgs) -> Result<ExitCode, Failure> {
     }
     let mut out = Out::new();
     if args.json {
-        out.json(&Object::new().field("keys", Json::num(keys)).build())?;
+        out.json(&json!({"keys": keys}))?;
     } else {
         out.line(keys)?;
     }

@@ -1,13 +1,14 @@
 //! `cairn stats DB`: the library's `DbStats`, every figure.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::{DbStats, LevelStats};
+use serde_json::{Value, json};
 
 use crate::args::DbArgs;
 use crate::commands::open;
 use crate::failure::Failure;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count};
 
 /// Opens the database read-only and prints its stats.
@@ -15,7 +16,7 @@ pub fn run(args: &DbArgs) -> Result<ExitCode, Failure> {
     let stats = open::read_only(&args.db)?.stats();
     let mut out = Out::new();
     if args.json {
-        out.json(&stats_json(Object::new().field("path", Json::path(&args.db)), &stats))?;
+        out.json(&stats_json(&args.db, &stats))?;
     } else {
         print_text(&mut out, &stats)?;
     }
@@ -68,37 +69,33 @@ pub fn print_levels(out: &mut Out, levels: &[LevelStats]) -> std::io::Result<()>
 }
 
 /// Every level, from 0, as `[{"level", "tables", "bytes"}]`.
-pub fn levels_json(levels: &[LevelStats]) -> Json {
-    Json::array(levels.iter().enumerate().map(|(n, l)| {
-        Object::new()
-            .field("level", Json::num(n as u64))
-            .field("tables", Json::num(l.tables as u64))
-            .field("bytes", Json::num(l.bytes))
-            .build()
-    }))
+pub fn levels_json(levels: &[LevelStats]) -> Value {
+    let levels = levels.iter().enumerate();
+    Value::Array(levels.map(|(n, l)| json!({"level": n, "tables": l.tables, "bytes": l.bytes})).collect())
 }
 
-/// The fields of `s` appended to `object`, named as in `DbStats`.
-fn stats_json(object: Object, s: &DbStats) -> Json {
-    object
-        .field("seqno", Json::num(s.seqno.get()))
-        .field("version_id", Json::num(s.version_id))
-        .field("memtable_bytes", Json::num(s.memtable_bytes))
-        .field("memtable_keys", Json::num(s.memtable_keys as u64))
-        .field("frozen_memtables", Json::num(s.frozen_memtables as u64))
-        .field("levels", levels_json(&s.levels))
-        .field("blob_files", Json::num(s.blob_files as u64))
-        .field("blob_bytes", Json::num(s.blob_bytes))
-        .field("flushes", Json::num(s.flushes))
-        .field("flush_bytes_written", Json::num(s.flush_bytes_written))
-        .field("compactions", Json::num(s.compactions))
-        .field("compaction_bytes_read", Json::num(s.compaction_bytes_read))
-        .field("compaction_bytes_written", Json::num(s.compaction_bytes_written))
-        .field("write_stalls", Json::num(s.write_stalls))
-        .field("write_stall_micros", Json::num(s.write_stall_micros))
-        .field("in_place_updates", Json::num(s.in_place_updates))
-        .field("live_snapshots", Json::num(s.live_snapshots as u64))
-        .field("files_deleted", Json::num(s.files_deleted))
-        .field("poisoned", s.poisoned.as_deref().map_or_else(Json::null, Json::str))
-        .build()
+/// The database at `path` and the fields of `s`, named as in `DbStats`.
+fn stats_json(path: &Path, s: &DbStats) -> Value {
+    json!({
+        "path": path.to_string_lossy(),
+        "seqno": s.seqno.get(),
+        "version_id": s.version_id,
+        "memtable_bytes": s.memtable_bytes,
+        "memtable_keys": s.memtable_keys,
+        "frozen_memtables": s.frozen_memtables,
+        "levels": levels_json(&s.levels),
+        "blob_files": s.blob_files,
+        "blob_bytes": s.blob_bytes,
+        "flushes": s.flushes,
+        "flush_bytes_written": s.flush_bytes_written,
+        "compactions": s.compactions,
+        "compaction_bytes_read": s.compaction_bytes_read,
+        "compaction_bytes_written": s.compaction_bytes_written,
+        "write_stalls": s.write_stalls,
+        "write_stall_micros": s.write_stall_micros,
+        "in_place_updates": s.in_place_updates,
+        "live_snapshots": s.live_snapshots,
+        "files_deleted": s.files_deleted,
+        "poisoned": s.poisoned.as_deref(),
+    })
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use cairndb::checkpoint::{Problem, VerifyReport, verify_with_progress};
 use cairndb::fs::{Fs, StdFs};
+use serde_json::{Value, json};
 
 use crate::args::PathArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, files};
 use crate::progress::{self, Unit};
 
@@ -67,20 +67,17 @@ fn describe(problem: &Problem) -> String {
     if what.contains(&file) { what } else { format!("{file}: {what}") }
 }
 
-fn to_json(path: &Path, report: &VerifyReport) -> Json {
-    let problems = report
-        .problems
-        .iter()
-        .map(|p| Object::new().field("file", Json::path(&p.file)).field("what", Json::str(&p.what)).build());
-    Object::new()
-        .field("path", Json::path(path))
-        .field("ok", Json::bool(report.is_ok()))
-        .field("version_id", Json::num(report.version_id))
-        .field("seqno", Json::num(report.seqno.get()))
-        .field("tables", Json::num(report.tables as u64))
-        .field("blob_files", Json::num(report.blob_files as u64))
-        .field("log_segments", Json::num(report.log_segments as u64))
-        .field("bytes_checked", Json::num(report.bytes_checked))
-        .field("problems", Json::array(problems))
-        .build()
+fn to_json(path: &Path, report: &VerifyReport) -> Value {
+    let problems = report.problems.iter().map(|p| json!({"file": p.file.to_string_lossy(), "what": &p.what}));
+    json!({
+        "path": path.to_string_lossy(),
+        "ok": report.is_ok(),
+        "version_id": report.version_id,
+        "seqno": report.seqno.get(),
+        "tables": report.tables,
+        "blob_files": report.blob_files,
+        "log_segments": report.log_segments,
+        "bytes_checked": report.bytes_checked,
+        "problems": problems.collect::<Vec<_>>(),
+    })
 }

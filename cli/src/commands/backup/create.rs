@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 
 use cairndb::backup::{BackupInfo, BackupOptions};
+use serde_json::{Value, json};
 
 use super::store::{self, Access, advance, rate};
 use crate::args::BackupCreateArgs;
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, ms};
 
 /// Takes the backup with a progress bar and prints what it moved.
@@ -61,18 +61,18 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_json(info: &BackupInfo) -> Json {
-    Object::new()
-        .field("id", Json::num(info.id))
-        .field("database", store::database_json(info.database))
-        .field("seqno", Json::num(info.seqno.get()))
-        .field("version_id", Json::num(info.version_id))
-        .field("files_total", Json::num(info.files_total as u64))
-        .field("bytes_total", Json::num(info.bytes_total))
-        .field("files_uploaded", Json::num(info.files_uploaded as u64))
-        .field("bytes_uploaded", Json::num(info.bytes_uploaded))
-        .field("files_skipped", Json::num(info.files_skipped as u64))
-        .field("bytes_skipped", Json::num(info.bytes_skipped))
-        .field("duration_us", Json::num(u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX)))
-        .build()
+fn to_json(info: &BackupInfo) -> Value {
+    json!({
+        "id": info.id,
+        "database": store::database_json(info.database),
+        "seqno": info.seqno.get(),
+        "version_id": info.version_id,
+        "files_total": info.files_total,
+        "bytes_total": info.bytes_total,
+        "files_uploaded": info.files_uploaded,
+        "bytes_uploaded": info.bytes_uploaded,
+        "files_skipped": info.files_skipped,
+        "bytes_skipped": info.bytes_skipped,
+        "duration_us": u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX),
+    })
 }

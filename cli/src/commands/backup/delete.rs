@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use serde_json::json;
+
 use super::store::{self, Access};
 use crate::args::BackupDeleteArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::Out;
 
 /// Removes the manifest; the files stay until gc.
@@ -17,7 +18,7 @@ pub fn run(args: &BackupDeleteArgs) -> Result<ExitCode, Failure> {
     engine.delete(args.id).at(at)?;
     let mut out = Out::new();
     if args.store.json {
-        out.json(&Object::new().field("deleted", Json::num(args.id)).build())?;
+        out.json(&json!({"deleted": args.id}))?;
     } else {
         out.field("deleted", format_args!("backup {}", args.id))?;
         out.line("its files stay until `cairn backup gc` finds no backup uses them")?;

@@ -4,10 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::store;
 use crate::args::BackupGcArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count};
 
 /// Collects garbage and says what went.
@@ -17,15 +18,13 @@ pub fn run(args: &BackupGcArgs) -> Result<ExitCode, Failure> {
     let report = engine.gc().at(at)?;
     let mut out = Out::new();
     if args.store.json {
-        out.json(
-            &Object::new()
-                .field("files_removed", Json::num(report.files_removed as u64))
-                .field("bytes_removed", Json::num(report.bytes_removed))
-                .field("files_kept", Json::num(report.files_kept as u64))
-                .field("uploads_removed", Json::num(report.uploads_removed as u64))
-                .field("leases_removed", Json::num(report.leases_removed as u64))
-                .build(),
-        )?;
+        out.json(&json!({
+            "files_removed": report.files_removed,
+            "bytes_removed": report.bytes_removed,
+            "files_kept": report.files_kept,
+            "uploads_removed": report.uploads_removed,
+            "leases_removed": report.leases_removed,
+        }))?;
     } else {
         out.field(
             "removed",

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::{BackupListing, Manifest};
+use serde_json::{Map, Value, json};
 
 use super::store::{self, database_json, database_text};
 use crate::args::BackupListArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, utc};
 
 /// Prints one line (or one JSON object) per backup; damaged ones are
@@ -27,7 +27,7 @@ pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
         .collect();
     let mut out = Out::new();
     if args.store.json {
-        out.json(&Json::array(listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest))))?;
+        out.json(&listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest)).collect::<Vec<_>>())?;
     } else if listed.is_empty() {
         out.line(format_args!("no backups in {}", args.store.store))?;
     } else {
@@ -67,24 +67,27 @@ fn row(m: &Manifest) -> String {
     )
 }
 
-fn to_json(listing: &BackupListing, latest: bool) -> Json {
-    let object = Object::new().field("id", Json::num(listing.id));
-    match (&listing.manifest, &listing.problem) {
-        (Some(m), problem) => problem
-            .iter()
-            .fold(object.field("ok", Json::bool(problem.is_none())), |o, p| o.field("problem", Json::str(p)))
-            .field("database", database_json(m.database))
-            .field("latest", Json::bool(latest))
-            .field("created_unix_ms", Json::num(m.created_unix_ms))
-            .field("source", Json::str(&m.source))
-            .field("seqno", Json::num(m.seqno.get()))
-            .field("version_id", Json::num(m.version_id))
-            .field("files", Json::num(m.files.len() as u64))
-            .field("bytes_total", Json::num(m.bytes_total()))
-            .build(),
-        (None, problem) => object
-            .field("ok", Json::bool(false))
-            .field("problem", Json::str(problem.as_deref().unwrap_or("unreadable")))
-            .build(),
+fn to_json(listing: &BackupListing, latest: bool) -> Value {
+    let Some(m) = &listing.manifest else {
+        let problem = listing.problem.as_deref().unwrap_or("unreadable");
+        return json!({"id": listing.id, "ok": false, "problem": problem});
+    };
+    let mut object = Map::new();
+    object.insert("id".to_owned(), json!(listing.id));
+    object.insert("ok".to_owned(), json!(listing.problem.is_none()));
+    if let Some(problem) = &listing.problem {
+        object.insert("problem".to_owned(), json!(problem));
     }
+    let fields = [
+        ("database", database_json(m.database)),
+        ("latest", json!(latest)),
+        ("created_unix_ms", json!(m.created_unix_ms)),
+        ("source", json!(m.source)),
+        ("seqno", json!(m.seqno.get())),
+        ("version_id", json!(m.version_id)),
+        ("files", json!(m.files.len())),
+        ("bytes_total", json!(m.bytes_total())),
+    ];
+    object.extend(fields.map(|(name, value)| (name.to_owned(), value)));
+    Value::Object(object)
 }

@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use serde_json::json;
+
 use super::store;
 use crate::args::BackupPruneArgs;
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::Out;
 
 /// Removes the older intact backups' manifests, says which went, and names
@@ -20,18 +21,13 @@ pub fn run(args: &BackupPruneArgs) -> Result<ExitCode, Failure> {
     let mut out = Out::new();
     let ids = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if args.store.json {
-        let list = |ids: &[u64]| Json::array(ids.iter().map(|&id| Json::num(id)));
-        let damaged = report
-            .damaged
-            .iter()
-            .map(|d| Object::new().field("id", Json::num(d.id)).field("reason", Json::str(&d.reason)).build());
-        out.json(
-            &Object::new()
-                .field("removed", list(&report.removed))
-                .field("kept", list(&report.kept))
-                .field("damaged", Json::array(damaged))
-                .build(),
-        )?;
+        let list = |ids: &[u64]| ids.to_vec();
+        let damaged = report.damaged.iter().map(|d| json!({"id": d.id, "reason": &d.reason}));
+        out.json(&json!({
+            "removed": list(&report.removed),
+            "kept": list(&report.kept),
+            "damaged": damaged.collect::<Vec<_>>(),
+        }))?;
     } else {
         out.field("removed", if report.removed.is_empty() { "none".to_owned() } else { ids(&report.removed) })?;
         out.field("kept", if report.kept.is_empty() { "none".to_owned() } else { ids(&report.kept) })?;

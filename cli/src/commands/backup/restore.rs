@@ -5,12 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::{Recovery, RestoreInfo};
+use serde_json::{Value, json};
 
 use super::store::{self, advance, database_json, database_text, rate};
 use crate::args::{BackupId, BackupRestoreArgs};
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count, ms};
 
 /// Restores with a progress bar; with `latest`, first finds the newest
@@ -57,19 +57,16 @@ pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_json(info: &RestoreInfo, recovery: Option<&Recovery>) -> Json {
-    let skipped = recovery
-        .iter()
-        .flat_map(|r| &r.skipped)
-        .map(|s| Object::new().field("id", Json::num(s.id)).field("reason", Json::str(&s.reason)).build());
-    Object::new()
-        .field("id", Json::num(info.id))
-        .field("database", database_json(info.database))
-        .field("path", Json::path(&info.path))
-        .field("seqno", Json::num(info.seqno.get()))
-        .field("files", Json::num(info.files as u64))
-        .field("bytes", Json::num(info.bytes))
-        .field("skipped", Json::array(skipped))
-        .field("duration_us", Json::num(u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX)))
-        .build()
+fn to_json(info: &RestoreInfo, recovery: Option<&Recovery>) -> Value {
+    let skipped = recovery.iter().flat_map(|r| &r.skipped).map(|s| json!({"id": s.id, "reason": &s.reason}));
+    json!({
+        "id": info.id,
+        "database": database_json(info.database),
+        "path": info.path.to_string_lossy(),
+        "seqno": info.seqno.get(),
+        "files": info.files,
+        "bytes": info.bytes,
+        "skipped": skipped.collect::<Vec<_>>(),
+        "duration_us": u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX),
+    })
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 use cairndb::backup::{BackupEngine, BackupProgress, BackupStore, DirStore};
 use cairndb::fs::StdFs;
 use indicatif::ProgressBar;
+use serde_json::Value;
 
 use crate::args::{DatabaseArgs, DatabaseChoice, StoreArgs};
 use crate::failure::{At as _, Failure};
-use crate::json::Json;
 use crate::progress::{self, Unit};
 
 pub use crate::output::rate;
@@ -46,8 +46,8 @@ pub fn database_text(database: Option<cairndb::DbIdentity>) -> String {
 }
 
 /// A database identity in JSON: a string, or null for none.
-pub fn database_json(database: Option<cairndb::DbIdentity>) -> Json {
-    database.map_or_else(Json::null, |d| Json::str(&d.to_string()))
+pub fn database_json(database: Option<cairndb::DbIdentity>) -> Value {
+    database.map_or(Value::Null, |d| Value::String(d.to_string()))
 }
 
 /// The engine with a grace period for crashed jobs' leftovers.

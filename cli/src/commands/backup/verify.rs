@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cairndb::backup::BackupVerifyReport;
+use serde_json::{Value, json};
 
 use super::store::{self, advance};
 use crate::args::{BackupId, BackupVerifyArgs};
 use crate::failure::{At as _, Failure};
-use crate::json::{Json, Object};
 use crate::output::{Out, bytes, count};
 
 /// Verifies with a progress bar; damage is listed and fails the command.
@@ -48,19 +48,13 @@ pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn to_json(report: &BackupVerifyReport) -> Json {
-    let problems = report.problems.iter().map(|p| {
-        Object::new()
-            .field("name", Json::str(&p.name))
-            .field("location", Json::str(&p.location))
-            .field("what", Json::str(&p.what))
-            .build()
-    });
-    Object::new()
-        .field("id", Json::num(report.id))
-        .field("ok", Json::bool(report.is_ok()))
-        .field("files_checked", Json::num(report.files_checked as u64))
-        .field("bytes_checked", Json::num(report.bytes_checked))
-        .field("problems", Json::array(problems))
-        .build()
+fn to_json(report: &BackupVerifyReport) -> Value {
+    let problems = report.problems.iter().map(|p| json!({"name": &p.name, "location": &p.location, "what": &p.what}));
+    json!({
+        "id": report.id,
+        "ok": report.is_ok(),
+        "files_checked": report.files_checked,
+        "bytes_checked": report.bytes_checked,
+        "problems": problems.collect::<Vec<_>>(),
+    })
 }

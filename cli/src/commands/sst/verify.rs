@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use serde_json::{Value, json};
+
 use super::{SstFile, kind, open};
 use crate::args::{SstKind, SstVerifyArgs};
 use crate::failure::Failure;
-use crate::json::{Json, Object};
 use crate::output::{Out, count};
 
 /// What verifying found.
@@ -87,20 +88,18 @@ fn print_text(out: &mut Out, path: &Path, r: &Report) -> std::io::Result<()> {
     }
 }
 
-fn to_json(path: &Path, r: &Report) -> Json {
+fn to_json(path: &Path, r: &Report) -> Value {
     let kind = match r.kind {
         SstKind::Table => "table",
         SstKind::Blob => "blob",
     };
-    let damage = r.damage.as_ref().map_or_else(Json::null, |(offset, what)| {
-        Object::new().field("offset", Json::num(*offset)).field("what", Json::str(what)).build()
-    });
-    Object::new()
-        .field("path", Json::path(path))
-        .field("kind", Json::str(kind))
-        .field("ok", Json::bool(r.damage.is_none()))
-        .field("entries", r.entries.map_or_else(Json::null, Json::num))
-        .field("data_blocks", r.blocks.map_or_else(Json::null, Json::num))
-        .field("damage", damage)
-        .build()
+    let damage = r.damage.as_ref().map(|(offset, what)| json!({"offset": *offset, "what": what}));
+    json!({
+        "path": path.to_string_lossy(),
+        "kind": kind,
+        "ok": r.damage.is_none(),
+        "entries": r.entries,
+        "data_blocks": r.blocks,
+        "damage": damage,
+    })
 }
