@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::Inner;
+use super::flush::flush_oldest_locked;
+use super::inner::Inner;
 use crate::fs::{Fs, MemFs, copy_file, read_to_vec};
 use crate::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use crate::version::{DbLayout, Version, encode_version_file};
@@ -66,7 +67,7 @@ impl Inner {
         };
         let seqno = cut.seqno_cut();
         while self.memtables().frozen.iter().any(|f| Arc::ptr_eq(f, &cut)) {
-            self.flush_oldest_locked()?;
+            flush_oldest_locked(self)?;
         }
         let version = self.current_version();
         debug_assert_eq!(version.last_seqno.max(seqno), version.last_seqno, "the cut is in the tables");
