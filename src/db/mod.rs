@@ -29,7 +29,7 @@ pub use range::KeyRange;
 pub use snapshot::Snapshot;
 pub use stats::{DbStats, LevelStats};
 
-pub(crate) use capture::Capture;
+pub(crate) use capture::{Capture, Cut, CutFile, CutSource, Extent};
 pub(crate) use inner::Inner;
 
 use std::path::Path;
@@ -195,8 +195,16 @@ impl Db {
         self.inner.layout.root()
     }
 
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    /// The file system the database is on.
+    pub(crate) fn fs(&self) -> &dyn crate::fs::Fs {
+        &*self.inner.fs
+    }
+
+    /// Cuts the database (`docs/DESIGN.md`, "Capture"): deletions pause
+    /// and the cut is captured, with a flush or without, until the guard
+    /// drops.
+    pub(crate) fn cut(&self, flush: bool) -> Result<Cut<'_>> {
+        self.inner.cut(flush)
     }
 
     /// Which database this is, and which timeline of it (`docs/FORMAT.md`,
