@@ -68,6 +68,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hlog;
+mod staging;
 mod sync;
 pub mod table;
 mod types;

@@ -150,7 +150,7 @@ impl BackupEngine {
         let manifest = Manifest {
             id,
             created_unix_ms: now_unix_ms(),
-            source: crate::checkpoint::target::normalize(cut.layout().root())?.to_string_lossy().into_owned(),
+            source: crate::staging::normalize(cut.layout().root())?.to_string_lossy().into_owned(),
             database: capture.version.identity,
             seqno: capture.seqno,
             version_id: capture.version.id.0,

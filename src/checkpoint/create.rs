@@ -3,12 +3,12 @@
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::target::{StagingGuard, check_target, normalize};
 use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
 use crate::db::{Capture, CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
+use crate::staging::{StagingGuard, check_target, normalize};
 use crate::version::{DbLayout, FileName, encode_current_for};
 
 impl Db {
