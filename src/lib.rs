@@ -69,6 +69,7 @@ pub mod fs;
 pub mod fuzzing;
 pub mod hlog;
 mod sealed;
+mod staging;
 mod sync;
 pub mod table;
 mod types;

@@ -30,9 +30,9 @@ use super::progress::BackupProgress;
 use super::scope::database_name;
 use super::store::{BackupStore, Source};
 use crate::checkpoint::verify::{verify_blob, verify_table};
-use crate::db::{Capture, Db};
+use crate::db::{CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, FsFile, OpenOptions};
-use crate::version::{DbLayout, FileName, as_copy, encode_version_file};
+use crate::version::FileName;
 use crate::{Error, Result, SeqNo};
 
 /// Manifests read, newest first, for contents already checked.
@@ -135,13 +135,11 @@ impl BackupEngine {
         }
         let store = &*self.store;
         let mut lease = Lease::acquire(store, LeaseKind::Backup, self.grace)?;
-        let inner = db.inner();
-        let fs = &*inner.fs;
-        let _pause = inner.pause_deletions();
-        let capture = inner.capture(options.flush)?;
-        let plan = plan(fs, &inner.layout, &capture)?;
-        capture.verify_version_file(fs, &inner.layout).map_err(refused)?;
-        capture.verify_log(fs, &inner.layout).map_err(refused)?;
+        let cut = db.cut(options.flush)?;
+        let (fs, capture) = (cut.fs(), cut.capture());
+        let plan = plan(fs, cut.files())?;
+        capture.verify_version_file(fs, cut.layout()).map_err(refused)?;
+        capture.verify_log(fs, cut.layout()).map_err(refused)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
         let checked = self.checked_contents(capture.version.identity)?;
         let (files, uploaded) = store_files(fs, store, &plan, &checked, &mut lease, progress)?;
@@ -152,7 +150,7 @@ impl BackupEngine {
         let manifest = Manifest {
             id,
             created_unix_ms: now_unix_ms(),
-            source: crate::checkpoint::target::normalize(inner.layout.root())?.to_string_lossy().into_owned(),
+            source: crate::staging::normalize(cut.layout().root())?.to_string_lossy().into_owned(),
             database: capture.version.identity,
             seqno: capture.seqno,
             version_id: capture.version.id.0,
@@ -295,34 +293,27 @@ struct Planned {
     len_bytes: u64,
 }
 
-/// Every file of the cut, each checked against the size the version records.
-fn plan(fs: &dyn Fs, layout: &DbLayout, capture: &Capture) -> Result<Vec<Planned>> {
-    let version = &capture.version;
-    let mut files = Vec::new();
-    let on_disk = |name: FileName, len_bytes: u64, exact: bool| -> Result<Planned> {
-        let path = layout.path_of(name);
-        let actual = fs.metadata(&path)?.len;
-        if actual < len_bytes || (exact && actual != len_bytes) {
-            return Err(Error::corruption(&path, 0, format!("{actual} bytes, but the cut records {len_bytes}")));
-        }
-        let kind = ContentKind::of(name).expect("database files have a kind");
-        Ok(Planned { name, kind, path: Some(path), bytes: Vec::new(), len_bytes })
-    };
-    for (_, table) in version.tables() {
-        files.push(on_disk(FileName::Table(table.info.id), table.info.size_bytes, true)?);
-    }
-    for blob in version.blob_files.values() {
-        files.push(on_disk(FileName::Blob(blob.info.id), blob.info.size_bytes, true)?);
-    }
-    for piece in &capture.log {
-        files.push(on_disk(FileName::LogSegment(piece.number), piece.len_bytes, false)?);
-    }
-    // Marked as a copy: the restored database's first writable open starts
-    // a new timeline.
-    let (bytes, _) = encode_version_file(&as_copy(version));
-    let name = FileName::Version(version.id);
-    files.push(Planned { name, kind: ContentKind::Version, path: None, len_bytes: bytes.len() as u64, bytes });
-    Ok(files)
+/// Every file of the cut, each on disk checked against the size the cut
+/// records: a whole file exactly, a prefix at least.
+fn plan(fs: &dyn Fs, files: Vec<CutFile>) -> Result<Vec<Planned>> {
+    files
+        .into_iter()
+        .map(|file| {
+            let kind = ContentKind::of(file.name).expect("database files have a kind");
+            let (path, bytes) = match file.source {
+                CutSource::Disk(path) => (Some(path), Vec::new()),
+                CutSource::Memory(bytes) => (None, bytes),
+            };
+            if let Some(path) = &path {
+                let actual = fs.metadata(path)?.len;
+                if actual < file.len_bytes || (file.extent == Extent::Whole && actual != file.len_bytes) {
+                    let what = format!("{actual} bytes, but the cut records {}", file.len_bytes);
+                    return Err(Error::corruption(path, 0, what));
+                }
+            }
+            Ok(Planned { name: file.name, kind, path, bytes, len_bytes: file.len_bytes })
+        })
+        .collect()
 }
 
 impl Planned {

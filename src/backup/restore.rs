@@ -17,8 +17,8 @@ use super::manifest::{Manifest, ManifestFile};
 use super::presence::StoredFiles;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
-use crate::checkpoint::target::{StagingGuard, check_target};
 use crate::fs::{Fs, OpenOptions};
+use crate::staging::{StagingGuard, check_target};
 use crate::version::{DbLayout, FileName, VersionId, encode_current};
 use crate::{Error, Result, SeqNo};
 

@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::target::{StagingGuard, check_target};
 use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
 use crate::Result;
-use crate::db::{Capture, Db};
+use crate::db::{Capture, CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
-use crate::version::{DbLayout, FileName, as_copy, encode_current, encode_version_file};
+use crate::staging::{StagingGuard, check_target, normalize};
+use crate::version::{DbLayout, FileName, encode_current_for};
 
 impl Db {
     /// Takes a checkpoint into `target` with default options (flush, sync):
@@ -64,21 +64,21 @@ impl Tally {
 
 fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<CheckpointInfo> {
     let started = Instant::now();
-    let inner = db.inner();
-    let fs = &*inner.fs;
-    let target = check_target(fs, target, Some(inner.layout.root()))?;
+    let fs = db.fs();
+    let target = check_target(fs, target, Some(db.path()))?;
     let (mut cleanup, staging) = StagingGuard::create(fs, &target, "checkpoint")?;
 
-    let _pause = inner.pause_deletions();
     let prepared = started.elapsed();
-    let capture = inner.capture(options.flush)?;
+    let cut = db.cut(options.flush)?;
+    let capture = cut.capture();
     let captured = started.elapsed();
     let out = DbLayout::new(&staging);
-    let tally = write_files(fs, &inner.layout, &out, &capture, options.sync)?;
+    let files = cut.files();
+    let tally = write_files(fs, &files, &out, options.sync)?;
     let linked = started.elapsed();
     let description = CheckpointDescription {
         format_version: CHECKPOINT_FORMAT_VERSION,
-        source: super::target::normalize(inner.layout.root())?,
+        source: normalize(cut.layout().root())?,
         database: capture.version.identity,
         seqno: capture.seqno,
         version_id: capture.version.id.0,
@@ -88,7 +88,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
         log_segments: capture.log.len(),
         bytes_total: tally.bytes_total,
     };
-    write_metadata(fs, &out, &capture, &description, options.sync)?;
+    write_metadata(fs, &out, capture, &files, &description, options.sync)?;
     let described = started.elapsed();
 
     cleanup.rename_into_place(&target, options.sync)?;
@@ -114,37 +114,31 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     })
 }
 
-/// Links (or copies) every table and blob file of the captured version, and
-/// copies the captured log, into the staging layout.
-fn write_files(fs: &dyn Fs, src: &DbLayout, out: &DbLayout, capture: &Capture, sync: bool) -> Result<Tally> {
+/// Links (or copies) every file of the cut on disk into the staging
+/// layout: each table and blob file, and each log segment whose file is
+/// exactly its captured prefix; copies the prefix of any other segment.
+fn write_files(fs: &dyn Fs, files: &[CutFile], out: &DbLayout, sync: bool) -> Result<Tally> {
     for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
         fs.create_dir(&dir)?;
     }
     let mut tally = Tally::default();
-    let tables = capture.version.tables().map(|(_, t)| FileName::Table(t.info.id));
-    let blobs = capture.version.blob_files.keys().map(|&id| FileName::Blob(id));
-    for name in tables.chain(blobs) {
-        let (from, to) = (src.path_of(name), out.path_of(name));
-        let outcome = link_or_copy(fs, &from, fs, &to, sync)?;
+    for file in files {
+        let CutSource::Disk(from) = &file.source else { continue };
+        let to = file.destination(out);
+        // Only a prefix needs the file's length now; a sealed file is linked as it is.
+        let linkable = file.extent == Extent::Whole || file.may_link(fs.metadata(from)?.len);
+        if !linkable {
+            let bytes = copy_file(fs, from, fs, &to, file.len_bytes, sync)?;
+            tally.count(LinkOutcome { strategy: LinkStrategy::Copied, bytes });
+            continue;
+        }
+        let outcome = link_or_copy(fs, from, fs, &to, sync)?;
         // A link shares the source's bytes; a copy is new bytes, read from
         // the source, and must not carry damage into the checkpoint.
-        if outcome.strategy == LinkStrategy::Copied {
-            verify_copied(fs, &from, name)?;
+        if file.extent == Extent::Whole && outcome.strategy == LinkStrategy::Copied {
+            verify_copied(fs, from, file.name)?;
         }
         tally.count(outcome);
-    }
-    // Captured log segments belong to frozen memtables and were persisted by
-    // the capture: complete and never appended again, so one whose file is
-    // exactly the captured length is shared like a table. Anything else is
-    // copied up to the captured length.
-    for piece in &capture.log {
-        let to = out.log_segment(piece.number);
-        if fs.metadata(&piece.path)?.len == piece.len_bytes {
-            tally.count(link_or_copy(fs, &piece.path, fs, &to, sync)?);
-        } else {
-            let bytes = copy_file(fs, &piece.path, fs, &to, piece.len_bytes, sync)?;
-            tally.count(LinkOutcome { strategy: LinkStrategy::Copied, bytes });
-        }
     }
     Ok(tally)
 }
@@ -161,22 +155,29 @@ fn verify_copied(fs: &dyn Fs, from: &Path, name: FileName) -> Result<()> {
     checked.map_err(|e| e.refusing("the checkpoint was not made"))
 }
 
-/// Writes `v{N}`, `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs
-/// them and every non-empty directory of the staging layout. All writes
-/// come before the first fsync, so one journal commit can carry them all.
+/// Writes the cut's files made in memory (`v{N}`, marked as a copy),
+/// `CURRENT` and `CHECKPOINT`, then (with `sync`) fsyncs them and every
+/// non-empty directory of the staging layout. All writes come before the
+/// first fsync, so one journal commit can carry them all.
 fn write_metadata(
     fs: &dyn Fs,
     out: &DbLayout,
     capture: &Capture,
+    cut_files: &[CutFile],
     description: &CheckpointDescription,
     sync: bool,
 ) -> Result<()> {
-    // Marked as a copy: its first writable open starts a new timeline.
-    let (version_bytes, hash) = encode_version_file(&as_copy(&capture.version));
+    let id = capture.version.id;
+    let version_file = cut_files.iter().find_map(|f| match &f.source {
+        CutSource::Memory(bytes) if f.name == FileName::Version(id) => Some(bytes.as_slice()),
+        _ => None,
+    });
+    let version_file = version_file.expect("a cut lists its version file");
+    let (current, checkpoint) = (encode_current_for(id, version_file), description.encode());
     let files = [
-        (out.version(capture.version.id), version_bytes),
-        (out.current(), encode_current(capture.version.id, hash)),
-        (out.root().join(CHECKPOINT_FILE), description.encode()),
+        (out.version(id), version_file),
+        (out.current(), current.as_slice()),
+        (out.root().join(CHECKPOINT_FILE), checkpoint.as_slice()),
     ];
     let mut written = Vec::with_capacity(files.len());
     for (path, bytes) in &files {

@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::target::{remove_staging, staging_path};
 use super::{CHECKPOINT_FILE, CheckpointDescription, describe};
 use crate::fs::{FileKind, Fs, read_to_vec, sync_parent};
+use crate::staging::{remove_staging, staging_path};
 use crate::version::{DbLayout, FileName, decode_current, decode_version};
 use crate::{Error, Result};
 

@@ -8,15 +8,14 @@ mod delete;
 mod description;
 mod list;
 mod state;
-pub(crate) mod target;
 pub(crate) mod verify;
 
+pub use crate::staging::STAGING_PREFIX;
 pub use delete::{DeletedCheckpoint, delete};
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
 pub use state::{CheckpointState, state};
-pub use target::STAGING_PREFIX;
 pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_progress};
 
 use std::path::PathBuf;

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::Retention;
 use crate::blob::{BlobOptions, BlobWriter};
 use crate::fs::Fs;
-use crate::table::{TableOptions, TableWriter, ValueKind};
+use crate::table::{Entry, TableOptions, TableWriter, ValueKind};
 use crate::version::{BlobFileInfo, DbLayout, TableInfo};
 use crate::{BlobFileId, Result, SeqNo, TableId};
 
@@ -98,6 +99,49 @@ impl Output {
             *self.table_writer()?.blob_refs.entry(reference.file).or_default() += u64::from(reference.len);
         }
         self.add_to_table(key, seqno, kind, value)
+    }
+
+    /// Writes a stream of entries in table order (key ascending, seqno
+    /// descending), keeping of each key's versions those `retention`
+    /// keeps: the one loop of flush (a sorted memtable) and compaction
+    /// (merged tables).
+    pub(crate) fn add_sorted(
+        &mut self,
+        retention: &Retention,
+        entries: impl IntoIterator<Item = Result<Entry>>,
+    ) -> Result<()> {
+        let mut group: Vec<(SeqNo, ValueKind, Vec<u8>)> = Vec::new();
+        let mut key: Vec<u8> = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if entry.key != key {
+                if !group.is_empty() {
+                    self.add_group(retention, &key, &mut group)?;
+                }
+                key = entry.key;
+            }
+            group.push((entry.seqno, entry.kind, entry.value));
+        }
+        if !group.is_empty() {
+            self.add_group(retention, &key, &mut group)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the versions of one key (newest first) that `retention` keeps.
+    fn add_group(
+        &mut self,
+        retention: &Retention,
+        key: &[u8],
+        group: &mut Vec<(SeqNo, ValueKind, Vec<u8>)>,
+    ) -> Result<()> {
+        let flags: Vec<(SeqNo, bool)> = group.iter().map(|(s, k, _)| (*s, *k == ValueKind::Tombstone)).collect();
+        for ((seqno, kind, value), keep) in group.drain(..).zip(retention.select(&flags)) {
+            if keep {
+                self.add(key, seqno, kind, &value)?;
+            }
+        }
+        Ok(())
     }
 
     fn add_to_table(&mut self, key: &[u8], seqno: SeqNo, kind: ValueKind, value: &[u8]) -> Result<()> {
@@ -260,6 +304,42 @@ mod tests {
         let entry = table.get(b"key0000", SeqNo(5)).unwrap().unwrap();
         assert_eq!(entry.kind, ValueKind::BlobRef);
         assert_eq!(blob.read_value(&entry.blob_ref().unwrap(), b"key0000").unwrap(), vec![b'B'; 150]);
+    }
+
+    #[test]
+    fn a_sorted_stream_keeps_what_retention_keeps_of_each_key() {
+        let (fs, layout) = setup();
+        let mut out = output(&fs, &layout);
+        let entry = |key: &[u8], seqno: u64, kind: ValueKind| {
+            Ok(Entry { key: key.to_vec(), seqno: SeqNo(seqno), kind, value: b"v".to_vec() })
+        };
+        let entries = [
+            entry(b"a", 9, ValueKind::Value),
+            entry(b"a", 5, ValueKind::Value),
+            entry(b"a", 2, ValueKind::Value),
+            entry(b"b", 8, ValueKind::Tombstone),
+            entry(b"c", 1, ValueKind::Value),
+        ];
+        // A snapshot at 6 keeps the newest version at or below it too.
+        out.add_sorted(&Retention::new(vec![SeqNo(6)], true), entries).unwrap();
+        let (tables, _) = out.finish().unwrap();
+        assert_eq!(tables.len(), 1);
+        let cache = Arc::new(BlockCache::new(1 << 20));
+        let table = Table::open(&fs, &layout.table(tables[0].id), tables[0].id, cache).unwrap();
+        let kept: Vec<(Vec<u8>, u64)> =
+            table.iter().map(|e| e.map(|e| (e.key, e.seqno.0))).collect::<Result<_>>().unwrap();
+        assert_eq!(kept, [(b"a".to_vec(), 9), (b"a".to_vec(), 5), (b"c".to_vec(), 1)], "a@2 shadowed, b dropped");
+    }
+
+    #[test]
+    fn an_error_in_the_stream_stops_the_output() {
+        let (fs, layout) = setup();
+        let mut out = output(&fs, &layout);
+        let entries = [
+            Ok(Entry { key: b"a".to_vec(), seqno: SeqNo(1), kind: ValueKind::Value, value: b"v".to_vec() }),
+            Err(crate::Error::invalid("stream failed")),
+        ];
+        assert!(out.add_sorted(&Retention::new(Vec::new(), false), entries).is_err());
     }
 
     #[test]

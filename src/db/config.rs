@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Db;
-use crate::Result;
+use crate::blob::BlobOptions;
+use crate::compaction::{CompactionOptions, OutputOptions};
 use crate::fs::{Fs, StdFs};
+use crate::table::TableOptions;
 
 /// Longest key accepted by writes.
 pub const KEY_BYTES_MAX: usize = 16 << 10;
@@ -19,7 +20,7 @@ pub enum SyncMode {
     /// Every write returns only once it is durable (a group commit that
     /// concurrent writers share).
     Always,
-    /// Writes become durable at the next [`Db::persist`] or background
+    /// Writes become durable at the next [`Db::persist`](super::Db::persist) or background
     /// persist; a crash loses at most a suffix of them.
     Background,
 }
@@ -146,8 +147,25 @@ impl Config {
         self
     }
 
-    /// Opens the database.
-    pub fn open(self) -> Result<Db> {
-        Db::open_with(self)
+    /// How flushes and compactions lay out the tables and blob files they write.
+    pub(crate) fn output_options(&self) -> OutputOptions {
+        OutputOptions {
+            table: TableOptions { compression: self.compression, ..TableOptions::default() },
+            blob: BlobOptions { compression: self.compression },
+            table_target_bytes: self.table_target_bytes,
+            blob_threshold_bytes: self.blob_threshold_bytes,
+            blob_file_target_bytes: 256 << 20,
+        }
+    }
+
+    /// The knobs of the compaction policy.
+    pub(crate) fn compaction_options(&self) -> CompactionOptions {
+        CompactionOptions {
+            level0_trigger: self.level0_trigger,
+            // About `level0_trigger` half-full tables.
+            level0_trigger_bytes: self.level0_trigger as u64 * self.table_target_bytes / 2,
+            level1_target_bytes: self.level1_target_bytes,
+            ..CompactionOptions::default()
+        }
     }
 }

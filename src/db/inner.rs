@@ -1,20 +1,18 @@
-//! The shared state of an open database and its write, freeze and flush
-//! paths.
+//! The shared state of an open database and its write path, up to the
+//! freeze; what a freeze makes due (flush, compaction) runs elsewhere
+//! (`workers.rs`, `flush.rs`, `compact.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
-use super::read::Readers;
 use super::work::Work;
-use crate::blob::BlobOptions;
-use crate::compaction::{OutputOptions, Retention};
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
 use crate::sync::{MutexExt, RwLockExt};
-use crate::table::{BlockCache, TableOptions, ValueKind};
-use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionEdit, VersionSet};
+use crate::table::BlockCache;
+use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionSet};
 use crate::{Error, Result, SeqNo};
 
 /// Writers stall while frozen memtables holding this many memtable budgets'
@@ -31,6 +29,30 @@ pub(crate) const FROZEN_STALL_MEMTABLES: u64 = 2;
 pub(crate) struct Super {
     pub(crate) frozen: Vec<Arc<FrozenLog>>,
     pub(crate) version: Arc<Version>,
+}
+
+/// What reads of the database's files share: the block cache. The readers
+/// of the files themselves live with the files' entries in the versions
+/// ([`TableFile`](crate::version::TableFile) and the version's blob file):
+/// each file is opened once, by its first read, and closed when the last
+/// version holding it goes, so no file the database deletes is kept open.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    pub(crate) cache: Arc<BlockCache>,
+}
+
+impl Readers {
+    pub(crate) fn new(cache: Arc<BlockCache>) -> Readers {
+        Readers { cache }
+    }
+}
+
+/// What a write did: its seqno, and whether it froze the memtable (which
+/// makes a flush due).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Written {
+    pub(crate) seqno: SeqNo,
+    pub(crate) froze: bool,
 }
 
 /// Counters kept as the database runs.
@@ -138,7 +160,8 @@ impl Inner {
         // A level 0 left long by the last run stalls writers from the start.
         inner.update_memtables(|_| ());
         if !inner.config.read_only && inner.hlog.size_bytes() >= inner.config.memtable_size_bytes {
-            inner.freeze(false)?;
+            // Flushed once the workers start (`Workers::start`).
+            inner.freeze_now(false);
         }
         Ok(inner)
     }
@@ -198,8 +221,9 @@ impl Inner {
         self.poison.locked().clone()
     }
 
-    /// Writes a batch of operations atomically.
-    pub(crate) fn write(&self, ops: &[Op<'_>]) -> Result<SeqNo> {
+    /// Writes a batch of operations atomically; freezes the memtable when
+    /// the write fills it.
+    pub(crate) fn write(&self, ops: &[Op<'_>]) -> Result<Written> {
         self.check_writable()?;
         for op in ops {
             let (key, value) = match op {
@@ -218,10 +242,9 @@ impl Inner {
         if self.config.sync == SyncMode::Always {
             self.hlog.persist()?;
         }
-        if self.hlog.size_bytes() >= self.config.memtable_size_bytes {
-            self.freeze(false)?;
-        }
-        Ok(seqno)
+        let full = self.hlog.size_bytes() >= self.config.memtable_size_bytes;
+        let froze = full && self.freeze_now(false).is_some();
+        Ok(Written { seqno, froze })
     }
 
     /// Waits while flushes or level 0 are too far behind; counts the stall.
@@ -277,21 +300,6 @@ impl Inner {
     }
 
     /// Freezes the active memtable (when full, or when `force` and not
-    /// empty) and hands it to the flusher. Returns whether it froze.
-    pub(crate) fn freeze(&self, force: bool) -> Result<bool> {
-        if self.freeze_now(force).is_none() {
-            return Ok(false);
-        }
-        if self.config.background_threads {
-            self.work.notify_all();
-        } else {
-            while self.flush_oldest()? {}
-            while self.compact_once()? {}
-        }
-        Ok(true)
-    }
-
-    /// Freezes the active memtable (when full, or when `force` and not
     /// empty) without starting its flush; returns the frozen log.
     pub(crate) fn freeze_now(&self, force: bool) -> Option<Arc<FrozenLog>> {
         self.update_memtables(|s| {
@@ -305,76 +313,17 @@ impl Inner {
         })
     }
 
-    /// Freezes and flushes everything written so far.
-    pub(crate) fn flush(&self) -> Result<()> {
-        self.check_writable()?;
-        self.freeze(true)?;
-        while self.flush_oldest()? {}
-        Ok(())
-    }
-
-    /// Writes the oldest frozen memtable to level-0 tables and installs
-    /// them. Returns false when there was nothing to flush.
-    pub(crate) fn flush_oldest(&self) -> Result<bool> {
-        let _one_at_a_time = self.work.flush_lock();
-        self.flush_oldest_locked()
-    }
-
-    /// [`flush_oldest`](Self::flush_oldest) for a caller holding the flush
-    /// lock. A failure poisons the database: the disk may hold a partial
-    /// state only a reopen (recovering from the log) sorts out.
-    pub(crate) fn flush_oldest_locked(&self) -> Result<bool> {
-        self.check_writable()?;
-        self.write_frozen_oldest().inspect_err(|e| self.set_poison(e))
-    }
-
-    fn write_frozen_oldest(&self) -> Result<bool> {
-        let Some(frozen) = self.memtables().frozen.first().cloned() else {
-            return Ok(false);
-        };
-        let retention = Retention::new(self.hlog.live_snapshots(), false);
-        let mut output = self.output();
-        let mut group: Vec<(SeqNo, ValueKind, Vec<u8>)> = Vec::new();
-        let mut key: Vec<u8> = Vec::new();
-        for entry in frozen.iter_sorted() {
-            if entry.key != key && !group.is_empty() {
-                write_group(&mut output, &retention, &key, &mut group)?;
-            }
-            if entry.key != key {
-                key = entry.key.clone();
-            }
-            let kind = match entry.kind {
-                crate::hlog::EntryKind::Value => ValueKind::Value,
-                crate::hlog::EntryKind::Tombstone => ValueKind::Tombstone,
-            };
-            group.push((entry.seqno, kind, entry.value));
-        }
-        if !group.is_empty() {
-            write_group(&mut output, &retention, &key, &mut group)?;
-        }
-        let (tables, blobs) = output.finish()?;
-        let written: u64 = tables.iter().map(|t| t.size_bytes).chain(blobs.iter().map(|b| b.size_bytes)).sum();
-        let edit = VersionEdit {
-            add_tables: tables.into_iter().map(|t| (0, t)).collect(),
-            add_blobs: blobs,
-            last_seqno: Some(frozen.seqno_cut()),
-            log_start: Some(frozen.address_range().end),
-            ..VersionEdit::default()
-        };
-        let version = self.versions.install(&edit)?;
+    /// Swaps the flushed memtable `frozen` for `version`, which holds its
+    /// tables, in one step: readers see its writes in one or the other.
+    pub(crate) fn replace_frozen(&self, frozen: &Arc<FrozenLog>, version: &Arc<Version>) {
         self.update_memtables(|s| {
             if version.id > s.version.id {
-                s.version = Arc::clone(&version);
+                s.version = Arc::clone(version);
             }
-            if s.frozen.first().is_some_and(|f| Arc::ptr_eq(f, &frozen)) {
+            if s.frozen.first().is_some_and(|f| Arc::ptr_eq(f, frozen)) {
                 s.frozen.remove(0);
             }
         });
-        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
-        self.counters.flush_bytes_written.fetch_add(written, Ordering::Relaxed);
-        self.remove_obsolete_log()?;
-        self.work.notify_all();
-        Ok(true)
     }
 
     /// Deletes the log segments whose records are all in tables, unless
@@ -405,22 +354,8 @@ impl Inner {
             }
         });
     }
-
-    /// A fresh output for flush or compaction.
-    pub(crate) fn output(&self) -> crate::compaction::Output {
-        let options = OutputOptions {
-            table: TableOptions { compression: self.config.compression, ..TableOptions::default() },
-            blob: BlobOptions { compression: self.config.compression },
-            table_target_bytes: self.config.table_target_bytes,
-            blob_threshold_bytes: self.config.blob_threshold_bytes,
-            blob_file_target_bytes: 256 << 20,
-        };
-        let ids = self.versions.id_source();
-        crate::compaction::Output::new(Arc::clone(&self.fs), self.layout.clone(), options, Box::new(ids))
-    }
 }
 
-/// Writes one key's versions (newest first) that the retention rule keeps.
 /// While alive, no obsolete file of the database is deleted; when the last
 /// pause ends, queued table and blob files go, and so do the log segments
 /// flushes left behind meanwhile.
@@ -440,22 +375,6 @@ impl Drop for DbDeletionPause<'_> {
     }
 }
 
-pub(crate) fn write_group(
-    output: &mut crate::compaction::Output,
-    retention: &Retention,
-    key: &[u8],
-    group: &mut Vec<(SeqNo, ValueKind, Vec<u8>)>,
-) -> Result<()> {
-    let flags: Vec<(SeqNo, bool)> = group.iter().map(|(s, k, _)| (*s, *k == ValueKind::Tombstone)).collect();
-    for ((seqno, kind, value), keep) in group.drain(..).zip(retention.select(&flags)) {
-        if keep {
-            output.add(key, seqno, kind, &value)?;
-        }
-    }
-    Ok(())
-}
-
-/// A page size that gives a small memtable budget several pages.
 /// Makes the directories' entries durable: what a writable open builds on
 /// must be on disk before it deletes or writes anything. A process that
 /// died (or whose directory fsync failed) after renaming `CURRENT` leaves
@@ -470,6 +389,7 @@ fn sync_directories(fs: &dyn Fs, layout: &DbLayout) -> Result<()> {
     Ok(())
 }
 
+/// A page size that gives a small memtable budget several pages.
 fn page_size_for(memtable_bytes: u64) -> u32 {
     let target = (memtable_bytes / 16).clamp(4096, 1 << 20);
     // A power of two: a multiple of 8 and of 4096.

@@ -9,7 +9,9 @@
 
 mod batch;
 mod capture;
+mod compact;
 mod config;
+mod flush;
 mod inner;
 mod iter;
 mod merge;
@@ -18,6 +20,7 @@ mod read;
 mod snapshot;
 mod stats;
 mod work;
+mod workers;
 
 pub use batch::WriteBatch;
 pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
@@ -26,11 +29,13 @@ pub use range::KeyRange;
 pub use snapshot::Snapshot;
 pub use stats::{DbStats, LevelStats};
 
-pub(crate) use capture::Capture;
+pub(crate) use capture::{Capture, Cut, CutFile, CutSource, Extent};
 pub(crate) use inner::Inner;
 
 use std::path::Path;
 use std::sync::Arc;
+
+use workers::Workers;
 
 use crate::hlog::Op;
 use crate::version::{DbIdentity, Version};
@@ -58,7 +63,14 @@ use crate::{Result, SeqNo};
 #[derive(Clone, Debug)]
 pub struct Db {
     inner: Arc<Inner>,
-    _workers: Arc<work::Workers>,
+    workers: Arc<Workers>,
+}
+
+impl Config {
+    /// Opens the database.
+    pub fn open(self) -> Result<Db> {
+        Db::open_with(self)
+    }
 }
 
 impl Db {
@@ -70,18 +82,27 @@ impl Db {
 
     pub(crate) fn open_with(config: Config) -> Result<Db> {
         let inner = Inner::open(config)?;
-        let workers = Arc::new(work::Workers::start(&inner)?);
-        Ok(Db { inner, _workers: workers })
+        let workers = Arc::new(Workers::start(&inner)?);
+        Ok(Db { inner, workers })
+    }
+
+    /// Writes `ops` atomically; a freeze it causes makes a flush due.
+    fn write_ops(&self, ops: &[Op<'_>]) -> Result<SeqNo> {
+        let written = self.inner.write(ops)?;
+        if written.froze {
+            self.workers.frozen()?;
+        }
+        Ok(written.seqno)
     }
 
     /// Sets `key` to `value`.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<SeqNo> {
-        self.inner.write(&[Op::Put { key: key.as_ref(), value: value.as_ref() }])
+        self.write_ops(&[Op::Put { key: key.as_ref(), value: value.as_ref() }])
     }
 
     /// Deletes `key` (a no-op if absent).
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<SeqNo> {
-        self.inner.write(&[Op::Delete { key: key.as_ref() }])
+        self.write_ops(&[Op::Delete { key: key.as_ref() }])
     }
 
     /// Applies every write of `batch` atomically; returns the seqno of its last write.
@@ -94,7 +115,7 @@ impl Db {
                 batch::BatchOp::Delete { key } => Op::Delete { key },
             })
             .collect();
-        self.inner.write(&ops)
+        self.write_ops(&ops)
     }
 
     /// The value of `key`, if any.
@@ -155,13 +176,13 @@ impl Db {
     /// Freezes the memtable and writes it to level-0 tables now; returns
     /// once they are part of the database.
     pub fn flush(&self) -> Result<()> {
-        self.inner.flush()
+        self.workers.flush()
     }
 
     /// Flushes, then merges every table into one sorted run at the deepest
     /// level in use, dropping deleted and overwritten data no snapshot needs.
     pub fn compact(&self) -> Result<()> {
-        self.inner.compact_full()
+        self.workers.compact_full()
     }
 
     /// Counters and sizes.
@@ -174,8 +195,16 @@ impl Db {
         self.inner.layout.root()
     }
 
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    /// The file system the database is on.
+    pub(crate) fn fs(&self) -> &dyn crate::fs::Fs {
+        &*self.inner.fs
+    }
+
+    /// Cuts the database (`docs/DESIGN.md`, "Capture"): deletions pause
+    /// and the cut is captured, with a flush or without, until the guard
+    /// drops.
+    pub(crate) fn cut(&self, flush: bool) -> Result<Cut<'_>> {
+        self.inner.cut(flush)
     }
 
     /// Which database this is, and which timeline of it (`docs/FORMAT.md`,

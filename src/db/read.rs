@@ -6,25 +6,9 @@ use std::sync::Arc;
 use super::Inner;
 use crate::blob::{BlobFile, BlobRef};
 use crate::hlog::Lookup;
-use crate::table::{BlockCache, Entry, Table, ValueKind};
+use crate::table::{Entry, Table, ValueKind};
 use crate::version::{TableFile, Version};
 use crate::{BlobFileId, Error, Result, SeqNo};
-
-/// What reads of the database's files share: the block cache. The readers
-/// of the files themselves live with the files' entries in the versions
-/// ([`TableFile`] and the version's blob file): each file is opened once,
-/// by its first read, and closed when the last version holding it goes, so
-/// no file the database deletes is kept open.
-#[derive(Debug)]
-pub(crate) struct Readers {
-    pub(crate) cache: Arc<BlockCache>,
-}
-
-impl Readers {
-    pub(crate) fn new(cache: Arc<BlockCache>) -> Readers {
-        Readers { cache }
-    }
-}
 
 impl Inner {
     /// The reader of a table of some version.

@@ -28,6 +28,11 @@ pub(crate) fn encode_current(id: VersionId, version_hash: u64) -> Vec<u8> {
     out
 }
 
+/// Encodes `CURRENT` for version `id` whose file `v{N}` is `version_file`.
+pub(crate) fn encode_current_for(id: VersionId, version_file: &[u8]) -> Vec<u8> {
+    encode_current(id, checksum(version_file))
+}
+
 /// Decodes `CURRENT`: the version id and the expected hash of its file.
 pub(crate) fn decode_current(path: &Path, bytes: &[u8]) -> Result<(VersionId, u64)> {
     if bytes.len() != CURRENT_BYTES {

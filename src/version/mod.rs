@@ -23,5 +23,5 @@ pub use set::VersionSet;
 pub(crate) use set::encode_version_file;
 pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit, VersionId};
 
-pub(crate) use current::{decode_current, encode_current};
+pub(crate) use current::{decode_current, encode_current, encode_current_for};
 pub(crate) use file::{VersionRecord, decode_version, encode_version};

@@ -1,5 +1,6 @@
-//! Where a checkpoint (or restore) goes: checking the target, creating its
-//! parent, and the staging directory beside it.
+//! Where a copy of a database goes — a checkpoint, a restored backup:
+//! checking the target, creating its parent, and the staging directory
+//! beside it that the copy is built in and renamed from (`StagingGuard`).
 //!
 //! A staging directory is named `.cairn-staging.{target name}.{pid}.{n}` and
 //! holds a `LOCK` file its creator keeps locked (a real file lock, so other
