@@ -87,13 +87,19 @@ pub enum Error {
         /// The backup store.
         store: String,
         /// The databases found, newest first.
-        databases: Vec<crate::backup::DatabaseSummary>,
+        databases: Vec<crate::types::DatabaseSummary>,
     },
     /// The storage cannot do something cairndb needs for safety.
     Unsupported {
         /// What is missing, and where.
         what: String,
     },
+}
+
+impl From<crate::types::ParseIdentityError> for Error {
+    fn from(e: crate::types::ParseIdentityError) -> Error {
+        Error::invalid(e.to_string())
+    }
 }
 
 impl Error {

@@ -1,13 +1,32 @@
 //! cairndb: an embeddable LSM key-value engine with instant, exact,
 //! crash-safe checkpoints.
 //!
-//! [`Db`] is the database: writes land in a hybrid-log memtable ([`hlog`])
-//! whose durable prefix is the write-ahead log, and are flushed into
-//! immutable tables ([`table`]) and blob files ([`blob`]) that leveled
-//! compaction ([`compaction`]) keeps tidy; [`version`] records which files
-//! make up the database. All storage goes through [`fs::Fs`]: the real file
+//! [`Db`] is the database: writes land in a hybrid-log memtable whose
+//! durable prefix is the write-ahead log, and are flushed into immutable
+//! tables and blob files that leveled compaction keeps tidy; a version
+//! file records which files make up the database (`docs/DESIGN.md` has
+//! the architecture). All storage goes through [`fs::Fs`]: the real file
 //! system ([`fs::StdFs`]), an in-memory one with a crash model
 //! ([`fs::MemFs`]) and a fault injector ([`fs::FaultFs`]).
+//!
+//! The public surface:
+//! - [`Db`], opened by [`Db::open`] or a [`Config`]; [`WriteBatch`],
+//!   [`Snapshot`], [`DbIter`]; [`DbStats`] and [`DbInfo`];
+//! - [`checkpoint`]: [`Db::checkpoint`] with [`CheckpointOptions`], and
+//!   [`checkpoint::verify`], [`checkpoint::list`], [`checkpoint::describe`];
+//! - [`backup`]: incremental, content-addressed backups to a directory or
+//!   S3-compatible storage;
+//! - [`dump`]: a database as one portable stream, and back;
+//! - [`inspect`]: one table or blob file on its own, for tools;
+//! - [`fs`]: the file-system layer and its implementations;
+//! - ids ([`SeqNo`], [`LogAddress`], [`TableId`], [`BlobFileId`],
+//!   [`DbIdentity`]) and the one [`Error`];
+//! - with the `conformance` feature, `conformance`: the `Fs` and
+//!   `BackupStore` test suites for outside implementations.
+//!
+//! [`internals`] exposes the layers beneath (the hybrid log, tables, blob
+//! files, versions, compaction) for cairndb's own tests, benchmarks and
+//! fuzz targets, with no stability promise.
 //!
 //! On the real disk, [`Db::open`] creates or opens a database in a
 //! directory:
@@ -56,30 +75,53 @@
 //! ```
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+#![deny(missing_docs)]
 
 pub mod backup;
+#[doc(hidden)]
 pub mod blob;
 pub mod checkpoint;
+#[doc(hidden)]
 pub mod compaction;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod db;
 pub mod dump;
 mod error;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
 pub mod hlog;
+pub mod inspect;
 mod sealed;
 mod staging;
 mod sync;
+#[doc(hidden)]
 pub mod table;
 mod types;
+#[doc(hidden)]
 pub mod version;
 mod wire;
 
+/// The layers beneath the public API, for cairndb's own tests, benchmarks
+/// and fuzz targets: **no stability promise**, any release may change them.
+///
+/// - `hlog`: the hybrid-log memtable and its segment files (the log);
+/// - `table`: table files (writer, reader, blocks, filters, cache);
+/// - `blob`: blob files, where large values live;
+/// - `version`: version files, the version set, the directory layout,
+///   deferred deletion and database identity;
+/// - `compaction`: the compaction policy and its output.
+pub mod internals {
+    #[doc(no_inline)]
+    pub use crate::{blob, compaction, hlog, table, version};
+}
+
 pub use checkpoint::{CheckpointInfo, CheckpointOptions};
 pub use db::{
-    Config, Db, DbIter, DbStats, KEY_BYTES_MAX, KeyRange, LevelStats, Snapshot, SyncMode, VALUE_BYTES_MAX, WriteBatch,
+    Config, Db, DbInfo, DbIter, DbStats, KEY_BYTES_MAX, KeyRange, LevelStats, LogSegment, Snapshot, SyncMode,
+    VALUE_BYTES_MAX, WriteBatch,
 };
 pub use error::{Error, Result};
-pub use types::{BlobFileId, LogAddress, SeqNo, TableId};
-pub use version::DbIdentity;
+pub use types::{BlobFileId, DbIdentity, LogAddress, ParseIdentityError, SeqNo, TableId};

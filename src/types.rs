@@ -6,6 +6,7 @@
 //! dump of a struct holding it.
 
 use std::fmt;
+use std::str::FromStr;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -69,4 +70,85 @@ mod tests {
         assert_eq!(format!("{:?}", Some(LogAddress(4096))), "Some(4096)");
         assert_eq!(format!("[{:>5}|{:<4?}]", TableId(7), SeqNo(3)), "[    7|3   ]");
     }
+}
+
+/// The identity of one timeline of a database: a random `id`, made when the
+/// database was created or when a copy of it (a checkpoint, a restored
+/// backup) was first opened for writing, and a `generation`: 1 for a
+/// database as created, one more than its source's for such a copy.
+///
+/// Displayed (and parsed) as 32 lowercase hex digits of `id`, `-`, and the
+/// generation in decimal: `5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DbIdentity {
+    /// The timeline: random, made with it.
+    pub id: u128,
+    /// How many copies deep it is: 1 for the database as created, one more
+    /// than its source's for a copy opened for writing.
+    pub generation: u64,
+}
+
+impl fmt::Display for DbIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}-{}", self.id, self.generation)
+    }
+}
+
+impl FromStr for DbIdentity {
+    type Err = ParseIdentityError;
+
+    /// Parses exactly what [`Display`](fmt::Display) writes; anything else
+    /// (upper case, leading zeros in the generation, generation 0) is a
+    /// [`ParseIdentityError`] (as an [`Error`](crate::Error):
+    /// `InvalidArgument`).
+    fn from_str(text: &str) -> Result<DbIdentity, ParseIdentityError> {
+        let bad = || ParseIdentityError { text: text.to_string() };
+        let (hex, generation) = text.split_once('-').ok_or_else(bad)?;
+        let hex_ok = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let generation_ok =
+            !generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit()) && !generation.starts_with('0');
+        if !hex_ok || !generation_ok {
+            return Err(bad());
+        }
+        let id = u128::from_str_radix(hex, 16).map_err(|_| bad())?;
+        let generation = generation.parse().map_err(|_| bad())?;
+        Ok(DbIdentity { id, generation })
+    }
+}
+
+/// A text that is not a [`DbIdentity`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseIdentityError {
+    text: String,
+}
+
+impl fmt::Display for ParseIdentityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a database identity (32 lowercase hex digits, '-', a generation from 1, as `cairn info` \
+             and `cairn backup list` show it)",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for ParseIdentityError {}
+
+/// One database timeline whose backups a store holds, as
+/// [`BackupEngine::databases`](crate::backup::BackupEngine::databases)
+/// lists it (here, beside the ids, because
+/// [`Error::AmbiguousDatabase`](crate::Error::AmbiguousDatabase) carries it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseSummary {
+    /// Its identity; `None` for backups made before identities.
+    pub database: Option<DbIdentity>,
+    /// How many backups of it have a readable manifest.
+    pub backups: usize,
+    /// Its newest backup.
+    pub newest_id: u64,
+    /// The seqno its newest backup holds.
+    pub newest_seqno: SeqNo,
+    /// The directory its newest backup was taken from.
+    pub source: String,
 }

@@ -1,4 +1,5 @@
-//! The `BackupStore` contract, run against every implementation: a
+//! The `BackupStore` contract (`cairndb::conformance::backup_store`,
+//! published for outside implementations), run against every implementation: a
 //! directory store on the in-memory disk, on the real disk and on a second
 //! real mount (`CAIRNDB_TEST_EXT4`), and with the `s3` feature an S3 store
 //! on a real S3 server on 127.0.0.1 (`CAIRNDB_TEST_S3_ENDPOINT`, moto,
@@ -6,111 +7,18 @@
 //! refuse is caught by the probe.
 
 use std::ops::Range;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 mod common;
 
 use cairndb::backup::{BackupStore, DirStore, ObjectInfo, Source, probe_create_only};
+use cairndb::conformance::backup_store::contract;
 use cairndb::fs::MemFs;
 use cairndb::{Error, Result};
 use common::mounts::mount_from_env;
 
-fn payload(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8 ^ seed).collect()
-}
-
-fn read(store: &dyn BackupStore, key: &str) -> Vec<u8> {
-    cairndb::backup::get(store, key, 64 << 20).unwrap()
-}
-
 fn keys(objects: &[ObjectInfo]) -> Vec<&str> {
     objects.iter().map(|o| o.key.as_str()).collect()
-}
-
-fn contract(store: &dyn BackupStore) {
-    // Missing keys.
-    assert_eq!(store.head("a/x").unwrap(), None);
-    assert!(store.read("a/x", &mut |_| Ok(())).unwrap_err().is_not_found());
-    store.delete("a/x").unwrap();
-
-    // Create-only: the second create fails and changes nothing.
-    store.put_if_absent("a/x", &b"first".to_vec()).unwrap();
-    let err = store.put_if_absent("a/x", &b"second".to_vec()).unwrap_err();
-    assert!(err.is_already_exists() && err.to_string().contains("a/x"), "{err}");
-    assert_eq!(read(store, "a/x"), b"first");
-
-    // Overwrite, ranges, sizes.
-    store.put("a/x", &b"replaced".to_vec()).unwrap();
-    assert_eq!(read(store, "a/x"), b"replaced");
-    assert_eq!(store.head("a/x").unwrap(), Some(8));
-    assert_eq!(store.get_range("a/x", 2..5).unwrap(), b"pla");
-    assert_eq!(store.get_range("a/x", 6..100).unwrap(), b"ed");
-
-    // Empty, nested and multi-chunk objects.
-    store.put("a/empty", &Vec::new()).unwrap();
-    assert_eq!(read(store, "a/empty"), b"");
-    store.put("d/e/f", &b"deep".to_vec()).unwrap();
-    let big = payload(3 << 20 | 123, 1);
-    store.put("a/big", &big).unwrap();
-    let mut chunks = 0;
-    let mut streamed = Vec::new();
-    let len = store
-        .read("a/big", &mut |c| {
-            chunks += 1;
-            streamed.extend_from_slice(c);
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!((len, streamed == big), (big.len() as u64, true));
-    assert!(chunks >= 1);
-
-    // Listing: sorted, by string prefix, with sizes.
-    let all = store.list("").unwrap();
-    assert_eq!(keys(&all), ["a/big", "a/empty", "a/x", "d/e/f"]);
-    assert_eq!(all[2].size_bytes, 8);
-    assert_eq!(keys(&store.list("a/").unwrap()), ["a/big", "a/empty", "a/x"]);
-    assert_eq!(keys(&store.list("a/e").unwrap()), ["a/empty"]);
-    assert_eq!(keys(&store.list("d/").unwrap()), ["d/e/f"]);
-    assert!(store.list("nothing/").unwrap().is_empty());
-
-    // An error from the sink stops the read and comes back.
-    let err = store.read("a/big", &mut |_| Err(Error::invalid("enough"))).unwrap_err();
-    assert!(err.to_string().contains("enough"));
-
-    // Bad keys never reach the storage.
-    for bad in ["../x", "a/.hidden", "", "a//b", "a b"] {
-        assert!(matches!(store.put(bad, &b"x".to_vec()), Err(Error::InvalidArgument { .. })), "{bad:?}");
-    }
-
-    // Delete, and stale uploads (none: every write above finished).
-    store.delete("a/x").unwrap();
-    assert_eq!(store.head("a/x").unwrap(), None);
-    assert_eq!(store.remove_stale_uploads(u64::MAX).unwrap(), 0);
-    assert_eq!(keys(&store.list("a/").unwrap()), ["a/big", "a/empty"]);
-
-    // Racing creates of one key: exactly one wins.
-    for round in 0..3 {
-        let key = format!("race/{round}");
-        let writers = 6;
-        let barrier = Barrier::new(writers);
-        let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..writers)
-                .map(|i| {
-                    let (barrier, key) = (&barrier, &key);
-                    s.spawn(move || {
-                        barrier.wait();
-                        store.put_if_absent(key, &payload(1000, i as u8))
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let winners: Vec<usize> = (0..writers).filter(|&i| results[i].is_ok()).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
-        assert!(results.iter().all(|r| r.as_ref().is_ok() || r.as_ref().unwrap_err().is_already_exists()));
-        assert_eq!(read(store, &key), payload(1000, winners[0] as u8));
-    }
-    probe_create_only(store).unwrap();
 }
 
 #[test]

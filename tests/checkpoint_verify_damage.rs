@@ -103,8 +103,8 @@ fn assert_damage_found(fs: &MemFs, what: &str) {
 /// Offsets worth flipping in a segment: its header, each commit record
 /// whole, and a spread of record headers and bodies.
 fn offsets(bytes: &[u8]) -> Vec<usize> {
-    let mut out: Vec<usize> = (0..segment::HEADER_LEN).collect();
-    let mut at = segment::HEADER_LEN;
+    let mut out: Vec<usize> = (0..segment::HEADER_BYTES).collect();
+    let mut at = segment::HEADER_BYTES;
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).unwrap();
         if rec.kind == record::Kind::Commit {
@@ -146,8 +146,8 @@ fn a_deleted_or_truncated_segment_of_a_checkpoint_is_found() {
     }
     let last = segments.last().unwrap();
     let bytes = read_to_vec(&fs, last).unwrap();
-    let mut at = segment::HEADER_LEN;
-    let mut cuts = vec![0, 10, segment::HEADER_LEN];
+    let mut at = segment::HEADER_BYTES;
+    let mut cuts = vec![0, 10, segment::HEADER_BYTES];
     while at < bytes.len() {
         cuts.push(at);
         at += record::decode(&bytes[at..]).unwrap().len;

@@ -114,8 +114,8 @@ enum Class {
 
 /// The byte offsets of a segment file worth flipping, with their class.
 fn offsets(bytes: &[u8]) -> Vec<(usize, Class)> {
-    let mut out: Vec<(usize, Class)> = (0..segment::HEADER_LEN).map(|o| (o, Class::SegmentHeader)).collect();
-    let mut at = segment::HEADER_LEN;
+    let mut out: Vec<(usize, Class)> = (0..segment::HEADER_BYTES).map(|o| (o, Class::SegmentHeader)).collect();
+    let mut at = segment::HEADER_BYTES;
     let mut n = 0;
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).expect("an intact log decodes");
@@ -123,8 +123,8 @@ fn offsets(bytes: &[u8]) -> Vec<(usize, Class)> {
             out.extend((at..at + rec.len).map(|o| (o, Class::Commit)));
         } else {
             let stride = if n < 3 { 1 } else { 3 };
-            out.extend((at..at + record::HEADER_LEN).step_by(stride).map(|o| (o, Class::RecordHeader)));
-            out.extend((at + record::HEADER_LEN..at + rec.len).step_by(13).map(|o| (o, Class::RecordBody)));
+            out.extend((at..at + record::HEADER_BYTES).step_by(stride).map(|o| (o, Class::RecordHeader)));
+            out.extend((at + record::HEADER_BYTES..at + rec.len).step_by(13).map(|o| (o, Class::RecordBody)));
         }
         at += rec.len;
         n += 1;
@@ -171,18 +171,18 @@ fn every_cut_of_the_last_segment_keeps_what_was_committed_and_takes_new_writes()
     let number = segment::list(&log.fs, Path::new(LOG)).unwrap().into_iter().max().unwrap();
     assert_eq!(last, &segment::path(Path::new(LOG), number));
     let start = segment::SegmentHeader::decode(bytes).unwrap().start;
-    let mut cuts = vec![segment::HEADER_LEN, segment::HEADER_LEN + 5];
-    let mut at = segment::HEADER_LEN;
+    let mut cuts = vec![segment::HEADER_BYTES, segment::HEADER_BYTES + 5];
+    let mut at = segment::HEADER_BYTES;
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).unwrap();
-        cuts.extend([at, at + 8, at + record::HEADER_LEN + 1]);
+        cuts.extend([at, at + 8, at + record::HEADER_BYTES + 1]);
         at += rec.len;
     }
     cuts.retain(|&c| c < bytes.len());
     cuts.dedup();
     for cut in cuts {
         let fs = with(&log.fs, last, |b| b.truncate(cut));
-        let address = start + (cut - segment::HEADER_LEN) as u64;
+        let address = start + (cut - segment::HEADER_BYTES) as u64;
         let expected = log.persists.iter().rev().find(|(end, _)| *end <= address).map(|(_, s)| s.clone()).unwrap();
         let reopened = open(&fs, true).unwrap_or_else(|e| panic!("cut at {cut}, read-only: {e}"));
         assert!(contents(&reopened) == expected, "cut at {cut}, read-only");

@@ -74,7 +74,7 @@ fn a_write_after_recovering_from_a_torn_segment_keeps_every_write() {
     let first = contents(&open_log(&fs.crash_copy(), true).unwrap().0);
     let second = session(&fs, 20..30, 2);
     let newest = second.last().unwrap().clone();
-    for cut in [segment::HEADER_LEN + 3, segment::HEADER_LEN + 40, segment::HEADER_LEN + 100] {
+    for cut in [segment::HEADER_BYTES + 3, segment::HEADER_BYTES + 40, segment::HEADER_BYTES + 100] {
         let fs = edit(&fs, &newest, |b| b.truncate(cut));
         let (log, report) = open_log(&fs, false).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         assert_eq!(contents(&log), first, "cut at {cut}");
@@ -112,7 +112,7 @@ fn a_database_torn_in_its_newest_segment_accepts_writes_and_reopens() {
     }
     let log_dir = Path::new("/db/log");
     let newest = segment::list(&fs, log_dir).unwrap().into_iter().max().unwrap();
-    let fs = edit(&fs, &segment::path(log_dir, newest), |b| b.truncate(segment::HEADER_LEN + 5));
+    let fs = edit(&fs, &segment::path(log_dir, newest), |b| b.truncate(segment::HEADER_BYTES + 5));
     let db = open_db(&fs).unwrap();
     let mut expected: BTreeMap<Vec<u8>, Vec<u8>> =
         (0..50u32).map(|i| (format!("k{i:03}").into_bytes(), vec![1; 30])).collect();
@@ -135,7 +135,7 @@ fn a_damaged_segment_header_is_corruption_and_nothing_is_deleted() {
     let paths = session(&fs, 20..300, 2);
     assert!(paths.len() >= 3, "{paths:?}");
     for path in &paths {
-        for offset in 0..segment::HEADER_LEN {
+        for offset in 0..segment::HEADER_BYTES {
             let fs = edit(&fs, path, |b| b[offset] ^= 1 << (offset % 8));
             let before = files(&fs, Path::new(LOG));
             for read_only in [true, false] {

@@ -59,7 +59,7 @@ fn two_persists() -> TwoPersists {
     let segments = log.segments();
     assert_eq!(segments.len(), 1);
     let seg = &segments[0];
-    let second_starts_at = segment::HEADER_LEN as u64 + (p1.end.0 - seg.start.0);
+    let second_starts_at = segment::HEADER_BYTES as u64 + (p1.end.0 - seg.start.0);
     TwoPersists { fs: fs.crash_copy(), first, second, segment: seg.path.clone(), second_starts_at }
 }
 
@@ -128,7 +128,7 @@ fn whole_garbage_after_the_last_commit_is_corruption() {
 #[test]
 fn a_damaged_byte_covered_by_a_later_commit_is_corruption() {
     let t = two_persists();
-    for offset in (segment::HEADER_LEN as u64..t.second_starts_at).step_by(13) {
+    for offset in (segment::HEADER_BYTES as u64..t.second_starts_at).step_by(13) {
         let fs = with_file(&t.fs, &t.segment, |b| b[offset as usize] ^= 0x10);
         match open(&fs) {
             Err(e) => assert!(e.is_corruption(), "flip at {offset}: {e}"),
@@ -154,7 +154,7 @@ fn a_damaged_last_commit_record_is_corruption() {
     // a bad checksum, or a length no persist writes.
     let t = two_persists();
     let full = read_to_vec(&t.fs, &t.segment).unwrap().len();
-    let commit = full - cairndb::hlog::record::COMMIT_RECORD_LEN;
+    let commit = full - cairndb::hlog::record::COMMIT_RECORD_BYTES;
     for at in commit..full {
         for bit in 0..8 {
             let fs = with_file(&t.fs, &t.segment, |b| b[at] ^= 1 << bit);
@@ -197,7 +197,7 @@ quickcheck! {
         let t = two_persists();
         let fs = with_file(&t.fs, &t.segment, |b| {
             if !keep_valid_prefix {
-                b.truncate(segment::HEADER_LEN);
+                b.truncate(segment::HEADER_BYTES);
             }
             b.extend_from_slice(&tail);
         });

@@ -170,10 +170,7 @@ pub enum DatabaseChoice {
 fn parse_database(text: &str) -> Result<DatabaseChoice, String> {
     match text {
         "unknown" => Ok(DatabaseChoice::Unknown),
-        text => text.parse().map(DatabaseChoice::Known).map_err(|e: cairndb::Error| match e {
-            cairndb::Error::InvalidArgument { what } => what,
-            e => e.to_string(),
-        }),
+        text => text.parse().map(DatabaseChoice::Known).map_err(|e: cairndb::ParseIdentityError| e.to_string()),
     }
 }
 

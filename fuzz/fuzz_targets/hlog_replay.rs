@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{Fs, MemFs, OpenOptions};
-use cairndb::hlog::record::{self, CHECKSUM_OFFSET, HEADER_LEN, LAYOUT_OFFSET};
+use cairndb::hlog::record::{self, CHECKSUM_OFFSET, HEADER_BYTES, LAYOUT_OFFSET};
 use cairndb::hlog::segment::{self, SegmentHeader};
 use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
@@ -20,11 +20,11 @@ const PAGE_SIZE: u32 = 4096;
 /// Recomputes the checksum of each record the layout words chain together.
 fn fix_checksums(body: &mut [u8]) {
     let mut at = 0;
-    while at + HEADER_LEN <= body.len() {
-        let layout = u64::from_le_bytes(body[at + LAYOUT_OFFSET..at + HEADER_LEN].try_into().unwrap());
+    while at + HEADER_BYTES <= body.len() {
+        let layout = u64::from_le_bytes(body[at + LAYOUT_OFFSET..at + HEADER_BYTES].try_into().unwrap());
         let (len, _, _) = record::split_layout(layout);
         let len = len as usize;
-        if len < HEADER_LEN || len % 8 != 0 || at + len > body.len() {
+        if len < HEADER_BYTES || len % 8 != 0 || at + len > body.len() {
             return;
         }
         let sum = record::checksum(&body[at..at + len]);
@@ -40,7 +40,7 @@ fn replay(body: &[u8]) {
     let file = fs.open(&segment::path(dir, 0), OpenOptions::create_new()).unwrap();
     let header = SegmentHeader { page_size_bytes: PAGE_SIZE, number: 0, start: 0 };
     file.write_all_at(&header.encode(), 0).unwrap();
-    file.write_all_at(body, segment::HEADER_LEN as u64).unwrap();
+    file.write_all_at(body, segment::HEADER_BYTES as u64).unwrap();
     drop(file);
     let config = HlogConfig { page_size_bytes: PAGE_SIZE, segment_size_bytes: 1 << 20, memtable_size_bytes: 1 << 20, persist_interval_ms: 0, read_only: false };
     let from = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };

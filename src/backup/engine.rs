@@ -9,7 +9,6 @@ use super::latest::{LATEST_BYTES_MAX, LATEST_KEY, Latest, decode_latest, encode_
 use super::manifest::{MANIFEST_BYTES_MAX, MANIFESTS_PREFIX, Manifest, manifest_key, parse_manifest_key};
 use super::presence::StoredFiles;
 use super::store::{BackupStore, get};
-use super::verify::SkippedBackup;
 use crate::fs::{Fs, StdFs};
 use crate::{DbIdentity, Error, Result};
 
@@ -255,4 +254,13 @@ impl BackupEngine {
             None => self.store.delete(LATEST_KEY),
         }
     }
+}
+
+/// A backup [`BackupEngine::recover_latest_valid`] (or a listing) passed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedBackup {
+    /// Its id.
+    pub id: u64,
+    /// Why: its damage, in one line.
+    pub reason: String,
 }

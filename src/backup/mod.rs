@@ -39,18 +39,21 @@ mod verify;
 pub use content::{ContentKey, ContentKind, FILES_PREFIX};
 pub use create::{BackupInfo, BackupOptions};
 pub use dir_store::{DirStore, UPLOADS_DIR};
-pub use engine::{BackupEngine, BackupListing, DEFAULT_GRACE, PruneReport};
+pub use engine::{BackupEngine, BackupListing, DEFAULT_GRACE, PruneReport, SkippedBackup};
 pub use gc::GcReport;
-pub use latest::{LATEST_KEY, Latest, decode_latest};
+pub use latest::LATEST_KEY;
+#[doc(hidden)] // for the fuzz targets and damage tests: the store's own reading of it
+pub use latest::{Latest, decode_latest};
 pub use lease::LOCKS_PREFIX;
-pub use manifest::{
-    MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFESTS_PREFIX, Manifest, ManifestFile, manifest_key,
-    parse_manifest_key,
-};
+#[doc(hidden)] // the format's own constants and key parsing
+pub use manifest::{MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, parse_manifest_key};
+pub use manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, manifest_key};
 pub use progress::BackupProgress;
 pub use restore::RestoreInfo;
 #[cfg(feature = "s3")]
 pub use s3_store::{S3Config, S3Store};
 pub use scope::DatabaseSummary;
-pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only, read_exact};
-pub use verify::{BackupProblem, BackupVerifyReport, Recovery, SkippedBackup};
+#[doc(hidden)]
+pub use store::read_exact;
+pub use store::{BackupStore, ObjectInfo, Source, check_key, get, probe_create_only};
+pub use verify::{BackupProblem, BackupVerifyReport, Recovery};

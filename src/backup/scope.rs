@@ -18,23 +18,8 @@ use std::fmt;
 
 use super::engine::{BackupEngine, BackupListing};
 use super::manifest::Manifest;
-use crate::{DbIdentity, Error, Result, SeqNo};
-
-/// One database timeline whose backups a store holds, as
-/// [`BackupEngine::databases`] lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DatabaseSummary {
-    /// Its identity; `None` for backups made before identities.
-    pub database: Option<DbIdentity>,
-    /// How many backups of it have a readable manifest.
-    pub backups: usize,
-    /// Its newest backup.
-    pub newest_id: u64,
-    /// The seqno its newest backup holds.
-    pub newest_seqno: SeqNo,
-    /// The directory its newest backup was taken from.
-    pub source: String,
-}
+pub use crate::types::DatabaseSummary;
+use crate::{DbIdentity, Error, Result};
 
 impl fmt::Display for DatabaseSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,6 +125,7 @@ pub(crate) fn database_name(database: Option<DbIdentity>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SeqNo;
 
     fn listing(id: u64, database: Option<DbIdentity>) -> BackupListing {
         let manifest = Manifest {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::content::{ContentHasher, ContentKey};
-use super::engine::BackupEngine;
+use super::engine::{BackupEngine, SkippedBackup};
 use super::manifest::Manifest;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
@@ -40,15 +40,6 @@ impl BackupVerifyReport {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
-}
-
-/// A backup [`BackupEngine::recover_latest_valid`] passed over.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedBackup {
-    /// Its id.
-    pub id: u64,
-    /// Why: its damage, in one line.
-    pub reason: String,
 }
 
 /// What [`BackupEngine::recover_latest_valid`] found.

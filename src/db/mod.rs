@@ -12,6 +12,7 @@ mod capture;
 mod compact;
 mod config;
 mod flush;
+mod info;
 mod inner;
 mod iter;
 mod merge;
@@ -24,6 +25,7 @@ mod workers;
 
 pub use batch::WriteBatch;
 pub use config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
+pub use info::{DbInfo, LogSegment};
 pub use iter::DbIter;
 pub use range::KeyRange;
 pub use snapshot::Snapshot;
@@ -218,7 +220,10 @@ impl Db {
         self.inner.current_version().identity
     }
 
-    /// The current version (which files make up the database).
+    /// The current version (which files make up the database), for
+    /// cairndb's own tests: its type is internal ([`Db::info`] is the
+    /// public view).
+    #[doc(hidden)]
     pub fn version(&self) -> Arc<Version> {
         self.inner.current_version()
     }

@@ -5,9 +5,9 @@ use std::ops::{Range, RangeBounds};
 use std::sync::Arc;
 
 use super::iter::{RangeIter, SortedIter};
-use super::log::Shared;
 use super::memtable::{Lookup, Memtable, ReadAt};
 use super::persist::PersistPoint;
+use super::shared::Shared;
 use crate::{LogAddress, Result, SeqNo};
 
 /// A frozen memtable: immutable, readable until dropped (the database drops

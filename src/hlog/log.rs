@@ -2,212 +2,26 @@
 
 use std::collections::HashMap;
 use std::ops::RangeBounds;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::Duration;
 
+use super::config::{HlogConfig, HlogStats, LogAddresses, Op};
 use super::frozen::FrozenLog;
 use super::hash_index::{self, HashIndex};
 use super::iter::RangeIter;
 use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
-use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, lock};
-use super::record::{self, FLAG_BATCH, KEY_LEN_MAX, Kind, VALUE_LEN_MAX};
+use super::persist::{IoState, PersistPoint, Poison, lock};
+use super::record::{self, FLAG_BATCH, KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
 use super::segment::{self, SegmentInfo};
-use super::snapshot::{Snapshot, SnapshotRegistry};
+use super::shared::{EXPECTED_RECORD_BYTES, SegmentCursor, Shared, WriterState, plan_page};
+use super::snapshot::Snapshot;
 use crate::fs::Fs;
 use crate::sync::RwLockExt;
 use crate::{Error, LogAddress, Result, SeqNo};
-
-/// Tuning of a hybrid log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HlogConfig {
-    /// Bytes per in-memory page (a multiple of 8, at least 4 KiB). Only used
-    /// for a new log: an existing log keeps the page size in its segments.
-    pub page_size_bytes: u32,
-    /// A segment file is sealed and a new one started when the next page
-    /// would take it past this size.
-    pub segment_size_bytes: u64,
-    /// The memtable budget. The log does not act on it (beyond sizing the
-    /// point index); the database freezes when [`HybridLog::size_bytes`]
-    /// passes it.
-    pub memtable_size_bytes: u64,
-    /// When non-zero, a background thread persists this often, bounding
-    /// what a crash can lose without a sync write. It stops once the log
-    /// and its frozen logs are dropped, or the log is poisoned.
-    pub persist_interval_ms: u64,
-    /// Recover without changing any file: a torn tail is skipped in memory
-    /// but left on disk, no directory is created, and writes, persists and
-    /// background persists are refused. For read-only opens (of a
-    /// checkpoint, or beside a writer).
-    pub read_only: bool,
-}
-
-impl Default for HlogConfig {
-    fn default() -> Self {
-        HlogConfig {
-            page_size_bytes: 1 << 20,
-            segment_size_bytes: 64 << 20,
-            memtable_size_bytes: 64 << 20,
-            persist_interval_ms: 0,
-            read_only: false,
-        }
-    }
-}
-
-/// One operation of a write batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op<'a> {
-    /// Sets `key` to `value`.
-    Put {
-        /// The key.
-        key: &'a [u8],
-        /// The value.
-        value: &'a [u8],
-    },
-    /// Deletes `key`.
-    Delete {
-        /// The key.
-        key: &'a [u8],
-    },
-}
-
-impl<'a> Op<'a> {
-    fn key(&self) -> &'a [u8] {
-        match *self {
-            Op::Put { key, .. } | Op::Delete { key } => key,
-        }
-    }
-
-    fn kind_and_value(&self) -> (Kind, &'a [u8]) {
-        match *self {
-            Op::Put { value, .. } => (Kind::Value, value),
-            Op::Delete { .. } => (Kind::Tombstone, &[]),
-        }
-    }
-}
-
-/// The address bounds of the active memtable (`begin <= head <= read_only <= tail`).
-///
-/// The whole memtable stays in memory until it is flushed, so `head == begin`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogAddresses {
-    /// Oldest address the memtable holds.
-    pub begin: LogAddress,
-    /// Oldest address in memory (equal to `begin`).
-    pub head: LogAddress,
-    /// Records below it are immutable (being or already persisted).
-    pub read_only: LogAddress,
-    /// Where the next record goes.
-    pub tail: LogAddress,
-}
-
-/// Counters for tests and monitoring.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HlogStats {
-    /// Overwrites done in place in the active memtable.
-    pub in_place_updates: u64,
-    /// Distinct keys in the active memtable.
-    pub key_count: usize,
-    /// Bytes of the key records the active memtable holds (see
-    /// [`DbStats::memtable_bytes`](crate::DbStats::memtable_bytes)).
-    pub record_bytes: u64,
-    /// Live registered snapshots.
-    pub live_snapshots: usize,
-    /// Calls to `persist` (on this log or its frozen logs) since open.
-    pub persist_calls: u64,
-    /// Write-and-fsync runs those calls needed: fewer than the calls when
-    /// concurrent persists shared a group commit.
-    pub persist_runs: u64,
-}
-
-/// Average record size the point index of a memtable is sized for: a
-/// memtable of `memtable_size_bytes` gets room for that many bytes / this
-/// keys (beyond it, lookups of further keys use the ordered index).
-const EXPECTED_RECORD_BYTES: u64 = 128;
-
-/// Which segment the writer fills.
-#[derive(Debug)]
-struct SegmentCursor {
-    bytes: u64,
-    start_new: bool,
-}
-
-/// State only the (one) writer touches.
-#[derive(Debug)]
-struct WriterState {
-    active: Arc<Memtable>,
-    cursor: Cursor,
-    last_seqno: u64,
-    segment: SegmentCursor,
-}
-
-#[derive(Debug)]
-pub(crate) struct Shared {
-    fs: Arc<dyn Fs>,
-    log_dir: PathBuf,
-    /// Opened read-only: nothing may be written.
-    read_only: bool,
-    page_size: u64,
-    segment_size_bytes: u64,
-    /// Keys a memtable's point index is sized for.
-    expected_keys: usize,
-    writer: Mutex<WriterState>,
-    /// The active memtable, for readers (the writer has its own handle).
-    active: RwLock<Arc<Memtable>>,
-    /// Every batch with seqno <= this is wholly applied.
-    visible: AtomicU64,
-    snapshots: Arc<SnapshotRegistry>,
-    plan: Mutex<Plan>,
-    io: Mutex<IoState>,
-    durable_end: AtomicU64,
-    poison: Poison,
-    persist_calls: AtomicU64,
-    persist_runs: AtomicU64,
-}
-
-impl Shared {
-    fn persist(&self) -> Result<PersistPoint> {
-        let target = {
-            let mut w = lock(&self.writer);
-            self.poison.check()?;
-            self.reserve_commit(&mut w)
-        };
-        self.durable().flush_to(target)
-    }
-
-    /// Appends a commit record for everything since the last one, if
-    /// anything; returns the end of the newest commit record.
-    fn reserve_commit(&self, w: &mut WriterState) -> u64 {
-        let shared = self;
-        let Some(start) = w.cursor.take_uncommitted_start() else {
-            return lock(&shared.plan).committed_end;
-        };
-        let WriterState { active, cursor, last_seqno, segment } = w;
-        let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-        let end = active.append_commit(cursor, *last_seqno, start, &mut on_page);
-        let mut plan = lock(&shared.plan);
-        plan.committed_end = end;
-        plan.committed_seqno = *last_seqno;
-        end
-    }
-
-    pub(crate) fn durable(&self) -> Durable<'_> {
-        Durable {
-            fs: &*self.fs,
-            log_dir: &self.log_dir,
-            page_size: self.page_size,
-            plan: &self.plan,
-            io: &self.io,
-            durable_end: &self.durable_end,
-            poison: &self.poison,
-            calls: &self.persist_calls,
-            runs: &self.persist_runs,
-        }
-    }
-}
 
 /// The hybrid-log memtable: where every write lands, and (its durable
 /// prefix) the write-ahead log.
@@ -241,16 +55,6 @@ fn spawn_background_persist(shared: Weak<Shared>, interval: Duration) -> Result<
         }
     });
     spawned.map(drop).map_err(|e| Error::io("spawn the background persist thread for", "log", e))
-}
-
-fn plan_page(plan: &Mutex<Plan>, seg: &mut SegmentCursor, limit: u64, memtable: &Arc<Memtable>, page: &Page) {
-    let len = page.len_bytes() as u64;
-    if seg.start_new || seg.bytes + len > limit {
-        lock(plan).start_segment(page.start(), memtable);
-        seg.bytes = 0;
-        seg.start_new = false;
-    }
-    seg.bytes += len;
 }
 
 impl HybridLog {
@@ -332,9 +136,9 @@ impl HybridLog {
         let mut bytes = 0;
         for op in batch {
             let (key, (_, value)) = (op.key(), op.kind_and_value());
-            if key.len() > KEY_LEN_MAX || value.len() > VALUE_LEN_MAX {
+            if key.len() > KEY_BYTES_MAX || value.len() > VALUE_BYTES_MAX {
                 return Err(Error::invalid(format!(
-                    "key of {} bytes or value of {} bytes exceeds the limits ({KEY_LEN_MAX}, {VALUE_LEN_MAX})",
+                    "key of {} bytes or value of {} bytes exceeds the limits ({KEY_BYTES_MAX}, {VALUE_BYTES_MAX})",
                     key.len(),
                     value.len()
                 )));

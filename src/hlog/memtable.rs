@@ -12,7 +12,7 @@ use super::hash_index::{HashIndex, Probe};
 use super::index::{Index, IndexKey};
 use super::page::{Page, PageTable};
 use super::record::{
-    self, FLAG_BATCH, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
+    self, FLAG_BATCH, HEADER_BYTES, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
     layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
 use crate::SeqNo;
@@ -371,7 +371,7 @@ impl Memtable {
                     let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
                     let key_at = out.keys.len();
                     out.keys.resize(key_at + key_len as usize, 0);
-                    page.read_bytes(at + HEADER_LEN, &mut out.keys[key_at..]);
+                    page.read_bytes(at + HEADER_BYTES, &mut out.keys[key_at..]);
                     out.versions.push(VersionRef {
                         prefix: key_prefix(&out.keys[key_at..]),
                         key_at,
@@ -381,8 +381,8 @@ impl Memtable {
                         address: page.start() + at as u64,
                     });
                 }
-                debug_assert!(record_len as usize >= HEADER_LEN, "a record is at least a header");
-                at += (record_len as usize).max(HEADER_LEN);
+                debug_assert!(record_len as usize >= HEADER_BYTES, "a record is at least a header");
+                at += (record_len as usize).max(HEADER_BYTES);
             }
             address = page.end();
         }
@@ -423,7 +423,7 @@ impl Memtable {
     pub(crate) fn pad_recovered(&self, from: u64, to: u64) {
         let (page, at) = self.locate(from).expect("recovery pads inside installed pages");
         let len = (to - from) as usize;
-        assert!(len >= HEADER_LEN && at + len <= page.len_bytes(), "a recovery gap holds whole records");
+        assert!(len >= HEADER_BYTES && at + len <= page.len_bytes(), "a recovery gap holds whole records");
         page.store(at + PREV_OFFSET, NO_ADDRESS);
         page.store(at + LENGTHS_OFFSET, 0);
         page.store(at + LAYOUT_OFFSET, layout_word(len as u32, Kind::Padding, 0));
@@ -469,7 +469,7 @@ impl Memtable {
         let (page, at) = self.locate(address).expect("indexed records are installed");
         let (key_len, _) = split_lengths(page.load(at + LENGTHS_OFFSET));
         let mut key = vec![0; key_len as usize];
-        page.read_bytes(at + HEADER_LEN, &mut key);
+        page.read_bytes(at + HEADER_BYTES, &mut key);
         key
     }
 
@@ -565,7 +565,7 @@ impl Memtable {
         }
         let mut chunks = key.chunks(8);
         (&mut chunks).enumerate().all(|(i, chunk)| {
-            let word = page.load(at + HEADER_LEN + i * 8).to_le_bytes();
+            let word = page.load(at + HEADER_BYTES + i * 8).to_le_bytes();
             word[..chunk.len()] == *chunk
         })
     }
@@ -579,7 +579,7 @@ impl Memtable {
         start: u64,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
-        let mut payload = [0u8; record::COMMIT_VALUE_LEN];
+        let mut payload = [0u8; record::COMMIT_VALUE_BYTES];
         payload[..8].copy_from_slice(&start.to_le_bytes());
         self.append(cursor, seqno, NO_ADDRESS, Kind::Commit, 0, &[], &payload, on_new_page);
         cursor.uncommitted_start = None;
@@ -606,7 +606,7 @@ impl Memtable {
         page.store(at + PREV_OFFSET, prev);
         page.store(at + LENGTHS_OFFSET, lengths_word(key.len() as u32, value.len() as u32));
         page.store(at + LAYOUT_OFFSET, layout_word(record_len as u32, kind, flags));
-        page.write_bytes(at + HEADER_LEN, key);
+        page.write_bytes(at + HEADER_BYTES, key);
         page.write_bytes(at + value_offset(key.len()), value);
         cursor.uncommitted_start.get_or_insert(address);
         self.tail.store(cursor.tail, Ordering::Release);
@@ -637,7 +637,7 @@ impl Memtable {
         let page = Arc::clone(cursor.page.as_ref().expect("a page was just ensured"));
         let address = cursor.tail;
         let remaining = (page.end() - address) as usize - len;
-        let len = if remaining < HEADER_LEN { len + remaining } else { len };
+        let len = if remaining < HEADER_BYTES { len + remaining } else { len };
         cursor.tail = address + len as u64;
         (page, address, len)
     }
@@ -647,7 +647,7 @@ impl Memtable {
         if remaining == 0 {
             return;
         }
-        debug_assert!(remaining >= HEADER_LEN, "alloc leaves room for padding");
+        debug_assert!(remaining >= HEADER_BYTES, "alloc leaves room for padding");
         let at = (cursor.tail - page.start()) as usize;
         page.store(at + PREV_OFFSET, NO_ADDRESS);
         page.store(at + LAYOUT_OFFSET, layout_word(remaining as u32, Kind::Padding, 0));

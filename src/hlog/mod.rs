@@ -11,6 +11,8 @@
 //! - [`segment`]: segment files `log/{n}.hlog`.
 //! - `persist`: the segment plan and the group-commit path.
 //! - `recovery`: replay from an address ([`ReplayFrom`], [`RecoveryReport`]).
+//! - `config`: [`HlogConfig`], [`Op`], [`LogAddresses`], [`HlogStats`].
+//! - `shared`: what a log and its frozen logs share (writer state, persist plan).
 //! - `log`: [`HybridLog`], the active log; `frozen`: [`FrozenLog`].
 //! - `iter`: [`RangeIter`], [`SortedIter`].
 //!
@@ -31,6 +33,7 @@
 //! The whole memtable stays in memory until the database drops it after a
 //! flush (`head == begin`).
 
+mod config;
 mod frozen;
 pub mod hash_index;
 pub mod index;
@@ -42,11 +45,13 @@ mod persist;
 pub mod record;
 mod recovery;
 pub mod segment;
+mod shared;
 mod snapshot;
 
+pub use config::{HlogConfig, HlogStats, LogAddresses, Op};
 pub use frozen::FrozenLog;
 pub use iter::{EntryKind, RangeIter, SortedEntry, SortedIter};
-pub use log::{HlogConfig, HlogStats, HybridLog, LogAddresses, Op, SegmentRemoval};
+pub use log::{HybridLog, SegmentRemoval};
 pub use memtable::Lookup;
 pub use persist::PersistPoint;
 pub(crate) use recovery::Tail;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::memtable::Memtable;
-use super::record::{self, HEADER_LEN, Kind, LAYOUT_OFFSET, split_layout, value_offset};
+use super::record::{self, HEADER_BYTES, Kind, LAYOUT_OFFSET, split_layout, value_offset};
 use super::segment::{self, SegmentHeader, SegmentInfo};
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::sync::MutexExt;
@@ -88,7 +88,7 @@ impl Plan {
                 path: segment::path(log_dir, s.number),
                 start: LogAddress(s.start),
                 durable_end: LogAddress(s.durable_end),
-                durable_len_bytes: segment::HEADER_LEN as u64 + (s.durable_end - s.start),
+                durable_len_bytes: segment::HEADER_BYTES as u64 + (s.durable_end - s.start),
                 sealed: s.sealed,
             })
             .collect()
@@ -224,7 +224,7 @@ impl Durable<'_> {
                     e.insert(self.create_segment(chunk.number, chunk.segment_start)?)
                 }
             };
-            let offset = segment::HEADER_LEN as u64 + (chunk.from - chunk.segment_start);
+            let offset = segment::HEADER_BYTES as u64 + (chunk.from - chunk.segment_start);
             file.write_all_at(&buf, offset)?;
         }
         for chunk in chunks {
@@ -264,10 +264,10 @@ fn copy_out(memtable: &Memtable, from: u64, out: &mut [u8]) {
 fn seal_records(buf: &mut [u8], hasher: &mut Xxh3, run_start: u64) {
     let mut at = 0;
     while at < buf.len() {
-        let layout = u64::from_le_bytes(buf[at + LAYOUT_OFFSET..at + HEADER_LEN].try_into().expect("8 bytes"));
+        let layout = u64::from_le_bytes(buf[at + LAYOUT_OFFSET..at + HEADER_BYTES].try_into().expect("8 bytes"));
         let (record_len, kind, _) = split_layout(layout);
         let record_len = record_len as usize;
-        assert!(record_len >= HEADER_LEN && at + record_len <= buf.len(), "record layout broken in memory");
+        assert!(record_len >= HEADER_BYTES && at + record_len <= buf.len(), "record layout broken in memory");
         let rec = &mut buf[at..at + record_len];
         if Kind::from_byte(kind) == Some(Kind::Commit) {
             let hash_at = value_offset(0) + record::COMMIT_RANGE_HASH;

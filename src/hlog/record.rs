@@ -1,5 +1,5 @@
 //! The record format: the bytes of one hybrid-log record, identical in memory
-//! pages and in segment files (except word 0, see [`HEADER_LEN`]).
+//! pages and in segment files (except word 0, see [`HEADER_BYTES`]).
 //!
 //! ```text
 //! offset  size  field
@@ -9,7 +9,7 @@
 //!     16     8  prev: address of the key's previous record, or NO_ADDRESS
 //!     24     4  key_len
 //!     28     4  value_len
-//!     32     4  record_len: whole record, a multiple of 8, >= HEADER_LEN
+//!     32     4  record_len: whole record, a multiple of 8, >= HEADER_BYTES
 //!     36     1  kind (value, tombstone, padding, commit)
 //!     37     1  flags (bit 0: member of a multi-op batch)
 //!     38     2  reserved, zero
@@ -35,24 +35,24 @@ pub const LENGTHS_OFFSET: usize = PREV_OFFSET + 8;
 /// Byte offset of the record length (`u32`), kind (`u8`) and flags (`u8`).
 pub const LAYOUT_OFFSET: usize = LENGTHS_OFFSET + 8;
 /// Length of the fixed header; the key starts here.
-pub const HEADER_LEN: usize = LAYOUT_OFFSET + 8;
+pub const HEADER_BYTES: usize = LAYOUT_OFFSET + 8;
 /// Length of a commit record's value: covered start address, range hash,
 /// run start address (see `docs/FORMAT.md`).
-pub const COMMIT_VALUE_LEN: usize = 24;
+pub const COMMIT_VALUE_BYTES: usize = 24;
 /// Length of a whole commit record.
-pub const COMMIT_RECORD_LEN: usize = HEADER_LEN + COMMIT_VALUE_LEN;
+pub const COMMIT_RECORD_BYTES: usize = HEADER_BYTES + COMMIT_VALUE_BYTES;
 /// Longest key a record may hold.
-pub const KEY_LEN_MAX: usize = 1 << 16;
+pub const KEY_BYTES_MAX: usize = 1 << 16;
 /// Longest value a record may hold.
-pub const VALUE_LEN_MAX: usize = (1 << 31) - (1 << 20);
+pub const VALUE_BYTES_MAX: usize = (1 << 31) - (1 << 20);
 /// The `prev` of a key's oldest record in a memtable.
 pub const NO_ADDRESS: u64 = u64::MAX;
 /// Flag bit: the record belongs to a batch of more than one operation.
 pub const FLAG_BATCH: u8 = 1;
 
-const _: () = assert!(HEADER_LEN == 5 * WORD_BYTES);
-const _: () = assert!(COMMIT_RECORD_LEN.is_multiple_of(WORD_BYTES));
-const _: () = assert!(HEADER_LEN + KEY_LEN_MAX + VALUE_LEN_MAX < u32::MAX as usize);
+const _: () = assert!(HEADER_BYTES == 5 * WORD_BYTES);
+const _: () = assert!(COMMIT_RECORD_BYTES.is_multiple_of(WORD_BYTES));
+const _: () = assert!(HEADER_BYTES + KEY_BYTES_MAX + VALUE_BYTES_MAX < u32::MAX as usize);
 
 /// What a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +88,7 @@ pub const fn pad8(n: usize) -> usize {
 
 /// Byte offset of the value within a record whose key is `key_len` long.
 pub const fn value_offset(key_len: usize) -> usize {
-    HEADER_LEN + pad8(key_len)
+    HEADER_BYTES + pad8(key_len)
 }
 
 /// Smallest record length holding a key and a value of these lengths.
@@ -141,7 +141,7 @@ pub struct DecodedRecord<'a> {
 impl DecodedRecord<'_> {
     /// For a commit record: its payload.
     pub fn commit_payload(&self) -> Option<CommitPayload> {
-        if self.kind != Kind::Commit || self.value.len() != COMMIT_VALUE_LEN {
+        if self.kind != Kind::Commit || self.value.len() != COMMIT_VALUE_BYTES {
             return None;
         }
         Some(CommitPayload {
@@ -158,7 +158,7 @@ pub const COMMIT_COVERED_START: usize = 0;
 pub const COMMIT_RANGE_HASH: usize = COMMIT_COVERED_START + 8;
 /// Offset in a commit record's value of the run start address.
 pub const COMMIT_RUN_START: usize = COMMIT_RANGE_HASH + 8;
-const _: () = assert!(COMMIT_RUN_START + 8 == COMMIT_VALUE_LEN);
+const _: () = assert!(COMMIT_RUN_START + 8 == COMMIT_VALUE_BYTES);
 
 /// What a commit record says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,16 +190,16 @@ fn le_u64(b: &[u8]) -> u64 {
 /// Decodes the record starting at `buf[0]`. Never panics, never allocates,
 /// and reads no byte beyond `buf`.
 pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
-    if buf.len() < HEADER_LEN {
+    if buf.len() < HEADER_BYTES {
         return Err(DecodeError::Incomplete);
     }
     let (key_len, value_len) = split_lengths(le_u64(&buf[LENGTHS_OFFSET..]));
     let (record_len, kind, flags) = split_layout(le_u64(&buf[LAYOUT_OFFSET..]));
     let (key_len, value_len, record_len) = (key_len as usize, value_len as usize, record_len as usize);
-    if record_len < HEADER_LEN || !record_len.is_multiple_of(WORD_BYTES) {
+    if record_len < HEADER_BYTES || !record_len.is_multiple_of(WORD_BYTES) {
         return Err(DecodeError::Invalid("record length is not a multiple of 8 holding a header"));
     }
-    if key_len > KEY_LEN_MAX || value_len > VALUE_LEN_MAX {
+    if key_len > KEY_BYTES_MAX || value_len > VALUE_BYTES_MAX {
         return Err(DecodeError::Invalid("key or value length out of range"));
     }
     if value_offset(key_len) + value_len > record_len {
@@ -213,12 +213,12 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     if checksum(record) != le_u64(&record[CHECKSUM_OFFSET..]) {
         return Err(DecodeError::Invalid("record checksum mismatch"));
     }
-    let key = &record[HEADER_LEN..HEADER_LEN + key_len];
+    let key = &record[HEADER_BYTES..HEADER_BYTES + key_len];
     let value = &record[value_offset(key_len)..value_offset(key_len) + value_len];
     let shape_ok = match kind {
         Kind::Value | Kind::Tombstone => kind == Kind::Value || value_len == 0,
         Kind::Padding => key_len == 0 && value_len == 0,
-        Kind::Commit => key_len == 0 && value_len == COMMIT_VALUE_LEN,
+        Kind::Commit => key_len == 0 && value_len == COMMIT_VALUE_BYTES,
     };
     if !shape_ok {
         return Err(DecodeError::Invalid("record fields do not fit its kind"));
@@ -237,7 +237,7 @@ pub fn encode(out: &mut [u8], seqno: u64, kind: Kind, flags: u8, key: &[u8], val
     out[LENGTHS_OFFSET..LENGTHS_OFFSET + 8].copy_from_slice(&lengths.to_le_bytes());
     let layout = layout_word(out.len() as u32, kind, flags);
     out[LAYOUT_OFFSET..LAYOUT_OFFSET + 8].copy_from_slice(&layout.to_le_bytes());
-    out[HEADER_LEN..HEADER_LEN + key.len()].copy_from_slice(key);
+    out[HEADER_BYTES..HEADER_BYTES + key.len()].copy_from_slice(key);
     let v = value_offset(key.len());
     out[v..v + value.len()].copy_from_slice(value);
     let sum = checksum(out);
@@ -260,7 +260,7 @@ mod tests {
         );
         assert_eq!(r.len, buf.len());
         assert_eq!(decode(&buf[..buf.len() - 1]), Err(DecodeError::Incomplete));
-        buf[HEADER_LEN] ^= 1;
+        buf[HEADER_BYTES] ^= 1;
         assert_eq!(decode(&buf), Err(DecodeError::Invalid("record checksum mismatch")));
     }
 

@@ -6,10 +6,10 @@
 //!      8     4  format version (1)
 //!     12     4  page size in bytes
 //!     16     8  segment number n
-//!     24     8  start address: the log address of the byte at HEADER_LEN
+//!     24     8  start address: the log address of the byte at HEADER_BYTES
 //!     32     8  reserved, zero
 //!     40     8  xxh3-64 of bytes [0, 40)
-//!     48     .  log bytes: the byte at file offset HEADER_LEN + i has
+//!     48     .  log bytes: the byte at file offset HEADER_BYTES + i has
 //!               address start + i
 //! ```
 
@@ -31,11 +31,11 @@ const START_OFFSET: usize = NUMBER_OFFSET + 8;
 const RESERVED_OFFSET: usize = START_OFFSET + 8;
 const CHECKSUM_OFFSET: usize = RESERVED_OFFSET + 8;
 /// Length of the segment header; log bytes start here.
-pub const HEADER_LEN: usize = CHECKSUM_OFFSET + 8;
+pub const HEADER_BYTES: usize = CHECKSUM_OFFSET + 8;
 /// File name extension of segments.
 pub const EXTENSION: &str = "hlog";
 
-const _: () = assert!(HEADER_LEN == 48);
+const _: () = assert!(HEADER_BYTES == 48);
 
 /// A parsed segment header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +50,8 @@ pub struct SegmentHeader {
 
 impl SegmentHeader {
     /// The header's bytes.
-    pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut out = [0u8; HEADER_LEN];
+    pub fn encode(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
         out[..VERSION_OFFSET].copy_from_slice(&MAGIC);
         out[VERSION_OFFSET..PAGE_SIZE_OFFSET].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         out[PAGE_SIZE_OFFSET..NUMBER_OFFSET].copy_from_slice(&self.page_size_bytes.to_le_bytes());
@@ -64,7 +64,7 @@ impl SegmentHeader {
 
     /// Parses and verifies a header; `Err` says what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, &'static str> {
-        if bytes.len() < HEADER_LEN {
+        if bytes.len() < HEADER_BYTES {
             return Err("file shorter than a segment header");
         }
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));

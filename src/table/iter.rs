@@ -5,6 +5,27 @@ use super::entry::Entry;
 use super::reader::Table;
 use crate::{Result, SeqNo};
 
+/// Iteration over a table's entries (here, beside the iterators, so the
+/// reader does not depend on them).
+impl Table {
+    /// Every entry, in table order.
+    pub fn iter(&self) -> TableIter {
+        TableIter::new(self.clone())
+    }
+
+    /// Entries from the first whose key is at or after `key`, in table order.
+    pub fn seek(&self, key: &[u8]) -> TableIter {
+        let mut iter = self.iter();
+        iter.seek(key);
+        iter
+    }
+
+    /// Every entry, in reverse table order (key descending, seqno ascending).
+    pub fn iter_rev(&self) -> TableRevIter {
+        TableRevIter::new(self.clone())
+    }
+}
+
 /// A forward iterator over a table's entries in table order (key
 /// ascending, then seqno descending). Owns a handle on the table.
 ///

@@ -11,7 +11,6 @@ use super::filter::{Bloom, key_hash};
 use super::footer::{FOOTER_BYTES, Footer};
 use super::frame::{BlockHandle, BlockKind, decode_frame};
 use super::index::Index;
-use super::iter::{TableIter, TableRevIter};
 use super::meta::TableMeta;
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::{Error, Result, SeqNo, TableId};
@@ -104,23 +103,6 @@ impl Table {
         let (mut cursor, offset) = (BlockCursor::new(self.block(i)?), self.block_offset(i));
         let found = cursor.seek(key, snapshot).map_err(|w| self.corrupt(offset, w))?;
         Ok((found && cursor.key() == key).then(|| cursor.entry()))
-    }
-
-    /// Every entry, in table order.
-    pub fn iter(&self) -> TableIter {
-        TableIter::new(self.clone())
-    }
-
-    /// Entries from the first whose key is at or after `key`, in table order.
-    pub fn seek(&self, key: &[u8]) -> TableIter {
-        let mut iter = self.iter();
-        iter.seek(key);
-        iter
-    }
-
-    /// Every entry, in reverse table order (key descending, seqno ascending).
-    pub fn iter_rev(&self) -> TableRevIter {
-        TableRevIter::new(self.clone())
     }
 
     /// Reads every data block from the file (bypassing the cache) and checks

@@ -1,5 +1,6 @@
-//! [`DbIdentity`]: which database a version belongs to, and which timeline
-//! of it; and what a writable open does with it.
+//! [`DbIdentity`] (defined with the other ids in `src/types.rs`): which
+//! database a version belongs to, and which timeline of it; here, what a
+//! writable open does with it.
 //!
 //! The identity lives in every version file (`docs/FORMAT.md`, "Version
 //! files"), so it is as durable as the version, and every version derived
@@ -18,28 +19,11 @@
 //!
 //! A read-only open changes nothing: it reports what the version holds.
 
-use std::fmt;
-use std::str::FromStr;
+pub use crate::types::DbIdentity;
 
 use super::{Version, VersionEdit, VersionSet};
+use crate::Result;
 use crate::fs::Fs;
-use crate::{Error, Result};
-
-/// The identity of one timeline of a database: a random `id`, made when the
-/// database was created or when a copy of it (a checkpoint, a restored
-/// backup) was first opened for writing, and a `generation`: 1 for a
-/// database as created, one more than its source's for such a copy.
-///
-/// Displayed (and parsed) as 32 lowercase hex digits of `id`, `-`, and the
-/// generation in decimal: `5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DbIdentity {
-    /// The timeline: random, made with it.
-    pub id: u128,
-    /// How many copies deep it is: 1 for the database as created, one more
-    /// than its source's for a copy opened for writing.
-    pub generation: u64,
-}
 
 impl DbIdentity {
     /// A new database's identity: a fresh id (from [`Fs::unique_id`]),
@@ -52,38 +36,6 @@ impl DbIdentity {
     /// one generation more.
     pub(crate) fn fork(self, fs: &dyn Fs) -> Result<DbIdentity> {
         Ok(DbIdentity { id: fs.unique_id()?, generation: self.generation + 1 })
-    }
-}
-
-impl fmt::Display for DbIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}-{}", self.id, self.generation)
-    }
-}
-
-impl FromStr for DbIdentity {
-    type Err = Error;
-
-    /// Parses exactly what [`Display`](fmt::Display) writes; anything else
-    /// (upper case, leading zeros in the generation, generation 0) is
-    /// `Error::InvalidArgument`.
-    fn from_str(text: &str) -> Result<DbIdentity> {
-        let bad = || {
-            Error::invalid(format!(
-                "{text:?} is not a database identity (32 lowercase hex digits, '-', a generation from 1, as \
-                 `cairn info` and `cairn backup list` show it)"
-            ))
-        };
-        let (hex, generation) = text.split_once('-').ok_or_else(bad)?;
-        let hex_ok = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        let generation_ok =
-            !generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit()) && !generation.starts_with('0');
-        if !hex_ok || !generation_ok {
-            return Err(bad());
-        }
-        let id = u128::from_str_radix(hex, 16).map_err(|_| bad())?;
-        let generation = generation.parse().map_err(|_| bad())?;
-        Ok(DbIdentity { id, generation })
     }
 }
 
@@ -126,6 +78,7 @@ pub(crate) fn as_copy(version: &Version) -> Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn display_and_parse_round_trip_and_odd_spellings_are_refused() {
@@ -148,7 +101,8 @@ mod tests {
             "5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-1-2",
             "5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-99999999999999999999999",
         ] {
-            assert!(matches!(odd.parse::<DbIdentity>(), Err(Error::InvalidArgument { .. })), "{odd:?}");
+            let err = odd.parse::<DbIdentity>().unwrap_err();
+            assert!(matches!(Error::from(err), Error::InvalidArgument { .. }), "{odd:?}");
         }
     }
 

@@ -4,9 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cairndb::checkpoint::{CheckpointDescription, CheckpointState, describe};
-use cairndb::fs::{Fs, OpenOptions, StdFs};
-use cairndb::hlog::segment::{self, SegmentHeader};
-use cairndb::version::DbLayout;
+use cairndb::fs::StdFs;
 use cairndb::{DbIdentity, DbStats, LogAddress};
 use serde_json::{Map, Value, json};
 
@@ -54,38 +52,25 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
 
 fn summarize(path: &Path) -> Result<Summary, Failure> {
     let db = open::read_only(path)?;
-    let version = db.version();
-    let log_dir = DbLayout::new(path).log_dir();
-    let fs = StdFs::new();
-    let description = describe(&fs, path).at(path)?;
+    let info = db.info().at(path)?;
+    let description = describe(&StdFs::new(), path).at(path)?;
     Ok(Summary {
         path: path.to_path_buf(),
         stats: db.stats(),
-        table_seqno: version.last_seqno.get(),
-        identity: version.identity,
-        fork_pending: version.fork_pending,
-        log_start: version.log_start,
-        segments: segments(&fs, &log_dir).at(&log_dir)?,
+        table_seqno: info.tables_seqno.get(),
+        identity: info.identity,
+        fork_pending: info.fork_pending,
+        log_start: info.log_start,
+        segments: info
+            .log_segments
+            .iter()
+            .map(|g| Segment { number: g.number, start: g.start, bytes: g.len_bytes })
+            .collect(),
         checkpoint: description.map(|d| {
             let state = CheckpointState::of(&d, &db);
             (d, state)
         }),
     })
-}
-
-/// The log segments on disk, with the start address their header records.
-fn segments(fs: &dyn Fs, log_dir: &Path) -> cairndb::Result<Vec<Segment>> {
-    let mut found = Vec::new();
-    for number in segment::list(fs, log_dir)? {
-        let file = fs.open(&segment::path(log_dir, number), OpenOptions::read())?;
-        let mut header = [0u8; segment::HEADER_LEN];
-        let start = match file.read_exact_at(&mut header, 0) {
-            Ok(()) => SegmentHeader::decode(&header).ok().map(|h| LogAddress(h.start)),
-            Err(_) => None,
-        };
-        found.push(Segment { number, start, bytes: file.len()? });
-    }
-    Ok(found)
 }
 
 fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {

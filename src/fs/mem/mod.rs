@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rustix::io::Errno;
 
 use self::crash::{SplitMix64, Survival, crash_state};
+pub use self::state::DeviceOptions;
 use self::state::{Body, Ino, State, errno};
 use super::{DeviceId, DirEntry, Fs, FsFile, FsLock, Metadata, OpenOptions};
 use crate::{Error, Result};
@@ -30,14 +31,6 @@ static NEXT_NAMESPACE: AtomicU64 = AtomicU64::new(1);
 
 fn next_namespace() -> u64 {
     NEXT_NAMESPACE.fetch_add(1, Ordering::Relaxed)
-}
-
-/// What a device of a [`MemFs`] can do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeviceOptions {
-    /// Whether [`Fs::reflink`] works between files on the device (like XFS
-    /// or Btrfs); when false it fails with `EOPNOTSUPP` (like ext4).
-    pub reflink: bool,
 }
 
 /// An in-memory file system that knows what a power cut would keep.

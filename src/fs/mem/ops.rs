@@ -316,7 +316,7 @@ impl State {
     }
 
     /// Makes the empty directory at `dir` the root of a new device.
-    pub(super) fn mount(&mut self, dir: &Path, options: super::DeviceOptions) -> io::Result<Ino> {
+    pub(super) fn mount(&mut self, dir: &Path, options: super::state::DeviceOptions) -> io::Result<Ino> {
         let ino = self.lookup_dir(dir)?;
         let node = self.dir(ino)?;
         if ino == ROOT || node.mount_root {

@@ -8,8 +8,15 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::io::Errno;
 
-use super::DeviceOptions;
 use crate::fs::{DeviceId, FileKind};
+
+/// What a device of a [`MemFs`](super::MemFs) can do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceOptions {
+    /// Whether [`Fs::reflink`](crate::fs::Fs::reflink) works between files on the device (like XFS
+    /// or Btrfs); when false it fails with `EOPNOTSUPP` (like ext4).
+    pub reflink: bool,
+}
 
 /// An inode number, unique within one `MemFs`.
 pub(super) type Ino = u64;

@@ -11,7 +11,7 @@
 //! being created). Anything else is damage.
 
 use super::scan::Damage;
-use crate::hlog::segment::{HEADER_LEN, SegmentHeader};
+use crate::hlog::segment::{HEADER_BYTES, SegmentHeader};
 
 /// One segment file as listed, before its records are read.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub(super) struct SegmentFile {
 
 impl SegmentFile {
     fn body_len(&self) -> u64 {
-        self.len_bytes.saturating_sub(HEADER_LEN as u64)
+        self.len_bytes.saturating_sub(HEADER_BYTES as u64)
     }
 }
 
@@ -85,8 +85,8 @@ pub(super) fn chain(files: &[SegmentFile], replay: u64) -> Result<Chain, Damage>
 /// A header write cut short, or never written (zeros where the file
 /// system exposes unwritten space).
 fn torn_in_creation(file: &SegmentFile) -> bool {
-    file.len_bytes < HEADER_LEN as u64
-        || (file.len_bytes == HEADER_LEN as u64 && file.header_bytes.iter().all(|&b| b == 0))
+    file.len_bytes < HEADER_BYTES as u64
+        || (file.len_bytes == HEADER_BYTES as u64 && file.header_bytes.iter().all(|&b| b == 0))
 }
 
 fn check_live(files: &[SegmentFile], chain: &Chain, replay: u64) -> Result<(), Damage> {
@@ -146,7 +146,7 @@ mod tests {
         SegmentFile {
             number,
             header: Ok(header),
-            len_bytes: HEADER_LEN as u64 + body,
+            len_bytes: HEADER_BYTES as u64 + body,
             header_bytes: header.encode().to_vec(),
         }
     }
@@ -186,7 +186,7 @@ mod tests {
         // Only the newest file can be torn at creation.
         assert!(chain(&[short, file(6, 8192, 10)], 4096).is_err());
         let mut zeros = damaged(file(5, 8192, 0));
-        zeros.header_bytes = vec![0; HEADER_LEN];
+        zeros.header_bytes = vec![0; HEADER_BYTES];
         assert_eq!(chain(&[file(4, 4096, 100), zeros], 4096).unwrap().torn_creation, Some(1));
     }
 }

@@ -130,7 +130,7 @@ pub(crate) fn recover(
         let (number, offset) = match (scan.tail_at, loaded.last()) {
             (Some(at), Some(last)) => {
                 let seg = loaded.iter().rfind(|l| l.start <= at).unwrap_or(last);
-                (seg.number, segment::HEADER_LEN as u64 + at.saturating_sub(seg.start))
+                (seg.number, segment::HEADER_BYTES as u64 + at.saturating_sub(seg.start))
             }
             _ => (cut.remove[0], 0),
         };
@@ -148,14 +148,14 @@ pub(crate) fn recover(
 }
 
 fn corrupt(log_dir: &Path, number: u64, damage: &Damage) -> Error {
-    segment::corrupt(log_dir, number, segment::HEADER_LEN as u64 + damage.offset, damage.what.clone())
+    segment::corrupt(log_dir, number, segment::HEADER_BYTES as u64 + damage.offset, damage.what.clone())
 }
 
 /// A segment file's number, length and header (only the header is read).
 fn list_file(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<SegmentFile> {
     let file = fs.open(&segment::path(log_dir, number), OpenOptions::read())?;
     let len_bytes = file.len()?;
-    let mut header_bytes = vec![0u8; segment::HEADER_LEN.min(len_bytes as usize)];
+    let mut header_bytes = vec![0u8; segment::HEADER_BYTES.min(len_bytes as usize)];
     file.read_exact_at(&mut header_bytes, 0)?;
     let header = SegmentHeader::decode(&header_bytes).and_then(|h| {
         if h.number != number {
@@ -172,10 +172,10 @@ fn list_file(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<SegmentFile> {
 fn load_body(fs: &dyn Fs, log_dir: &Path, file: &SegmentFile) -> Result<Loaded> {
     let header = file.header.expect("live segments have valid headers");
     let handle = fs.open(&segment::path(log_dir, file.number), OpenOptions::read())?;
-    let body_len = file.len_bytes - segment::HEADER_LEN as u64;
+    let body_len = file.len_bytes - segment::HEADER_BYTES as u64;
     let body_len = usize::try_from(body_len).map_err(|_| Error::invalid("a log segment too large to read"))?;
     let mut bytes = vec![0u8; body_len];
-    handle.read_exact_at(&mut bytes, segment::HEADER_LEN as u64)?;
+    handle.read_exact_at(&mut bytes, segment::HEADER_BYTES as u64)?;
     Ok(Loaded { number: file.number, start: header.start, bytes })
 }
 
@@ -221,7 +221,7 @@ impl Cut {
             if let Some((end, index)) = scan.commit_end
                 && end < loaded[index].end()
             {
-                let len = segment::HEADER_LEN as u64 + (end - loaded[index].start);
+                let len = segment::HEADER_BYTES as u64 + (end - loaded[index].start);
                 cut.truncate = Some((loaded[index].number, len));
             }
             cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
@@ -277,8 +277,8 @@ fn build(
             // Whole records lie between two records of one page: a gap too
             // small for one comes from a segment placed where no writer
             // would have put it.
-            if address - from < record::HEADER_LEN as u64 {
-                let offset = segment::HEADER_LEN + offset;
+            if address - from < record::HEADER_BYTES as u64 {
+                let offset = segment::HEADER_BYTES + offset;
                 let what = "record does not start where a page's records can";
                 return Err(segment::corrupt(log_dir, loaded[index].number, offset as u64, what));
             }
@@ -332,7 +332,7 @@ fn plan_segments(
     let mut segments = Vec::new();
     for &i in &chain.obsolete {
         let start = files[i].header.expect("obsolete segments have valid headers").start;
-        let end = start + files[i].len_bytes.saturating_sub(segment::HEADER_LEN as u64);
+        let end = start + files[i].len_bytes.saturating_sub(segment::HEADER_BYTES as u64);
         segments.push(sealed(files[i].number, start, end));
     }
     // Known only to lie below the replay address: removable at once.

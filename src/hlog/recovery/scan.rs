@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::hlog::page::WORD_BYTES;
 use crate::hlog::record::{
-    self, COMMIT_RECORD_LEN, COMMIT_VALUE_LEN, DecodeError, HEADER_LEN, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET,
+    self, COMMIT_RECORD_BYTES, COMMIT_VALUE_BYTES, DecodeError, HEADER_BYTES, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET,
     split_layout, split_lengths,
 };
 
@@ -90,13 +90,13 @@ fn stop_at(bytes: &[u8], error: DecodeError, address: u64, page_size: u64) -> St
 }
 
 /// Why a commit record cut short by the end of the file cannot be one a
-/// persist wrote. A commit record is [`COMMIT_RECORD_LEN`] bytes, or up to
+/// persist wrote. A commit record is [`COMMIT_RECORD_BYTES`] bytes, or up to
 /// a word short of a header longer when the memtable stretched it to the
 /// end of its page; so a damaged length in a whole commit record is not
 /// taken for a cut.
 fn cut_commit_problem(bytes: &[u8], address: u64, page_size: u64) -> Option<&'static str> {
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    if bytes.len() < HEADER_LEN {
+    if bytes.len() < HEADER_BYTES {
         return None;
     }
     let (len, kind, _) = split_layout(word(LAYOUT_OFFSET));
@@ -106,10 +106,10 @@ fn cut_commit_problem(bytes: &[u8], address: u64, page_size: u64) -> Option<&'st
     let (key_len, value_len) = split_lengths(word(LENGTHS_OFFSET));
     let len = u64::from(len);
     let stretched_to_page_end =
-        len < (COMMIT_RECORD_LEN + HEADER_LEN) as u64 && (address + len).is_multiple_of(page_size);
+        len < (COMMIT_RECORD_BYTES + HEADER_BYTES) as u64 && (address + len).is_multiple_of(page_size);
     if key_len != 0
-        || value_len as usize != COMMIT_VALUE_LEN
-        || !(len == COMMIT_RECORD_LEN as u64 || stretched_to_page_end)
+        || value_len as usize != COMMIT_VALUE_BYTES
+        || !(len == COMMIT_RECORD_BYTES as u64 || stretched_to_page_end)
     {
         return Some("commit record with a length no persist writes");
     }
@@ -338,12 +338,12 @@ mod tests {
         }
 
         fn commit(&mut self, run_start: u64) -> &mut Builder {
-            let mut payload = [0u8; COMMIT_VALUE_LEN];
+            let mut payload = [0u8; COMMIT_VALUE_BYTES];
             payload[..8].copy_from_slice(&self.covered.take().unwrap().to_le_bytes());
             payload[8..16].copy_from_slice(&self.hasher.digest().to_le_bytes());
             payload[16..].copy_from_slice(&run_start.to_le_bytes());
             self.hasher.reset();
-            let mut rec = vec![0u8; COMMIT_RECORD_LEN];
+            let mut rec = vec![0u8; COMMIT_RECORD_BYTES];
             encode(&mut rec, self.seqno, Kind::Commit, 0, &[], &payload);
             self.bytes.extend_from_slice(&rec);
             self
@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn every_cut_is_a_torn_tail() {
         let b = two_commits();
-        let first_end = (2 * record_len_for(1, 8) + COMMIT_RECORD_LEN) as u64;
+        let first_end = (2 * record_len_for(1, 8) + COMMIT_RECORD_BYTES) as u64;
         for len in first_end as usize + 1..b.bytes.len() {
             let scan = scan(&[Body { start: 0, bytes: &b.bytes[..len] }]).unwrap();
             assert_eq!(scan.commits, 1, "cut at {len}");

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use cairndb::blob::BlobFile;
-use cairndb::table::{Entry, Table, ValueKind};
+use cairndb::inspect::{BlobFile, TableEntry, TableFile, TableValue};
 
 use super::{SstFile, kind, open};
 use crate::args::SstDumpArgs;
@@ -27,7 +26,7 @@ pub fn run(args: &SstDumpArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn dump_table(out: &mut Out, table: &Table, notation: Notation) -> Result<(), Failure> {
+fn dump_table(out: &mut Out, table: &TableFile, notation: Notation) -> Result<(), Failure> {
     let m = table.meta();
     out.field("kind", "table")?;
     out.field(
@@ -52,7 +51,7 @@ fn dump_table(out: &mut Out, table: &Table, notation: Notation) -> Result<(), Fa
         ),
     )?;
     out.line("")?;
-    for entry in table.iter() {
+    for entry in table.entries() {
         let entry = entry.at(table.path())?;
         out.line(format_args!("{}\t{}\t{}", notation.show(&entry.key), entry.seqno, kind_and_value(&entry, notation)))?;
     }
@@ -60,12 +59,15 @@ fn dump_table(out: &mut Out, table: &Table, notation: Notation) -> Result<(), Fa
 }
 
 /// `value<TAB>VALUE`, `tombstone<TAB>`, or `blob<TAB>file F, offset O, L bytes`.
-fn kind_and_value(entry: &Entry, notation: Notation) -> String {
-    match (entry.kind, entry.blob_ref()) {
-        (ValueKind::Value, _) => format!("value\t{}", notation.show(&entry.value)),
-        (ValueKind::Tombstone, _) => "tombstone\t".to_owned(),
-        (ValueKind::BlobRef, Some(r)) => format!("blob\tfile {}, offset {}, {} bytes", r.file, r.offset, r.len),
-        (ValueKind::BlobRef, None) => format!("blob\tunreadable reference {}", notation.show(&entry.value)),
+fn kind_and_value(entry: &TableEntry, notation: Notation) -> String {
+    match &entry.value {
+        TableValue::Value(value) => format!("value\t{}", notation.show(value)),
+        TableValue::Tombstone => "tombstone\t".to_owned(),
+        TableValue::Blob { file, offset, len_bytes } => {
+            format!("blob\tfile {file}, offset {offset}, {len_bytes} bytes")
+        }
+        TableValue::UnreadableBlobRef(raw) => format!("blob\tunreadable reference {}", notation.show(raw)),
+        _ => format!("{:?}", entry.value),
     }
 }
 
@@ -82,13 +84,13 @@ fn dump_blob_file(out: &mut Out, blobs: &BlobFile, notation: Notation) -> Result
         ),
     )?;
     out.line("")?;
-    for item in blobs.iter() {
-        let (r, record) = item.at(blobs.path())?;
+    for record in blobs.records() {
+        let record = record.at(blobs.path())?;
         out.line(format_args!(
             "{}\t{}\t{}\t{}",
             notation.show(&record.key),
             record.seqno,
-            r.offset,
+            record.offset,
             notation.show(&record.value)
         ))?;
     }

@@ -5,19 +5,12 @@ mod verify;
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use cairndb::TableId;
-use cairndb::blob::BlobFile;
 use cairndb::fs::StdFs;
-use cairndb::table::{BlockCache, Table};
-use cairndb::version::FileName;
+use cairndb::inspect::{BlobFile, TableFile};
 
 use crate::args::{SstArgs, SstCommand, SstFileArgs, SstKind};
 use crate::failure::Failure;
-
-/// Blocks are read once each: the cache only has to hold the one in use.
-const BLOCK_CACHE_BYTES: usize = 1 << 20;
 
 /// Runs one `cairn sst` subcommand.
 pub fn run(args: &SstArgs) -> Result<ExitCode, Failure> {
@@ -37,7 +30,7 @@ pub fn name(args: &SstArgs) -> &'static str {
 
 /// An open table or blob file.
 enum SstFile {
-    Table(Table),
+    Table(TableFile),
     Blob(BlobFile),
 }
 
@@ -63,18 +56,7 @@ fn kind(args: &SstFileArgs) -> Result<SstKind, Failure> {
 fn open(path: &Path, kind: SstKind) -> cairndb::Result<SstFile> {
     let fs = StdFs::new();
     match kind {
-        SstKind::Table => {
-            Table::open(&fs, path, table_id(path), Arc::new(BlockCache::new(BLOCK_CACHE_BYTES))).map(SstFile::Table)
-        }
-        SstKind::Blob => BlobFile::open_as_found(&fs, path).map(SstFile::Blob),
-    }
-}
-
-/// The id a database's name for the table gives, or 0 for another name
-/// (a table does not record its own id).
-fn table_id(path: &Path) -> TableId {
-    match path.file_name().and_then(|n| n.to_str()).and_then(FileName::parse_table) {
-        Some(FileName::Table(id)) => id,
-        _ => TableId(0),
+        SstKind::Table => TableFile::open(&fs, path).map(SstFile::Table),
+        SstKind::Blob => BlobFile::open(&fs, path).map(SstFile::Blob),
     }
 }
