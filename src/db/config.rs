@@ -14,6 +14,18 @@ pub const KEY_BYTES_MAX: usize = 16 << 10;
 /// Longest value accepted by writes.
 pub const VALUE_BYTES_MAX: usize = 64 << 20;
 
+// One set of limits, nested layer by layer (db <= table <= log): a write
+// the database accepts fits a table entry and a blob record (blob files
+// take the table's limits), and anything a table holds fits a log record,
+// so no accepted write can fail later in a flush or a compaction. Dump
+// streams take the database's limits.
+const _: () = assert!(KEY_BYTES_MAX <= crate::table::KEY_BYTES_MAX);
+const _: () = assert!(VALUE_BYTES_MAX <= crate::table::VALUE_BYTES_MAX);
+const _: () = assert!(crate::table::KEY_BYTES_MAX <= crate::hlog::record::KEY_BYTES_MAX);
+const _: () = assert!(crate::table::VALUE_BYTES_MAX <= crate::hlog::record::VALUE_BYTES_MAX);
+// Lengths are persisted as u32 (log records, blob records, dump records).
+const _: () = assert!(crate::hlog::record::KEY_BYTES_MAX + crate::hlog::record::VALUE_BYTES_MAX < u32::MAX as usize);
+
 /// When writes become durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncMode {
