@@ -50,6 +50,11 @@ id_type!(
     BlobFileId
 );
 id_type!(
+    /// Numbers the versions of a database: version `N` is the file `v{N}`,
+    /// and each new version of a database has a larger id than the last.
+    VersionId
+);
+id_type!(
     /// A byte position in the hybrid log's address space, which grows
     /// monotonically across segments.
     LogAddress
@@ -66,6 +71,7 @@ mod tests {
         printed(format!("{:?}", TableId(7)), format!("{}", TableId(7)));
         printed(format!("{:?}", BlobFileId(9)), format!("{}", BlobFileId(9)));
         printed(format!("{:?}", LogAddress(4096)), format!("{}", LogAddress(4096)));
+        printed(format!("{:?}", VersionId(17)), format!("{}", VersionId(17)));
         assert_eq!(format!("{}", SeqNo(42)), "42");
         assert_eq!(format!("{:?}", Some(LogAddress(4096))), "Some(4096)");
         assert_eq!(format!("[{:>5}|{:<4?}]", TableId(7), SeqNo(3)), "[    7|3   ]");

@@ -33,7 +33,7 @@ use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::version::FileName;
-use crate::{Error, Result, SeqNo};
+use crate::{Error, Result, SeqNo, VersionId};
 
 /// Manifests read, newest first, for contents already checked.
 const CHECKED_MANIFESTS_MAX: usize = 16;
@@ -80,7 +80,7 @@ pub struct BackupInfo {
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Files it holds.
     pub files_total: usize,
     /// Bytes of all its files.
@@ -153,7 +153,7 @@ impl BackupEngine {
             source: crate::staging::normalize(cut.layout().root())?.to_string_lossy().into_owned(),
             database: capture.version.identity,
             seqno: capture.seqno,
-            version_id: capture.version.id.0,
+            version_id: capture.version.id,
             files,
         };
         commit(store, &manifest)?;

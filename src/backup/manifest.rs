@@ -96,7 +96,7 @@ pub struct Manifest {
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Its files: tables, blob files, log segments and the version file.
     pub files: Vec<ManifestFile>,
 }
@@ -175,7 +175,7 @@ impl Manifest {
             source: self.source.clone(),
             database,
             seqno: self.seqno.0,
-            version_id: self.version_id,
+            version_id: self.version_id.0,
             files: self.files.iter().map(file_doc).collect(),
         })
     }
@@ -195,7 +195,7 @@ impl Manifest {
             source: doc.source,
             database,
             seqno: SeqNo(doc.seqno),
-            version_id: doc.version_id,
+            version_id: VersionId(doc.version_id),
             files: doc.files.iter().map(decode_file).collect::<std::result::Result<_, _>>().map_err(bad)?,
         };
         manifest.check().map_err(bad)?;
@@ -215,7 +215,7 @@ impl Manifest {
         }
         let versions: Vec<FileName> =
             self.files.iter().map(|f| f.name).filter(|n| matches!(n, FileName::Version(_))).collect();
-        if versions != [FileName::Version(VersionId(self.version_id))] {
+        if versions != [FileName::Version(self.version_id)] {
             return Err(format!("the files must include exactly one version file, v{}", self.version_id));
         }
         Ok(())
@@ -264,7 +264,7 @@ mod tests {
             source: "/data/odd \"name\"\n\u{1}é".into(),
             database: Some(DbIdentity { id: 0x5b2e_9c0d, generation: 3 }),
             seqno: SeqNo(41_234),
-            version_id: 17,
+            version_id: VersionId(17),
             files: vec![
                 ManifestFile {
                     name: FileName::Table(TableId(12)),

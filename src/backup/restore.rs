@@ -19,7 +19,7 @@ use super::progress::BackupProgress;
 use super::store::BackupStore;
 use crate::fs::{Fs, OpenOptions};
 use crate::staging::{StagingGuard, check_target};
-use crate::version::{DbLayout, FileName, VersionId, encode_current};
+use crate::version::{DbLayout, FileName, encode_current};
 use crate::{Error, Result, SeqNo};
 
 /// What [`BackupEngine::restore`] made.
@@ -79,7 +79,7 @@ impl BackupEngine {
                 done.add_bytes(n);
                 progress(done);
             })?;
-            if file.name == FileName::Version(VersionId(manifest.version_id)) {
+            if file.name == FileName::Version(manifest.version_id) {
                 version_hash = Some(hash);
             }
             done.files_done += 1;
@@ -93,7 +93,7 @@ impl BackupEngine {
         }
         // CURRENT last: before it, the directory is no database.
         let current = fs.open(&out.current(), OpenOptions::create_new())?;
-        current.write_all_at(&encode_current(VersionId(manifest.version_id), version_hash), 0)?;
+        current.write_all_at(&encode_current(manifest.version_id, version_hash), 0)?;
         current.sync_all()?;
         fs.sync_directory(&staging)?;
         cleanup.rename_into_place(&target, true)?;

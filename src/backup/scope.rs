@@ -125,7 +125,7 @@ pub(crate) fn database_name(database: Option<DbIdentity>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SeqNo;
+    use crate::{SeqNo, VersionId};
 
     fn listing(id: u64, database: Option<DbIdentity>) -> BackupListing {
         let manifest = Manifest {
@@ -134,7 +134,7 @@ mod tests {
             source: format!("/db{id}"),
             database,
             seqno: SeqNo(id * 10),
-            version_id: 1,
+            version_id: VersionId(1),
             files: Vec::new(),
         };
         BackupListing { id, manifest: Some(manifest), problem: None }

@@ -66,7 +66,7 @@ fn to_json(info: &BackupInfo) -> Value {
         "id": info.id,
         "database": store::database_json(info.database),
         "seqno": info.seqno.get(),
-        "version_id": info.version_id,
+        "version_id": info.version_id.get(),
         "files_total": info.files_total,
         "bytes_total": info.bytes_total,
         "files_uploaded": info.files_uploaded,

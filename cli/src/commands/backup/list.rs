@@ -84,7 +84,7 @@ fn to_json(listing: &BackupListing, latest: bool) -> Value {
         ("created_unix_ms", json!(m.created_unix_ms)),
         ("source", json!(m.source)),
         ("seqno", json!(m.seqno.get())),
-        ("version_id", json!(m.version_id)),
+        ("version_id", json!(m.version_id.get())),
         ("files", json!(m.files.len())),
         ("bytes_total", json!(m.bytes_total())),
     ];
