@@ -55,6 +55,11 @@ id_type!(
     VersionId
 );
 id_type!(
+    /// A backup's id in its store: 1, 2, ..., unique there, and the name of
+    /// its manifest (`manifests/manifest-{id:06}.json`).
+    BackupId
+);
+id_type!(
     /// A byte position in the hybrid log's address space, which grows
     /// monotonically across segments.
     LogAddress
@@ -72,6 +77,8 @@ mod tests {
         printed(format!("{:?}", BlobFileId(9)), format!("{}", BlobFileId(9)));
         printed(format!("{:?}", LogAddress(4096)), format!("{}", LogAddress(4096)));
         printed(format!("{:?}", VersionId(17)), format!("{}", VersionId(17)));
+        printed(format!("{:?}", BackupId(3)), format!("{}", BackupId(3)));
+        assert_eq!(format!("{:06}", BackupId(42)), "000042");
         assert_eq!(format!("{}", SeqNo(42)), "42");
         assert_eq!(format!("{:?}", Some(LogAddress(4096))), "Some(4096)");
         assert_eq!(format!("[{:>5}|{:<4?}]", TableId(7), SeqNo(3)), "[    7|3   ]");
@@ -152,7 +159,7 @@ pub struct DatabaseSummary {
     /// How many backups of it have a readable manifest.
     pub backups: usize,
     /// Its newest backup.
-    pub newest_id: u64,
+    pub newest_id: BackupId,
     /// The seqno its newest backup holds.
     pub newest_seqno: SeqNo,
     /// The directory its newest backup was taken from.

@@ -20,13 +20,13 @@ use super::store::BackupStore;
 use crate::fs::{Fs, OpenOptions};
 use crate::staging::{StagingGuard, check_target};
 use crate::version::{DbLayout, FileName, encode_current};
-use crate::{Error, Result, SeqNo};
+use crate::{BackupId, Error, Result, SeqNo};
 
 /// What [`BackupEngine::restore`] made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreInfo {
     /// The backup restored.
-    pub id: u64,
+    pub id: BackupId,
     /// The database timeline it holds: the restored database reports it
     /// until it is opened for writing, which starts the next generation.
     pub database: Option<crate::DbIdentity>,
@@ -48,14 +48,14 @@ impl BackupEngine {
     /// created). The result opens with `Db::open` and holds
     /// exactly the backup's writes. A missing or damaged file is an error
     /// naming it, and nothing appears at `target`.
-    pub fn restore(&self, id: u64, target: &Path) -> Result<RestoreInfo> {
+    pub fn restore(&self, id: BackupId, target: &Path) -> Result<RestoreInfo> {
         self.restore_with_progress(id, target, &mut |_| {})
     }
 
     /// [`restore`](Self::restore), reporting progress.
     pub fn restore_with_progress(
         &self,
-        id: u64,
+        id: BackupId,
         target: &Path,
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<RestoreInfo> {

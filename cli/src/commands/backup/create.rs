@@ -63,7 +63,7 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
 
 fn to_json(info: &BackupInfo) -> Value {
     json!({
-        "id": info.id,
+        "id": info.id.get(),
         "database": store::database_json(info.database),
         "seqno": info.seqno.get(),
         "version_id": info.version_id.get(),
