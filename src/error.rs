@@ -69,7 +69,7 @@ pub enum Error {
         /// The backup store.
         store: String,
         /// The backup id both writers tried to commit.
-        id: u64,
+        id: crate::BackupId,
     },
     /// The backup store is in use by a job this one must not overlap
     /// (garbage collection and backups exclude each other).

@@ -124,4 +124,4 @@ pub use db::{
     VALUE_BYTES_MAX, WriteBatch,
 };
 pub use error::{Error, Result};
-pub use types::{BlobFileId, DbIdentity, LogAddress, ParseIdentityError, SeqNo, TableId};
+pub use types::{BackupId, BlobFileId, DbIdentity, LogAddress, ParseIdentityError, SeqNo, TableId, VersionId};

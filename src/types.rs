@@ -50,6 +50,16 @@ id_type!(
     BlobFileId
 );
 id_type!(
+    /// Numbers the versions of a database: version `N` is the file `v{N}`,
+    /// and each new version of a database has a larger id than the last.
+    VersionId
+);
+id_type!(
+    /// A backup's id in its store: 1, 2, ..., unique there, and the name of
+    /// its manifest (`manifests/manifest-{id:06}.json`).
+    BackupId
+);
+id_type!(
     /// A byte position in the hybrid log's address space, which grows
     /// monotonically across segments.
     LogAddress
@@ -66,6 +76,9 @@ mod tests {
         printed(format!("{:?}", TableId(7)), format!("{}", TableId(7)));
         printed(format!("{:?}", BlobFileId(9)), format!("{}", BlobFileId(9)));
         printed(format!("{:?}", LogAddress(4096)), format!("{}", LogAddress(4096)));
+        printed(format!("{:?}", VersionId(17)), format!("{}", VersionId(17)));
+        printed(format!("{:?}", BackupId(3)), format!("{}", BackupId(3)));
+        assert_eq!(format!("{:06}", BackupId(42)), "000042");
         assert_eq!(format!("{}", SeqNo(42)), "42");
         assert_eq!(format!("{:?}", Some(LogAddress(4096))), "Some(4096)");
         assert_eq!(format!("[{:>5}|{:<4?}]", TableId(7), SeqNo(3)), "[    7|3   ]");
@@ -146,7 +159,7 @@ pub struct DatabaseSummary {
     /// How many backups of it have a readable manifest.
     pub backups: usize,
     /// Its newest backup.
-    pub newest_id: u64,
+    pub newest_id: BackupId,
     /// The seqno its newest backup holds.
     pub newest_seqno: SeqNo,
     /// The directory its newest backup was taken from.

@@ -13,7 +13,7 @@ use std::time::Duration;
 mod common;
 
 use cairndb::Error;
-use cairndb::backup::{BackupEngine, BackupOptions, BackupProgress, BackupStore, DirStore, Manifest};
+use cairndb::backup::{BackupEngine, BackupId, BackupOptions, BackupProgress, BackupStore, DirStore, Manifest};
 use cairndb::fs::{Fs, MemFs};
 use common::backup::{Model, contents, leases, open_db, restored_state, unreferenced_files};
 
@@ -36,7 +36,7 @@ fn second_backup_uploads_only_new_files_and_each_restores_exactly() {
 
     let mut seen = Vec::new();
     let first = engine.create_backup_with(&db, BackupOptions::default(), &mut |p| seen.push(p)).unwrap();
-    assert_eq!(first.id, 1);
+    assert_eq!(first.id, BackupId(1));
     assert_eq!(first.seqno, db.stats().seqno, "a quiet database is backed up whole");
     assert!(first.files_total >= 4, "{first:?}");
     assert_eq!((first.files_uploaded, first.bytes_uploaded), (first.files_total, first.bytes_total));
@@ -59,8 +59,8 @@ fn second_backup_uploads_only_new_files_and_each_restores_exactly() {
         model.put(&db, format!("k{:05}", i * 100), value);
     }
     let second = engine.create_backup(&db).unwrap();
-    assert_eq!(second.id, 2);
-    let (m1, m2) = (engine.manifest(1).unwrap(), engine.manifest(2).unwrap());
+    assert_eq!(second.id, BackupId(2));
+    let (m1, m2) = (engine.manifest(BackupId(1)).unwrap(), engine.manifest(BackupId(2)).unwrap());
     let new: Vec<_> = m2.files.iter().filter(|f| !keys(&m1).contains(&f.content.key())).collect();
     assert_eq!(second.files_uploaded, new.len(), "{second:?}");
     assert_eq!(second.bytes_uploaded, new.iter().map(|f| f.size_bytes()).sum::<u64>());
@@ -78,9 +78,9 @@ fn second_backup_uploads_only_new_files_and_each_restores_exactly() {
     for info in [&first, &second, &third] {
         assert_eq!(restored_state(&engine, info.id), model.state_at(info.seqno), "backup {}", info.id);
     }
-    let listed: Vec<u64> = engine.list().unwrap().iter().map(|l| l.id).collect();
+    let listed: Vec<u64> = engine.list().unwrap().iter().map(|l| l.id.get()).collect();
     assert_eq!(listed, [3, 2, 1]);
-    assert_eq!(engine.latest().unwrap(), Some(3));
+    assert_eq!(engine.latest().unwrap(), Some(BackupId(3)));
     assert!(leases(&**engine.store()).is_empty());
 }
 
@@ -142,7 +142,7 @@ fn restore_needs_a_fresh_target_and_names_a_missing_backup() {
     let info = engine.create_backup(&db).unwrap();
     let err = engine.restore(info.id, Path::new("/db")).unwrap_err();
     assert!(matches!(err, Error::TargetExists { .. }), "{err}");
-    let err = engine.restore(99, Path::new("/r")).unwrap_err();
+    let err = engine.restore(BackupId(99), Path::new("/r")).unwrap_err();
     assert!(err.is_not_found() && err.to_string().contains("no backup 99"), "{err}");
     assert!(!disk.exists(Path::new("/r")).unwrap());
     let restored = engine.restore(info.id, Path::new("/deep/er/r")).unwrap();
@@ -165,21 +165,21 @@ fn prune_keeps_the_newest_and_gc_removes_only_what_no_backup_uses() {
     }
     assert!(unreferenced_files(&engine).is_empty());
     let report = engine.prune(2).unwrap();
-    assert_eq!((report.removed, report.kept), (vec![2, 1], vec![4, 3]));
+    assert_eq!((report.removed, report.kept), (vec![BackupId(2), BackupId(1)], vec![BackupId(4), BackupId(3)]));
     let orphans = unreferenced_files(&engine);
     assert!(!orphans.is_empty(), "the compaction made the first backups' tables unique to them");
     let gc = engine.gc().unwrap();
     assert_eq!(gc.files_removed, orphans.len());
     assert!(unreferenced_files(&engine).is_empty());
-    assert_eq!(engine.latest().unwrap(), Some(4));
+    assert_eq!(engine.latest().unwrap(), Some(BackupId(4)));
     for info in &infos[2..] {
         assert_eq!(restored_state(&engine, info.id), model.state_at(info.seqno));
         assert!(engine.verify(info.id).unwrap().is_ok());
     }
     assert!(engine.prune(0).is_err());
-    engine.delete(4).unwrap();
-    assert_eq!(engine.latest().unwrap(), Some(3));
-    assert!(engine.delete(4).unwrap_err().is_not_found());
+    engine.delete(BackupId(4)).unwrap();
+    assert_eq!(engine.latest().unwrap(), Some(BackupId(3)));
+    assert!(engine.delete(BackupId(4)).unwrap_err().is_not_found());
 }
 
 /// A lease object as another process writes it (`docs/FORMAT.md`, "Leases").
@@ -244,8 +244,8 @@ fn gc_removes_stale_uploads_and_refuses_with_an_unreadable_manifest() {
     let err = engine.gc().unwrap_err();
     assert!(err.is_corruption() && err.to_string().contains("delete backup 2"), "{err}");
     let listed = engine.list().unwrap();
-    assert_eq!(listed[0].id, 2);
+    assert_eq!(listed[0].id, BackupId(2));
     assert!(listed[0].manifest.is_none() && listed[0].problem.is_some());
-    engine.delete(2).unwrap();
+    engine.delete(BackupId(2)).unwrap();
     engine.gc().unwrap();
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod common;
 
-use cairndb::backup::{BackupEngine, BackupInfo, DirStore, ManifestFile};
+use cairndb::backup::{BackupEngine, BackupId, BackupInfo, DirStore, ManifestFile};
 use cairndb::fs::{Fs, MemFs, OpenOptions};
 use common::backup::{Model, open_db, restored_state};
 
@@ -39,7 +39,11 @@ fn setup() -> Setup {
 
 /// A table file of backup 2 that backup 3 shares and backup 1 lacks.
 fn shared_table(s: &Setup) -> ManifestFile {
-    let (m1, m2, m3) = (s.engine.manifest(1).unwrap(), s.engine.manifest(2).unwrap(), s.engine.manifest(3).unwrap());
+    let (m1, m2, m3) = (
+        s.engine.manifest(BackupId(1)).unwrap(),
+        s.engine.manifest(BackupId(2)).unwrap(),
+        s.engine.manifest(BackupId(3)).unwrap(),
+    );
     *m2.files
         .iter()
         .find(|f| {
@@ -55,7 +59,7 @@ fn object_path(file: &ManifestFile) -> String {
 }
 
 fn check_damage_is_found(s: &Setup, file: &ManifestFile, what: &str) {
-    for id in [2, 3] {
+    for id in [BackupId(2), BackupId(3)] {
         let report = s.engine.verify(id).unwrap();
         assert_eq!(report.problems.len(), 1, "backup {id}: {report:?}");
         let problem = &report.problems[0];
@@ -73,13 +77,13 @@ fn check_damage_is_found(s: &Setup, file: &ManifestFile, what: &str) {
         let leftovers = s.disk.read_dir(Path::new("/")).unwrap();
         assert!(leftovers.iter().all(|e| !e.name.to_string_lossy().starts_with(".cairn-staging")), "{leftovers:?}");
     }
-    assert!(s.engine.verify(1).unwrap().is_ok());
+    assert!(s.engine.verify(BackupId(1)).unwrap().is_ok());
     let recovery = s.engine.recover_latest_valid().unwrap();
-    assert_eq!(recovery.id, Some(1), "{recovery:?}");
-    let skipped: Vec<u64> = recovery.skipped.iter().map(|k| k.id).collect();
+    assert_eq!(recovery.id, Some(BackupId(1)), "{recovery:?}");
+    let skipped: Vec<u64> = recovery.skipped.iter().map(|k| k.id.get()).collect();
     assert_eq!(skipped, [3, 2]);
     assert!(recovery.skipped.iter().all(|k| k.reason.contains(&file.db_name())), "{recovery:?}");
-    assert_eq!(restored_state(&s.engine, 1), s.model.state_at(s.infos[0].seqno));
+    assert_eq!(restored_state(&s.engine, BackupId(1)), s.model.state_at(s.infos[0].seqno));
 }
 
 #[test]
@@ -120,5 +124,5 @@ fn a_truncated_file_is_caught_while_restoring_and_a_damaged_manifest_is_skipped(
     assert_eq!(recovery.id, None);
     assert_eq!(recovery.skipped.len(), 3);
     assert!(recovery.skipped[2].reason.contains("checksum"), "{recovery:?}");
-    assert!(s.engine.verify(1).unwrap_err().is_corruption());
+    assert!(s.engine.verify(BackupId(1)).unwrap_err().is_corruption());
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 mod common;
 
 use cairndb::Error;
-use cairndb::backup::{BackupEngine, DirStore, LATEST_KEY, Latest, Manifest, decode_latest, manifest_key};
+use cairndb::backup::{BackupEngine, BackupId, DirStore, LATEST_KEY, Latest, Manifest, decode_latest, manifest_key};
 use cairndb::fs::{Fs, MemFs};
 use common::backup::{Model, open_db, restored_state};
 
@@ -51,7 +51,7 @@ fn restore_latest_never_restores_another_database() {
         assert!(text.contains(&ida.to_string()) && text.contains(&idb.to_string()), "{text}");
         assert!(text.contains("--database") && text.contains("BackupEngine::database"), "{text}");
     }
-    assert_eq!(engine.ids().unwrap(), [1, 2, 3], "the refused prune removed nothing");
+    assert_eq!(engine.ids().unwrap(), [BackupId(1), BackupId(2), BackupId(3)], "the refused prune removed nothing");
     // `latest.json`, a hint for tools, says whose backup it names.
     let pointer = cairndb::backup::get(&**engine.store(), LATEST_KEY, 4096).unwrap();
     assert_eq!(decode_latest("latest.json", &pointer).unwrap(), Latest { id: a3.id, database: Some(ida) });
@@ -78,7 +78,7 @@ fn restore_latest_never_restores_another_database() {
     let report = of_a.prune(1).unwrap();
     assert_eq!((report.kept.as_slice(), report.removed.as_slice()), (&[a1.id][..], &[][..]), "{report:?}");
     assert_eq!(report.damaged.iter().map(|d| d.id).collect::<Vec<_>>(), [a3.id]);
-    assert_eq!(engine.ids().unwrap(), [1, 2, 3]);
+    assert_eq!(engine.ids().unwrap(), [BackupId(1), BackupId(2), BackupId(3)]);
 }
 
 #[test]
@@ -103,17 +103,17 @@ fn timelines_and_old_backups_are_databases_of_their_own() {
     let of_copy = engine.create_backup(&copy).unwrap();
 
     // A backup from before identities (format 1 manifest): an unknown database.
-    let old = Manifest { id: 9, database: None, ..engine.manifest(first.id).unwrap() };
-    engine.store().put_if_absent(&manifest_key(9), &old.encode()).unwrap();
+    let old = Manifest { id: BackupId(9), database: None, ..engine.manifest(first.id).unwrap() };
+    engine.store().put_if_absent(&manifest_key(BackupId(9)), &old.encode()).unwrap();
 
     let databases: Vec<_> = engine.databases().unwrap().iter().map(|d| (d.database, d.newest_id)).collect();
-    assert_eq!(databases, [(None, 9), (Some(idc), of_copy.id), (Some(ida), first.id)]);
+    assert_eq!(databases, [(None, BackupId(9)), (Some(idc), of_copy.id), (Some(ida), first.id)]);
     assert!(matches!(engine.latest(), Err(Error::AmbiguousDatabase { .. })));
     assert_eq!(engine.clone().database(ida).latest().unwrap(), Some(first.id), "the copy's backups are not A's");
     assert_eq!(engine.clone().database(idc).latest().unwrap(), Some(of_copy.id));
     let old_ones = engine.clone().unknown_database();
-    assert_eq!(old_ones.recover_latest_valid().unwrap().id, Some(9));
-    assert_eq!(restored_state(&old_ones, 9), model.state_at(first.seqno));
+    assert_eq!(old_ones.recover_latest_valid().unwrap().id, Some(BackupId(9)));
+    assert_eq!(restored_state(&old_ones, BackupId(9)), model.state_at(first.seqno));
     let listed = engine.list().unwrap();
     assert_eq!(
         listed.iter().map(|l| l.manifest.as_ref().unwrap().database).collect::<Vec<_>>(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 mod common;
 
 use cairndb::Db;
-use cairndb::backup::{BackupEngine, BackupInfo, DirStore};
+use cairndb::backup::{BackupEngine, BackupId, BackupInfo, DirStore};
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, MemFs};
 use common::backup::{Model, open_db, restored_state};
 
@@ -42,7 +42,7 @@ fn setup() -> Setup {
         infos.push(engine.create_backup(&db).unwrap());
     }
     let report = engine.prune(1).unwrap();
-    assert_eq!(report.removed, [2, 1]);
+    assert_eq!(report.removed, [BackupId(2), BackupId(1)]);
     let gc = engine.gc().unwrap();
     assert!(gc.files_removed > 0, "the pruned backups had files of their own: {gc:?}");
     model.fill(&db, 1200, 400, 300);

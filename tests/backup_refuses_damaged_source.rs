@@ -11,7 +11,7 @@ use std::sync::Arc;
 mod common;
 
 use cairndb::backup::{
-    BackupEngine, BackupOptions, ContentKey, ContentKind, DirStore, Manifest, ManifestFile, manifest_key,
+    BackupEngine, BackupId, BackupOptions, ContentKey, ContentKind, DirStore, Manifest, ManifestFile, manifest_key,
 };
 use cairndb::fs::{Fs, MemFs, OpenOptions};
 use cairndb::{Db, Error};
@@ -118,8 +118,8 @@ fn content_named_only_by_an_old_manifest_is_checked_again() {
     let bytes = cairndb::fs::read_to_vec(&s.disk, &path).unwrap();
     let damaged = ContentKey { xxh3_128: xxhash_rust::xxh3::xxh3_128(&bytes), ..table.content };
     let files = manifest.files.iter().map(|f| if *f == table { ManifestFile { content: damaged, ..*f } } else { *f });
-    let old = Manifest { id: 50, database: None, files: files.collect(), ..manifest };
-    s.engine.store().put_if_absent(&manifest_key(50), &old.encode()).unwrap();
+    let old = Manifest { id: BackupId(50), database: None, files: files.collect(), ..manifest };
+    s.engine.store().put_if_absent(&manifest_key(BackupId(50)), &old.encode()).unwrap();
     match s.engine.create_backup_with(&s.db, no_flush(), &mut |_| {}) {
         Err(Error::Corruption { file, .. }) => assert_eq!(file, path),
         other => panic!("expected corruption naming {}, got {other:?}", path.display()),

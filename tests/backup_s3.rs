@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 
 mod common;
 
-use cairndb::backup::{BackupEngine, BackupOptions, BackupStore, S3Store};
+use cairndb::backup::{BackupEngine, BackupId, BackupOptions, BackupStore, S3Store};
 use cairndb::fs::{Fs, MemFs};
 use cairndb::{Config, Db, Error};
 use common::backup::{Model, contents, open_db, restored_state, s3_store, s3_store_at, unique_name};
@@ -80,24 +80,24 @@ fn incremental_backups_to_s3_restore_exactly_and_damage_is_found() {
 
     // Delete a file only the second backup holds: verify names it, restore
     // refuses, recovery falls back to the first.
-    let m1 = engine.manifest(1).unwrap();
-    let m2 = engine.manifest(2).unwrap();
+    let m1 = engine.manifest(BackupId(1)).unwrap();
+    let m2 = engine.manifest(BackupId(2)).unwrap();
     let lost = m2.files.iter().find(|f| !m1.files.iter().any(|g| g.content == f.content)).unwrap();
     engine.store().delete(&lost.content.key()).unwrap();
-    let report = engine.verify(2).unwrap();
+    let report = engine.verify(BackupId(2)).unwrap();
     assert_eq!(report.problems.len(), 1);
     assert_eq!(report.problems[0].name, lost.db_name());
     let target = MemFs::new();
-    let err = engine.clone().local_fs(Arc::new(target.clone())).restore(2, "/r".as_ref()).unwrap_err();
+    let err = engine.clone().local_fs(Arc::new(target.clone())).restore(BackupId(2), "/r".as_ref()).unwrap_err();
     assert!(err.is_corruption() && err.to_string().contains(&lost.db_name()), "{err}");
     assert!(!target.exists("/r".as_ref()).unwrap());
     let recovery = engine.recover_latest_valid().unwrap();
-    assert_eq!(recovery.id, Some(1));
-    assert_eq!(recovery.skipped.iter().map(|s| s.id).collect::<Vec<_>>(), [2]);
-    engine.delete(2).unwrap();
+    assert_eq!(recovery.id, Some(BackupId(1)));
+    assert_eq!(recovery.skipped.iter().map(|s| s.id).collect::<Vec<_>>(), [BackupId(2)]);
+    engine.delete(BackupId(2)).unwrap();
     let gc = engine.gc().unwrap();
     assert!(gc.files_removed >= 1, "{gc:?}");
-    assert_eq!(restored_state(&engine, 1), model.state_at(first.seqno));
+    assert_eq!(restored_state(&engine, BackupId(1)), model.state_at(first.seqno));
 }
 
 fn loaded_db(tag: &str) -> (Db, Model) {
@@ -116,7 +116,7 @@ fn two_engines_committing_the_same_id_exactly_one_wins() {
     let prefix = unique_name("fence");
     let engines = [engine(s3_store_at(&endpoint, &prefix, None)), engine(s3_store_at(&endpoint, &prefix, None))];
     let dbs = [loaded_db("a"), loaded_db("b")];
-    for id in 1..=5u64 {
+    for id in (1..=5).map(BackupId) {
         let barrier = Barrier::new(2);
         let results: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..2)
@@ -142,5 +142,5 @@ fn two_engines_committing_the_same_id_exactly_one_wins() {
         assert_eq!(restored, model.state_at(results[winners[0]].as_ref().unwrap().seqno));
         assert_eq!(restored, contents(db));
     }
-    assert_eq!(engines[1].ids().unwrap(), [1, 2, 3, 4, 5]);
+    assert_eq!(engines[1].ids().unwrap(), (1..=5).map(BackupId).collect::<Vec<_>>());
 }

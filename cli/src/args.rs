@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use cairndb::DbIdentity;
+use cairndb::{BackupId, DbIdentity};
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
@@ -200,21 +200,21 @@ pub struct BackupCreateArgs {
 
 /// Which backup: an id, or `latest`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackupId {
+pub enum WhichBackup {
     /// This id.
-    Id(u64),
+    Id(BackupId),
     /// The newest intact backup (`latest`).
     LatestValid,
 }
 
-fn parse_backup_id(text: &str) -> Result<BackupId, String> {
+fn parse_backup_id(text: &str) -> Result<WhichBackup, String> {
     match text {
-        "latest" => Ok(BackupId::LatestValid),
+        "latest" => Ok(WhichBackup::LatestValid),
         digits => digits
             .parse::<u64>()
             .ok()
             .filter(|&id| id > 0)
-            .map(BackupId::Id)
+            .map(|id| WhichBackup::Id(BackupId(id)))
             .ok_or_else(|| format!("{digits:?} is not a backup id (a number from 1, or `latest`)")),
     }
 }
@@ -227,7 +227,7 @@ pub struct BackupVerifyArgs {
     pub store: StoreArgs,
     /// The backup: its id, or `latest` for the newest of the database.
     #[arg(value_parser = parse_backup_id)]
-    pub id: BackupId,
+    pub id: WhichBackup,
     /// Which database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -242,7 +242,7 @@ pub struct BackupRestoreArgs {
     /// The backup: its id, or `latest` for the newest intact one of the
     /// database (damaged newer ones are skipped, and named).
     #[arg(value_parser = parse_backup_id)]
-    pub id: BackupId,
+    pub id: WhichBackup,
     /// Where the database appears (must not exist).
     pub target: PathBuf,
     /// Which database.
@@ -260,8 +260,8 @@ pub struct RestoreArgs {
     pub target: PathBuf,
     /// The backup's id (default: the newest intact backup of the database;
     /// damaged newer ones are skipped, and named).
-    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64).range(1..))]
-    pub id: Option<u64>,
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64).range(1..).map(BackupId))]
+    pub id: Option<BackupId>,
     /// Which database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -288,8 +288,8 @@ pub struct BackupDeleteArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// The backup's id.
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    pub id: u64,
+    #[arg(value_parser = clap::value_parser!(u64).range(1..).map(BackupId))]
+    pub id: BackupId,
 }
 
 /// `cairn backup gc`.

@@ -203,7 +203,7 @@ fn backup_cycle_with_an_s3_store() {
     let damage = |_: &str| {
         let s3 = common::backup::s3_store_at(&endpoint, &prefix, None);
         let engine = cairndb::backup::BackupEngine::new(std::sync::Arc::new(s3));
-        let (m1, m2) = (engine.manifest(1).unwrap(), engine.manifest(2).unwrap());
+        let (m1, m2) = (engine.manifest(cairndb::BackupId(1)).unwrap(), engine.manifest(cairndb::BackupId(2)).unwrap());
         let own = m2.files.iter().find(|f| !m1.files.iter().any(|g| g.content == f.content)).unwrap();
         engine.store().delete(&own.content.key()).unwrap();
     };

@@ -33,7 +33,7 @@ use crate::checkpoint::verify::{verify_blob, verify_table};
 use crate::db::{CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::version::FileName;
-use crate::{Error, Result, SeqNo};
+use crate::{BackupId, Error, Result, SeqNo, VersionId};
 
 /// Manifests read, newest first, for contents already checked.
 const CHECKED_MANIFESTS_MAX: usize = 16;
@@ -44,7 +44,7 @@ const HASH_CHUNK_BYTES: usize = 1 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BackupOptions {
     pub(crate) flush: bool,
-    pub(crate) id: Option<u64>,
+    pub(crate) id: Option<BackupId>,
 }
 
 impl Default for BackupOptions {
@@ -64,7 +64,7 @@ impl BackupOptions {
 
     /// Commit under this id instead of the next free one. If the id is
     /// taken, the backup fails with [`Error::BackupConflict`].
-    pub fn id(mut self, id: u64) -> Self {
+    pub fn id(mut self, id: BackupId) -> Self {
         self.id = Some(id);
         self
     }
@@ -74,13 +74,13 @@ impl BackupOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupInfo {
     /// Its id.
-    pub id: u64,
+    pub id: BackupId,
     /// The database timeline it holds.
     pub database: Option<crate::DbIdentity>,
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Files it holds.
     pub files_total: usize,
     /// Bytes of all its files.
@@ -153,7 +153,7 @@ impl BackupEngine {
             source: crate::staging::normalize(cut.layout().root())?.to_string_lossy().into_owned(),
             database: capture.version.identity,
             seqno: capture.seqno,
-            version_id: capture.version.id.0,
+            version_id: capture.version.id,
             files,
         };
         commit(store, &manifest)?;
@@ -277,9 +277,9 @@ fn commit(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
 }
 
 /// One past the highest backup id in the store.
-fn next_id(store: &dyn BackupStore) -> Result<u64> {
+fn next_id(store: &dyn BackupStore) -> Result<BackupId> {
     let highest = store.list(MANIFESTS_PREFIX)?.iter().filter_map(|o| parse_manifest_key(&o.key)).max();
-    Ok(highest.unwrap_or(0) + 1)
+    Ok(BackupId(highest.map_or(0, BackupId::get) + 1))
 }
 
 /// A file of the cut: a prefix of a file on the database's disk, or bytes

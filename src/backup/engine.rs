@@ -10,7 +10,7 @@ use super::manifest::{MANIFEST_BYTES_MAX, MANIFESTS_PREFIX, Manifest, manifest_k
 use super::presence::StoredFiles;
 use super::store::{BackupStore, get};
 use crate::fs::{Fs, StdFs};
-use crate::{DbIdentity, Error, Result};
+use crate::{BackupId, DbIdentity, Error, Result};
 
 /// How long a lease or temporary upload may go without a sign of life
 /// before it counts as a crashed job's, by default.
@@ -52,7 +52,7 @@ pub struct BackupEngine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupListing {
     /// Its id.
-    pub id: u64,
+    pub id: BackupId,
     /// Its manifest, when it could be read.
     pub manifest: Option<Manifest>,
     /// Why it is damaged, when it is: its manifest could not be read (then
@@ -66,9 +66,9 @@ pub struct BackupListing {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PruneReport {
     /// Intact backups removed, newest first.
-    pub removed: Vec<u64>,
+    pub removed: Vec<BackupId>,
     /// Intact backups kept, newest first.
-    pub kept: Vec<u64>,
+    pub kept: Vec<BackupId>,
     /// Damaged backups, newest first, and why: neither counted among the
     /// kept nor removed (look at them, then [`delete`](BackupEngine::delete)
     /// each one that cannot be repaired).
@@ -103,8 +103,8 @@ impl BackupEngine {
     }
 
     /// Ids of every backup in the store, oldest first.
-    pub fn ids(&self) -> Result<Vec<u64>> {
-        let mut ids: Vec<u64> =
+    pub fn ids(&self) -> Result<Vec<BackupId>> {
+        let mut ids: Vec<BackupId> =
             self.store.list(MANIFESTS_PREFIX)?.iter().filter_map(|o| parse_manifest_key(&o.key)).collect();
         ids.sort_unstable();
         Ok(ids)
@@ -112,7 +112,7 @@ impl BackupEngine {
 
     /// The manifest of backup `id`. A missing one is a `NotFound` I/O
     /// error; a damaged one is `Error::Corruption`.
-    pub fn manifest(&self, id: u64) -> Result<Manifest> {
+    pub fn manifest(&self, id: BackupId) -> Result<Manifest> {
         let key = manifest_key(id);
         let location = self.store.location(&key);
         let bytes = get(&*self.store, &key, MANIFEST_BYTES_MAX).map_err(|e| {
@@ -176,7 +176,7 @@ impl BackupEngine {
     /// has none. Worked out from the manifests, never from `latest.json`.
     /// It may be damaged: [`recover_latest_valid`](Self::recover_latest_valid)
     /// finds the newest intact one.
-    pub fn latest(&self) -> Result<Option<u64>> {
+    pub fn latest(&self) -> Result<Option<BackupId>> {
         let listed = self.list_all()?;
         let Some(timeline) = self.timeline(&listed)? else { return Ok(None) };
         Ok(listed.iter().filter_map(|l| l.manifest.as_ref()).find(|m| m.database == timeline).map(|m| m.id))
@@ -227,7 +227,7 @@ impl BackupEngine {
 
     /// Removes backup `id` (its manifest; its files stay until
     /// [`gc`](Self::gc)). Removing a missing backup is an error.
-    pub fn delete(&self, id: u64) -> Result<()> {
+    pub fn delete(&self, id: BackupId) -> Result<()> {
         let key = manifest_key(id);
         if self.store.head(&key)?.is_none() {
             return Err(Error::io(
@@ -260,7 +260,7 @@ impl BackupEngine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedBackup {
     /// Its id.
-    pub id: u64,
+    pub id: BackupId,
     /// Why: its damage, in one line.
     pub reason: String,
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::manifest_key;
 use crate::sealed::{self, corruption};
-use crate::{DbIdentity, Result};
+use crate::{BackupId, DbIdentity, Result};
 
 /// The store key of the pointer to the newest backup.
 pub const LATEST_KEY: &str = "latest.json";
@@ -40,7 +40,7 @@ pub const LATEST_BYTES_MAX: u64 = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Latest {
     /// The backup committed last.
-    pub id: u64,
+    pub id: BackupId,
     /// Its database (`None`: unknown).
     pub database: Option<DbIdentity>,
 }
@@ -61,7 +61,7 @@ pub fn encode_latest(latest: Latest) -> Vec<u8> {
     sealed::seal(&LatestDoc {
         format: LATEST_FORMAT.to_owned(),
         format_version: LATEST_FORMAT_VERSION,
-        id: latest.id,
+        id: latest.id.0,
         manifest: manifest_key(latest.id),
         database: latest.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string()),
     })
@@ -71,14 +71,14 @@ pub fn encode_latest(latest: Latest) -> Vec<u8> {
 pub fn decode_latest(location: &str, bytes: &[u8]) -> Result<Latest> {
     let doc: LatestDoc = sealed::unseal(Path::new(location), bytes, LATEST_FORMAT, LATEST_FORMAT_VERSION)?;
     let bad = |what: String| corruption(Path::new(location), 0, what);
-    if doc.id == 0 || doc.manifest != manifest_key(doc.id) {
+    if doc.id == 0 || doc.manifest != manifest_key(BackupId(doc.id)) {
         return Err(bad("the id and the manifest it names disagree".into()));
     }
     let database = match doc.database.as_str() {
         UNKNOWN_DATABASE => None,
         text => Some(text.parse().map_err(|_| bad(format!("{text:?} is not a database identity")))?),
     };
-    Ok(Latest { id: doc.id, database })
+    Ok(Latest { id: BackupId(doc.id), database })
 }
 
 #[cfg(test)]
@@ -88,10 +88,10 @@ mod tests {
     #[test]
     fn round_trip() {
         for database in [None, Some(DbIdentity { id: 9, generation: 2 })] {
-            let latest = Latest { id: 42, database };
+            let latest = Latest { id: BackupId(42), database };
             assert_eq!(decode_latest("l", &encode_latest(latest)).unwrap(), latest);
         }
-        let text = String::from_utf8(encode_latest(Latest { id: 42, database: None })).unwrap();
+        let text = String::from_utf8(encode_latest(Latest { id: BackupId(42), database: None })).unwrap();
         assert!(text.contains("\n  \"database\": \"unknown\",\n"), "{text}");
         let bad = text.replace("000042", "000043");
         assert!(decode_latest("l", bad.as_bytes()).unwrap_err().is_corruption());
@@ -107,10 +107,15 @@ mod tests {
             manifest: manifest.to_owned(),
             database: database.to_owned(),
         };
-        assert_eq!(reseal(&doc(7, &manifest_key(7), "unknown")).unwrap(), Latest { id: 7, database: None });
-        for odd in
-            [doc(0, &manifest_key(0), "unknown"), doc(7, &manifest_key(8), "unknown"), doc(7, &manifest_key(7), "x-1")]
-        {
+        assert_eq!(
+            reseal(&doc(7, &manifest_key(BackupId(7)), "unknown")).unwrap(),
+            Latest { id: BackupId(7), database: None }
+        );
+        for odd in [
+            doc(0, &manifest_key(BackupId(0)), "unknown"),
+            doc(7, &manifest_key(BackupId(8)), "unknown"),
+            doc(7, &manifest_key(BackupId(7)), "x-1"),
+        ] {
             assert!(reseal(&odd).unwrap_err().is_corruption());
         }
     }

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use super::content::{ContentKey, ContentKind};
 use crate::sealed::{self, corruption, parse_hex};
 use crate::version::{DbLayout, FileName, VersionId};
-use crate::{DbIdentity, Result, SeqNo};
+use crate::{BackupId, DbIdentity, Result, SeqNo};
 
 /// Folder of manifests in a backup store.
 pub const MANIFESTS_PREFIX: &str = "manifests/";
@@ -84,7 +84,7 @@ struct FileDoc {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// The backup's id (1, 2, ...), unique in its store.
-    pub id: u64,
+    pub id: BackupId,
     /// When it was taken, in milliseconds since the Unix epoch.
     pub created_unix_ms: u64,
     /// The database it was taken from (for people; a path that is not
@@ -96,7 +96,7 @@ pub struct Manifest {
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Its files: tables, blob files, log segments and the version file.
     pub files: Vec<ManifestFile>,
 }
@@ -123,16 +123,17 @@ impl ManifestFile {
 }
 
 /// The store key of manifest `id`: `manifests/manifest-{id:06}.json`.
-pub fn manifest_key(id: u64) -> String {
+pub fn manifest_key(id: BackupId) -> String {
     format!("{MANIFESTS_PREFIX}manifest-{id:06}.json")
 }
 
 /// The id in a manifest key made by [`manifest_key`], or `None`.
-pub fn parse_manifest_key(key: &str) -> Option<u64> {
+pub fn parse_manifest_key(key: &str) -> Option<BackupId> {
     let digits = key.strip_prefix(MANIFESTS_PREFIX)?.strip_prefix("manifest-")?.strip_suffix(".json")?;
     let canonical = digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit());
     let id: u64 = digits.parse().ok().filter(|_| canonical)?;
-    (id >= 1 && manifest_key(id) == key).then_some(id)
+    let id = BackupId(id);
+    (id.0 >= 1 && manifest_key(id) == key).then_some(id)
 }
 
 /// The path of `name` in a database directory, relative to its root.
@@ -170,12 +171,12 @@ impl Manifest {
         sealed::seal(&ManifestDoc {
             format: MANIFEST_FORMAT.to_owned(),
             format_version: MANIFEST_FORMAT_VERSION,
-            id: self.id,
+            id: self.id.0,
             created_unix_ms: self.created_unix_ms,
             source: self.source.clone(),
             database,
             seqno: self.seqno.0,
-            version_id: self.version_id,
+            version_id: self.version_id.0,
             files: self.files.iter().map(file_doc).collect(),
         })
     }
@@ -190,12 +191,12 @@ impl Manifest {
             text => Some(text.parse::<DbIdentity>().map_err(|_| bad(format!("{text:?} is not a database identity")))?),
         };
         let manifest = Manifest {
-            id: doc.id,
+            id: BackupId(doc.id),
             created_unix_ms: doc.created_unix_ms,
             source: doc.source,
             database,
             seqno: SeqNo(doc.seqno),
-            version_id: doc.version_id,
+            version_id: VersionId(doc.version_id),
             files: doc.files.iter().map(decode_file).collect::<std::result::Result<_, _>>().map_err(bad)?,
         };
         manifest.check().map_err(bad)?;
@@ -204,7 +205,7 @@ impl Manifest {
 
     /// The rules every manifest keeps.
     fn check(&self) -> std::result::Result<(), String> {
-        if self.id == 0 {
+        if self.id.0 == 0 {
             return Err("backup id 0".into());
         }
         let mut names = BTreeSet::new();
@@ -215,7 +216,7 @@ impl Manifest {
         }
         let versions: Vec<FileName> =
             self.files.iter().map(|f| f.name).filter(|n| matches!(n, FileName::Version(_))).collect();
-        if versions != [FileName::Version(VersionId(self.version_id))] {
+        if versions != [FileName::Version(self.version_id)] {
             return Err(format!("the files must include exactly one version file, v{}", self.version_id));
         }
         Ok(())
@@ -259,12 +260,12 @@ mod tests {
     pub(crate) fn sample() -> Manifest {
         let content = |n: u128, size, kind| ContentKey { xxh3_128: n, size_bytes: size, kind };
         Manifest {
-            id: 7,
+            id: BackupId(7),
             created_unix_ms: 1_763_725_000_000,
             source: "/data/odd \"name\"\n\u{1}é".into(),
             database: Some(DbIdentity { id: 0x5b2e_9c0d, generation: 3 }),
             seqno: SeqNo(41_234),
-            version_id: 17,
+            version_id: VersionId(17),
             files: vec![
                 ManifestFile {
                     name: FileName::Table(TableId(12)),
@@ -295,9 +296,9 @@ mod tests {
 
     #[test]
     fn keys_and_names_are_canonical() {
-        assert_eq!(manifest_key(7), "manifests/manifest-000007.json");
-        assert_eq!(parse_manifest_key("manifests/manifest-000007.json"), Some(7));
-        assert_eq!(parse_manifest_key("manifests/manifest-1234567.json"), Some(1_234_567));
+        assert_eq!(manifest_key(BackupId(7)), "manifests/manifest-000007.json");
+        assert_eq!(parse_manifest_key("manifests/manifest-000007.json"), Some(BackupId(7)));
+        assert_eq!(parse_manifest_key("manifests/manifest-1234567.json"), Some(BackupId(1_234_567)));
         for odd in ["manifests/manifest-7.json", "manifests/manifest-0000007.json", "manifests/manifest-000000.json"] {
             assert_eq!(parse_manifest_key(odd), None, "{odd}");
         }

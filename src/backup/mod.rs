@@ -36,6 +36,7 @@ mod scope;
 mod store;
 mod verify;
 
+pub use crate::types::BackupId;
 pub use content::{ContentKey, ContentKind, FILES_PREFIX};
 pub use create::{BackupInfo, BackupOptions};
 pub use dir_store::{DirStore, UPLOADS_DIR};

@@ -19,14 +19,14 @@ use super::progress::BackupProgress;
 use super::store::BackupStore;
 use crate::fs::{Fs, OpenOptions};
 use crate::staging::{StagingGuard, check_target};
-use crate::version::{DbLayout, FileName, VersionId, encode_current};
-use crate::{Error, Result, SeqNo};
+use crate::version::{DbLayout, FileName, encode_current};
+use crate::{BackupId, Error, Result, SeqNo};
 
 /// What [`BackupEngine::restore`] made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreInfo {
     /// The backup restored.
-    pub id: u64,
+    pub id: BackupId,
     /// The database timeline it holds: the restored database reports it
     /// until it is opened for writing, which starts the next generation.
     pub database: Option<crate::DbIdentity>,
@@ -48,14 +48,14 @@ impl BackupEngine {
     /// created). The result opens with `Db::open` and holds
     /// exactly the backup's writes. A missing or damaged file is an error
     /// naming it, and nothing appears at `target`.
-    pub fn restore(&self, id: u64, target: &Path) -> Result<RestoreInfo> {
+    pub fn restore(&self, id: BackupId, target: &Path) -> Result<RestoreInfo> {
         self.restore_with_progress(id, target, &mut |_| {})
     }
 
     /// [`restore`](Self::restore), reporting progress.
     pub fn restore_with_progress(
         &self,
-        id: u64,
+        id: BackupId,
         target: &Path,
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<RestoreInfo> {
@@ -79,7 +79,7 @@ impl BackupEngine {
                 done.add_bytes(n);
                 progress(done);
             })?;
-            if file.name == FileName::Version(VersionId(manifest.version_id)) {
+            if file.name == FileName::Version(manifest.version_id) {
                 version_hash = Some(hash);
             }
             done.files_done += 1;
@@ -93,7 +93,7 @@ impl BackupEngine {
         }
         // CURRENT last: before it, the directory is no database.
         let current = fs.open(&out.current(), OpenOptions::create_new())?;
-        current.write_all_at(&encode_current(VersionId(manifest.version_id), version_hash), 0)?;
+        current.write_all_at(&encode_current(manifest.version_id, version_hash), 0)?;
         current.sync_all()?;
         fs.sync_directory(&staging)?;
         cleanup.rename_into_place(&target, true)?;

@@ -125,28 +125,28 @@ pub(crate) fn database_name(database: Option<DbIdentity>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SeqNo;
+    use crate::{BackupId, SeqNo, VersionId};
 
     fn listing(id: u64, database: Option<DbIdentity>) -> BackupListing {
         let manifest = Manifest {
-            id,
+            id: BackupId(id),
             created_unix_ms: 0,
             source: format!("/db{id}"),
             database,
             seqno: SeqNo(id * 10),
-            version_id: 1,
+            version_id: VersionId(1),
             files: Vec::new(),
         };
-        BackupListing { id, manifest: Some(manifest), problem: None }
+        BackupListing { id: BackupId(id), manifest: Some(manifest), problem: None }
     }
 
     #[test]
     fn timelines_are_summarized_newest_first() {
         let (a, b) = (DbIdentity { id: 1, generation: 1 }, DbIdentity { id: 1, generation: 2 });
-        let damaged = BackupListing { id: 6, manifest: None, problem: Some("bad".into()) };
+        let damaged = BackupListing { id: BackupId(6), manifest: None, problem: Some("bad".into()) };
         let listed = [damaged, listing(5, Some(b)), listing(4, Some(a)), listing(3, None), listing(2, Some(a))];
         let summary = summarize(&listed);
-        let seen: Vec<_> = summary.iter().map(|d| (d.database, d.backups, d.newest_id)).collect();
+        let seen: Vec<_> = summary.iter().map(|d| (d.database, d.backups, d.newest_id.get())).collect();
         assert_eq!(seen, [(Some(b), 1, 5), (Some(a), 2, 4), (None, 1, 3)]);
         assert!(summary[1].to_string().starts_with(&format!("{a} with 2 backups, the newest 4 at seqno 40")));
         assert!(summary[2].to_string().contains("unknown"));

@@ -9,7 +9,7 @@ use super::engine::{BackupEngine, SkippedBackup};
 use super::manifest::Manifest;
 use super::progress::BackupProgress;
 use super::store::BackupStore;
-use crate::{Error, Result};
+use crate::{BackupId, Error, Result};
 
 /// One thing wrong with a backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct BackupProblem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackupVerifyReport {
     /// The backup.
-    pub id: u64,
+    pub id: BackupId,
     /// Files checked.
     pub files_checked: usize,
     /// Bytes read and checked.
@@ -46,7 +46,7 @@ impl BackupVerifyReport {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
     /// The newest intact backup, if any.
-    pub id: Option<u64>,
+    pub id: Option<BackupId>,
     /// Newer backups it skipped, newest first, and why.
     pub skipped: Vec<SkippedBackup>,
 }
@@ -56,14 +56,14 @@ impl BackupEngine {
     /// the size and checksum its manifest records. Damage is reported in
     /// the problems; an error means the backup could not be examined (no
     /// such backup, a damaged manifest, or the store failing).
-    pub fn verify(&self, id: u64) -> Result<BackupVerifyReport> {
+    pub fn verify(&self, id: BackupId) -> Result<BackupVerifyReport> {
         self.verify_with_progress(id, &mut |_| {})
     }
 
     /// [`verify`](Self::verify), reporting progress.
     pub fn verify_with_progress(
         &self,
-        id: u64,
+        id: BackupId,
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<BackupVerifyReport> {
         let manifest = self.manifest(id)?;

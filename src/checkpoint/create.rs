@@ -81,7 +81,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
         source: normalize(cut.layout().root())?,
         database: capture.version.identity,
         seqno: capture.seqno,
-        version_id: capture.version.id.0,
+        version_id: capture.version.id,
         created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
         table_files: capture.version.table_count(),
         blob_files: capture.version.blob_files.len(),
@@ -101,7 +101,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     Ok(CheckpointInfo {
         path: target,
         seqno: capture.seqno,
-        version_id: capture.version.id.0,
+        version_id: capture.version.id,
         table_files: description.table_files,
         blob_files: description.blob_files,
         log_segments: description.log_segments,

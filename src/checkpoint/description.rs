@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::sealed::{self, corruption};
-use crate::{DbIdentity, Result, SeqNo};
+use crate::{DbIdentity, Result, SeqNo, VersionId};
 
 /// Name of the description file in a checkpoint directory.
 pub const CHECKPOINT_FILE: &str = "CHECKPOINT";
@@ -59,7 +59,7 @@ pub struct CheckpointDescription {
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The version id its `CURRENT` names.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// When it was taken, in milliseconds since the Unix epoch.
     pub created_unix_ms: u64,
     /// Table files it holds.
@@ -99,7 +99,7 @@ impl CheckpointDescription {
             source: escape(&self.source),
             database: self.database.map_or_else(|| UNKNOWN_DATABASE.to_owned(), |d| d.to_string()),
             seqno: self.seqno.0,
-            version_id: self.version_id,
+            version_id: self.version_id.0,
             created_unix_ms: self.created_unix_ms,
             table_files: self.table_files as u64,
             blob_files: self.blob_files as u64,
@@ -125,7 +125,7 @@ impl CheckpointDescription {
             source,
             database,
             seqno: SeqNo(doc.seqno),
-            version_id: doc.version_id,
+            version_id: VersionId(doc.version_id),
             created_unix_ms: doc.created_unix_ms,
             table_files: count("table_files", doc.table_files)?,
             blob_files: count("blob_files", doc.blob_files)?,
@@ -174,7 +174,7 @@ mod tests {
             source: PathBuf::from(std::ffi::OsStr::from_bytes(b"/data/odd \\ name\n\xff")),
             database: Some(DbIdentity { id: 0xabc, generation: 2 }),
             seqno: SeqNo(41),
-            version_id: 7,
+            version_id: VersionId(7),
             created_unix_ms: 1_763_725_000_000,
             table_files: 3,
             blob_files: 1,

@@ -21,7 +21,7 @@ pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_prog
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::SeqNo;
+use crate::{SeqNo, VersionId};
 
 /// How [`Db::checkpoint_with`](crate::Db::checkpoint_with) works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct CheckpointInfo {
     /// It holds every write with seqno <= this, and none after.
     pub seqno: SeqNo,
     /// The id of the version it holds.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Table files.
     pub table_files: usize,
     /// Blob files.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::CheckpointDescription;
 use crate::fs::Fs;
-use crate::{Config, Db, DbIdentity, Result, SeqNo};
+use crate::{Config, Db, DbIdentity, Result, SeqNo, VersionId};
 
 /// What a checkpoint directory is now, next to what its description says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl CheckpointState {
     /// `description` describes.
     pub fn of(description: &CheckpointDescription, db: &Db) -> CheckpointState {
         let version = db.version();
-        decide(description, version.id.0, version.fork_pending, db.stats().seqno, version.identity)
+        decide(description, version.id, version.fork_pending, db.stats().seqno, version.identity)
     }
 
     /// Writes after the checkpoint's seqno (0 when as taken).
@@ -61,7 +61,7 @@ pub fn state(fs: Arc<dyn Fs>, path: &Path, description: &CheckpointDescription) 
 /// version of its own.
 fn decide(
     description: &CheckpointDescription,
-    version_id: u64,
+    version_id: VersionId,
     fork_pending: bool,
     seqno: SeqNo,
     database: Option<DbIdentity>,
@@ -86,7 +86,7 @@ mod tests {
             source: PathBuf::from("/db"),
             database: None,
             seqno: SeqNo(89),
-            version_id: 7,
+            version_id: VersionId(7),
             created_unix_ms: 0,
             table_files: 1,
             blob_files: 0,
@@ -98,13 +98,17 @@ mod tests {
     #[test]
     fn as_taken_until_a_writable_open_or_a_write() {
         let d = description();
-        assert_eq!(decide(&d, 7, true, SeqNo(89), None), CheckpointState::AsTaken);
-        assert_eq!(decide(&d, 7, false, SeqNo(89), None), CheckpointState::AsTaken, "from before identities");
-        let opened = decide(&d, 8, false, SeqNo(89), None);
+        assert_eq!(decide(&d, VersionId(7), true, SeqNo(89), None), CheckpointState::AsTaken);
+        assert_eq!(
+            decide(&d, VersionId(7), false, SeqNo(89), None),
+            CheckpointState::AsTaken,
+            "from before identities"
+        );
+        let opened = decide(&d, VersionId(8), false, SeqNo(89), None);
         assert_eq!(opened, CheckpointState::Continued { seqno: SeqNo(89), database: None });
         assert_eq!(opened.written_since(&d), 0);
-        let written = decide(&d, 8, false, SeqNo(90), None);
+        let written = decide(&d, VersionId(8), false, SeqNo(90), None);
         assert_eq!(written.written_since(&d), 1);
-        assert!(matches!(decide(&d, 7, false, SeqNo(90), None), CheckpointState::Continued { .. }));
+        assert!(matches!(decide(&d, VersionId(7), false, SeqNo(90), None), CheckpointState::Continued { .. }));
     }
 }

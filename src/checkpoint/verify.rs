@@ -11,7 +11,7 @@ use crate::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use crate::table::{BlockCache, Table};
 use crate::version::{DbLayout, FileName, TableInfo, VersionRecord, decode_current, decode_version};
 use crate::wire::checksum;
-use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
+use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId, VersionId};
 
 /// One thing wrong with a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Problem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     /// The version `CURRENT` names.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// The seqno of the newest write the directory holds.
     pub seqno: SeqNo,
     /// Tables checked.
@@ -98,7 +98,7 @@ pub fn verify_with_progress(
             return Ok(report);
         }
     };
-    report.version_id = record.id.0;
+    report.version_id = record.id;
     report.seqno = record.last_seqno;
     let tables: Vec<&TableInfo> = record.levels.iter().flatten().collect();
     let segments = log_segments(&**fs, &layout)?;
@@ -137,7 +137,7 @@ pub fn verify_with_progress(
         Ok((_, recovered)) => {
             report.seqno = report.seqno.max(recovered.last_seqno);
             if let Some(description) = &description {
-                let pristine = description.version_id == record.id.0;
+                let pristine = description.version_id == record.id;
                 let found = Found { seqno: report.seqno, torn_at: recovered.torn_at, segments: segments.len() };
                 report.problems.extend(against_description(&layout, description, pristine, &found));
             }

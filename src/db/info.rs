@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::Db;
 use crate::fs::{Fs, OpenOptions};
 use crate::hlog::segment::{self, SegmentHeader};
-use crate::{DbIdentity, LogAddress, Result, SeqNo};
+use crate::{DbIdentity, LogAddress, Result, SeqNo, VersionId};
 
 /// The database's files at one moment: its current version and its log.
 ///
@@ -22,7 +22,7 @@ pub struct DbInfo {
     /// timeline at its first writable open.
     pub fork_pending: bool,
     /// The current version's id (its file is `v{id}`).
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// The newest write the tables hold; newer ones are in the log.
     pub tables_seqno: SeqNo,
     /// Where an open replays the log from.
@@ -61,7 +61,7 @@ impl Db {
         Ok(DbInfo {
             identity: version.identity,
             fork_pending: version.fork_pending,
-            version_id: version.id.0,
+            version_id: version.id,
             tables_seqno: version.last_seqno,
             log_start: version.log_start,
             table_files: version.tables().map(|(_, t)| layout.table(t.info.id)).collect(),

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use super::Inner;
-use crate::SeqNo;
+use crate::{SeqNo, VersionId};
 
 /// Files and bytes of one level.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct DbStats {
     /// Seqno of the newest complete write.
     pub seqno: SeqNo,
     /// Id of the current version.
-    pub version_id: u64,
+    pub version_id: VersionId,
     /// Bytes of the records the active memtable holds: keys, values and
     /// tombstones with their record headers, every version still there.
     /// Not the log's disk space (its segment files), nor the address space
@@ -70,7 +70,7 @@ impl Inner {
         let c = &self.counters;
         DbStats {
             seqno: self.hlog.visible_seqno(),
-            version_id: version.id.0,
+            version_id: version.id,
             memtable_bytes: hlog.record_bytes,
             memtable_keys: hlog.key_count,
             frozen_memtables: frozen,

@@ -15,13 +15,14 @@ mod set;
 #[expect(clippy::module_inception, reason = "the subsystem is named after its main type")]
 mod version;
 
+pub use crate::types::VersionId;
 pub use deletion::{Deleter, DeletionPause};
 pub use identity::DbIdentity;
 pub(crate) use identity::as_copy;
 pub use layout::{DbLayout, FileName};
 pub use set::VersionSet;
 pub(crate) use set::encode_version_file;
-pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit, VersionId};
+pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit};
 
 pub(crate) use current::{decode_current, encode_current, encode_current_for};
 pub(crate) use file::{VersionRecord, decode_version, encode_version};

@@ -95,17 +95,17 @@ impl VersionSet {
         let path = layout.version(id);
         let bytes = read_to_vec(&*fs, &path).map_err(|e| {
             if e.is_not_found() {
-                Error::corruption(&current_path, 0, format!("CURRENT names {id}, which is missing"))
+                Error::corruption(&current_path, 0, format!("CURRENT names v{id}, which is missing"))
             } else {
                 e
             }
         })?;
         if checksum(&bytes) != hash {
-            return Err(Error::corruption(&path, 0, format!("{id} does not match the hash CURRENT holds for it")));
+            return Err(Error::corruption(&path, 0, format!("v{id} does not match the hash CURRENT holds for it")));
         }
         let record = decode_version(&path, &bytes)?;
         if record.id != id {
-            return Err(Error::corruption(&path, 0, format!("file {id} holds version {}", record.id)));
+            return Err(Error::corruption(&path, 0, format!("file v{id} holds version v{}", record.id)));
         }
         let version = from_record(record, &layout, &deleter);
         version.check().map_err(|what| Error::corruption(&path, 0, what))?;

@@ -7,17 +7,7 @@ use std::sync::{Arc, OnceLock};
 use super::DbIdentity;
 use super::deletion::FileLease;
 use crate::table::Table;
-use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId};
-
-/// Numbers the versions of a database: `v{N}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct VersionId(pub u64);
-
-impl fmt::Display for VersionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}", self.0)
-    }
-}
+use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId, VersionId};
 
 /// What a version records about one table.
 #[derive(Clone, Debug, PartialEq, Eq)]

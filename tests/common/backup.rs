@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairndb::backup::{BackupEngine, BackupStore, FILES_PREFIX, LOCKS_PREFIX};
+use cairndb::backup::{BackupEngine, BackupId, BackupStore, FILES_PREFIX, LOCKS_PREFIX};
 use cairndb::fs::{Fs, MemFs};
 use cairndb::{Config, Db, SeqNo};
 
@@ -81,7 +81,7 @@ impl Model {
 }
 
 /// Restores backup `id` onto a fresh in-memory disk and reads it whole.
-pub fn restored_state(engine: &BackupEngine, id: u64) -> State {
+pub fn restored_state(engine: &BackupEngine, id: BackupId) -> State {
     let disk: Arc<dyn Fs> = Arc::new(MemFs::new());
     let engine = engine.clone().local_fs(Arc::clone(&disk));
     engine.restore(id, Path::new("/restored")).expect("restore");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairndb::backup::{BackupEngine, BackupOptions, DirStore};
+use cairndb::backup::{BackupEngine, BackupId, BackupOptions, DirStore};
 use cairndb::checkpoint;
 use cairndb::fs::{DeviceOptions, FaultFs, FaultKind, FaultRule, FileKind, Fs, MemFs, OpKind, remove_dir_all};
 use cairndb::{CheckpointOptions, Config, Db, DbIter, Snapshot, WriteBatch};
@@ -90,7 +90,7 @@ pub struct World {
     iters: Vec<OpenIter>,
     checkpoints: Vec<KnownCheckpoint>,
     /// Backups a prune reported removed: never listed again.
-    pruned: Vec<u64>,
+    pruned: Vec<BackupId>,
     armed: Option<Armed>,
     names: u64,
     tap: Arc<TapState>,

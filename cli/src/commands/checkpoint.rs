@@ -52,7 +52,7 @@ fn to_json(info: &CheckpointInfo) -> Value {
     json!({
         "path": info.path.to_string_lossy(),
         "seqno": info.seqno.get(),
-        "version_id": info.version_id,
+        "version_id": info.version_id.get(),
         "table_files": info.table_files,
         "blob_files": info.blob_files,
         "log_segments": info.log_segments,

@@ -146,7 +146,7 @@ fn to_json(s: &Summary) -> Value {
         "path": s.path.to_string_lossy(),
         "database": s.identity.map(|id| id.to_string()),
         "fork_pending": s.fork_pending,
-        "version_id": s.stats.version_id,
+        "version_id": s.stats.version_id.get(),
         "seqno": s.stats.seqno.get(),
         "table_seqno": s.table_seqno,
         "levels": levels.collect::<Vec<_>>(),

@@ -88,7 +88,7 @@ pub fn description_json(mut object: Map<String, Value>, d: &CheckpointDescriptio
         ("source", json!(d.source.to_string_lossy())),
         ("database", json!(d.database.map(|id| id.to_string()))),
         ("seqno", json!(d.seqno.get())),
-        ("version_id", json!(d.version_id)),
+        ("version_id", json!(d.version_id.get())),
         ("created_unix_ms", json!(d.created_unix_ms)),
         ("table_files", json!(d.table_files)),
         ("blob_files", json!(d.blob_files)),

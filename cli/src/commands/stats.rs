@@ -79,7 +79,7 @@ fn stats_json(path: &Path, s: &DbStats) -> Value {
     json!({
         "path": path.to_string_lossy(),
         "seqno": s.seqno.get(),
-        "version_id": s.version_id,
+        "version_id": s.version_id.get(),
         "memtable_bytes": s.memtable_bytes,
         "memtable_keys": s.memtable_keys,
         "frozen_memtables": s.frozen_memtables,

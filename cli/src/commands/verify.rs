@@ -72,7 +72,7 @@ fn to_json(path: &Path, report: &VerifyReport) -> Value {
     json!({
         "path": path.to_string_lossy(),
         "ok": report.is_ok(),
-        "version_id": report.version_id,
+        "version_id": report.version_id.get(),
         "seqno": report.seqno.get(),
         "tables": report.tables,
         "blob_files": report.blob_files,

@@ -63,10 +63,10 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
 
 fn to_json(info: &BackupInfo) -> Value {
     json!({
-        "id": info.id,
+        "id": info.id.get(),
         "database": store::database_json(info.database),
         "seqno": info.seqno.get(),
-        "version_id": info.version_id,
+        "version_id": info.version_id.get(),
         "files_total": info.files_total,
         "bytes_total": info.bytes_total,
         "files_uploaded": info.files_uploaded,

@@ -18,7 +18,7 @@ pub fn run(args: &BackupDeleteArgs) -> Result<ExitCode, Failure> {
     engine.delete(args.id).at(at)?;
     let mut out = Out::new();
     if args.store.json {
-        out.json(&json!({"deleted": args.id}))?;
+        out.json(&json!({"deleted": args.id.get()}))?;
     } else {
         out.field("deleted", format_args!("backup {}", args.id))?;
         out.line("its files stay until `cairn backup gc` finds no backup uses them")?;

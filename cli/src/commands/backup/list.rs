@@ -70,10 +70,10 @@ fn row(m: &Manifest) -> String {
 fn to_json(listing: &BackupListing, latest: bool) -> Value {
     let Some(m) = &listing.manifest else {
         let problem = listing.problem.as_deref().unwrap_or("unreadable");
-        return json!({"id": listing.id, "ok": false, "problem": problem});
+        return json!({"id": listing.id.get(), "ok": false, "problem": problem});
     };
     let mut object = Map::new();
-    object.insert("id".to_owned(), json!(listing.id));
+    object.insert("id".to_owned(), json!(listing.id.get()));
     object.insert("ok".to_owned(), json!(listing.problem.is_none()));
     if let Some(problem) = &listing.problem {
         object.insert("problem".to_owned(), json!(problem));
@@ -84,7 +84,7 @@ fn to_json(listing: &BackupListing, latest: bool) -> Value {
         ("created_unix_ms", json!(m.created_unix_ms)),
         ("source", json!(m.source)),
         ("seqno", json!(m.seqno.get())),
-        ("version_id", json!(m.version_id)),
+        ("version_id", json!(m.version_id.get())),
         ("files", json!(m.files.len())),
         ("bytes_total", json!(m.bytes_total())),
     ];

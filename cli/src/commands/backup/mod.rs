@@ -11,7 +11,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::args::{BackupArgs, BackupCommand, BackupId, BackupRestoreArgs, RestoreArgs};
+use crate::args::{BackupArgs, BackupCommand, BackupRestoreArgs, RestoreArgs, WhichBackup};
 use crate::failure::Failure;
 
 /// Runs one `cairn backup` subcommand.
@@ -29,7 +29,7 @@ pub fn run(args: BackupArgs) -> Result<ExitCode, Failure> {
 
 /// `cairn restore`: `backup restore` with the id an option, `latest` by default.
 pub fn restore(args: RestoreArgs) -> Result<ExitCode, Failure> {
-    let id = args.id.map_or(BackupId::LatestValid, BackupId::Id);
+    let id = args.id.map_or(WhichBackup::LatestValid, WhichBackup::Id);
     restore::run(&BackupRestoreArgs { store: args.store, id, target: args.target, database: args.database })
 }
 

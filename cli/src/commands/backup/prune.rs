@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use cairndb::BackupId;
 use serde_json::json;
 
 use super::store;
@@ -19,10 +20,10 @@ pub fn run(args: &BackupPruneArgs) -> Result<ExitCode, Failure> {
     let keep = usize::try_from(args.keep).unwrap_or(usize::MAX);
     let report = engine.prune(keep).at(at)?;
     let mut out = Out::new();
-    let ids = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let ids = |ids: &[BackupId]| ids.iter().map(BackupId::to_string).collect::<Vec<_>>().join(", ");
     if args.store.json {
-        let list = |ids: &[u64]| ids.to_vec();
-        let damaged = report.damaged.iter().map(|d| json!({"id": d.id, "reason": &d.reason}));
+        let list = |ids: &[BackupId]| ids.iter().map(|id| id.get()).collect::<Vec<_>>();
+        let damaged = report.damaged.iter().map(|d| json!({"id": d.id.get(), "reason": &d.reason}));
         out.json(&json!({
             "removed": list(&report.removed),
             "kept": list(&report.kept),

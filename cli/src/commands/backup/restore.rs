@@ -8,7 +8,7 @@ use cairndb::backup::{Recovery, RestoreInfo};
 use serde_json::{Value, json};
 
 use super::store::{self, advance, database_json, database_text, rate};
-use crate::args::{BackupId, BackupRestoreArgs};
+use crate::args::{BackupRestoreArgs, WhichBackup};
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, count, ms};
@@ -19,8 +19,8 @@ pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
     let engine = store::scoped_engine(&args.store, &args.database)?;
     let (id, recovery) = match args.id {
-        BackupId::Id(id) => (id, None),
-        BackupId::LatestValid => {
+        WhichBackup::Id(id) => (id, None),
+        WhichBackup::LatestValid => {
             let recovery = engine.recover_latest_valid().at(at)?;
             let id = recovery.id.ok_or_else(|| {
                 Failure::at(at, format!("no intact backup ({} damaged)", count(recovery.skipped.len(), "backup")))
@@ -58,9 +58,9 @@ pub fn run(args: &BackupRestoreArgs) -> Result<ExitCode, Failure> {
 }
 
 fn to_json(info: &RestoreInfo, recovery: Option<&Recovery>) -> Value {
-    let skipped = recovery.iter().flat_map(|r| &r.skipped).map(|s| json!({"id": s.id, "reason": &s.reason}));
+    let skipped = recovery.iter().flat_map(|r| &r.skipped).map(|s| json!({"id": s.id.get(), "reason": &s.reason}));
     json!({
-        "id": info.id,
+        "id": info.id.get(),
         "database": database_json(info.database),
         "path": info.path.to_string_lossy(),
         "seqno": info.seqno.get(),

@@ -8,7 +8,7 @@ use cairndb::backup::BackupVerifyReport;
 use serde_json::{Value, json};
 
 use super::store::{self, advance};
-use crate::args::{BackupId, BackupVerifyArgs};
+use crate::args::{BackupVerifyArgs, WhichBackup};
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count};
 
@@ -17,8 +17,8 @@ pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
     let at = Path::new(&args.store.store);
     let engine = store::scoped_engine(&args.store, &args.database)?;
     let id = match args.id {
-        BackupId::Id(id) => id,
-        BackupId::LatestValid => {
+        WhichBackup::Id(id) => id,
+        WhichBackup::LatestValid => {
             engine.latest().at(at)?.ok_or_else(|| Failure::at(at, "there are no backups of the database"))?
         }
     };
@@ -51,7 +51,7 @@ pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
 fn to_json(report: &BackupVerifyReport) -> Value {
     let problems = report.problems.iter().map(|p| json!({"name": &p.name, "location": &p.location, "what": &p.what}));
     json!({
-        "id": report.id,
+        "id": report.id.get(),
         "ok": report.is_ok(),
         "files_checked": report.files_checked,
         "bytes_checked": report.bytes_checked,
