@@ -14,9 +14,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairndb::fs::{MemFs, StdFs};
-use cairndb::hlog::hash_index::HashIndex;
-use cairndb::hlog::index::Index;
-use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use cairndb::internals::hlog::hash_index::HashIndex;
+use cairndb::internals::hlog::index::Index;
+use cairndb::internals::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

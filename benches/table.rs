@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairndb::fs::{Fs, StdFs};
-use cairndb::table::{BlockCache, Table, TableOptions, TableWriter, ValueKind};
+use cairndb::internals::table::{BlockCache, Table, TableOptions, TableWriter, ValueKind};
 use cairndb::{SeqNo, TableId};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

@@ -5,8 +5,8 @@
 
 mod common;
 
-use cairndb::blob::{BLOB_FOOTER_BYTES, BlobFile, BlobOptions, BlobRef, BlobWriter, RECORD_HEADER_BYTES};
 use cairndb::fs::{StdFs, read_to_vec};
+use cairndb::internals::blob::{BLOB_FOOTER_BYTES, BlobFile, BlobOptions, BlobRef, BlobWriter, RECORD_HEADER_BYTES};
 use cairndb::{BlobFileId, SeqNo};
 use common::{MemFile, assert_corruption_or_io, bits_to_flip, flipped};
 

@@ -5,9 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use cairndb::blob::{BlobFile, BlobOptions, BlobRef, BlobWriter};
 use cairndb::fs::StdFs;
-use cairndb::table::{BlockCache, Table, TableOptions, TableWriter, ValueKind};
+use cairndb::internals::blob::{BlobFile, BlobOptions, BlobRef, BlobWriter};
+use cairndb::internals::table::{BlockCache, Table, TableOptions, TableWriter, ValueKind};
 use cairndb::{BlobFileId, Error, SeqNo, TableId};
 use quickcheck::QuickCheck;
 

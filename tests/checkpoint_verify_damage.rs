@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use cairndb::checkpoint;
 use cairndb::fs::{Fs, MemFs, OpenOptions, read_to_vec};
-use cairndb::hlog::{record, segment};
+use cairndb::internals::hlog::{record, segment};
 use cairndb::{CheckpointOptions, Config, Db};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;

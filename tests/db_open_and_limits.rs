@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs, OpKind, OpenOptions};
-use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{Config, Db, Error, KEY_BYTES_MAX, LogAddress, SeqNo, VALUE_BYTES_MAX, WriteBatch};
 
 fn config(fs: &MemFs) -> Config {

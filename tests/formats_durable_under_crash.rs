@@ -11,9 +11,9 @@ mod crash_points;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairndb::blob::{BlobFile, BlobOptions, BlobWriter};
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs};
-use cairndb::table::{BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind};
+use cairndb::internals::blob::{BlobFile, BlobOptions, BlobWriter};
+use cairndb::internals::table::{BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind};
 use cairndb::{BlobFileId, Error, SeqNo, TableId};
 
 /// Torn copies examined per crash point.

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairndb::fs::MemFs;
-use cairndb::hlog::{HlogConfig, HybridLog, Op, ReplayFrom};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, Op, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 
 const HOT_KEYS: u64 = 8;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs};
-use cairndb::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom};
+use cairndb::internals::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom};
 use cairndb::{Error, LogAddress, SeqNo};
 
 const LOG: &str = "/db/log";
@@ -27,7 +27,7 @@ fn config() -> HlogConfig {
     }
 }
 
-fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, cairndb::hlog::RecoveryReport)> {
+fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, cairndb::internals::hlog::RecoveryReport)> {
     HybridLog::open(fs, Path::new(LOG), config(), ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) })
 }
 

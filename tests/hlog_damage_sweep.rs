@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cairndb::fs::{FileKind, Fs, MemFs, OpenOptions, read_to_vec};
-use cairndb::hlog::record::{self, Kind};
-use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom, segment};
+use cairndb::internals::hlog::record::{self, Kind};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, ReplayFrom, segment};
 use cairndb::{LogAddress, SeqNo};
 
 const LOG: &str = "/log";

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::MemFs;
-use cairndb::hlog::{HlogConfig, HybridLog, Lookup, Op, ReplayFrom};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, Lookup, Op, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 
 fn open() -> HybridLog {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::MemFs;
-use cairndb::hlog::{EntryKind, FrozenLog, HlogConfig, HybridLog, Lookup, Op, ReplayFrom, Snapshot};
+use cairndb::internals::hlog::{EntryKind, FrozenLog, HlogConfig, HybridLog, Lookup, Op, ReplayFrom, Snapshot};
 use cairndb::{LogAddress, SeqNo};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::MemFs;
-use cairndb::hlog::{HlogConfig, HybridLog, RangeIter, ReplayFrom};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, RangeIter, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 use quickcheck::{QuickCheck, TestResult};
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cairndb::fs::{Fs, MemFs, OpenOptions, read_to_vec};
-use cairndb::hlog::{HlogConfig, HybridLog, RecoveryReport, ReplayFrom, segment};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, RecoveryReport, ReplayFrom, segment};
 use cairndb::{Config, Db, LogAddress, SeqNo};
 
 const LOG: &str = "/log";

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, MemFs, OpKind};
-use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 
 fn config() -> HlogConfig {

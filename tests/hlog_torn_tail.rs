@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cairndb::fs::{Fs, MemFs, OpenOptions, read_to_vec};
-use cairndb::hlog::{HlogConfig, HybridLog, RecoveryReport, ReplayFrom, segment};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, RecoveryReport, ReplayFrom, segment};
 use cairndb::{LogAddress, SeqNo};
 use quickcheck::quickcheck;
 
@@ -154,7 +154,7 @@ fn a_damaged_last_commit_record_is_corruption() {
     // a bad checksum, or a length no persist writes.
     let t = two_persists();
     let full = read_to_vec(&t.fs, &t.segment).unwrap().len();
-    let commit = full - cairndb::hlog::record::COMMIT_RECORD_BYTES;
+    let commit = full - cairndb::internals::hlog::record::COMMIT_RECORD_BYTES;
     for at in commit..full {
         for bit in 0..8 {
             let fs = with_file(&t.fs, &t.segment, |b| b[at] ^= 1 << bit);

@@ -10,9 +10,9 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairndb::blob::BlobRef;
 use cairndb::fs::{StdFs, read_to_vec};
-use cairndb::table::{BlockCache, Entry, Table, TableMeta, TableOptions, TableWriter, ValueKind};
+use cairndb::internals::blob::BlobRef;
+use cairndb::internals::table::{BlockCache, Entry, Table, TableMeta, TableOptions, TableWriter, ValueKind};
 use cairndb::{BlobFileId, Error, SeqNo, TableId};
 use common::{MemFile, assert_corruption_or_io, bits_to_flip, flipped};
 

@@ -6,9 +6,9 @@ mod common;
 
 use std::sync::Arc;
 
-use cairndb::blob::BlobRef;
 use cairndb::fs::StdFs;
-use cairndb::table::{BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind, cmp_internal};
+use cairndb::internals::blob::BlobRef;
+use cairndb::internals::table::{BlockCache, Entry, Table, TableOptions, TableWriter, ValueKind, cmp_internal};
 use cairndb::{BlobFileId, SeqNo, TableId};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
@@ -210,7 +210,7 @@ fn empty_table_is_refused_and_order_is_asserted() {
         let _ = w.add(b"a", SeqNo(1), ValueKind::Value, b"");
     }));
     assert!(out_of_order.is_err());
-    let too_long = vec![0u8; cairndb::table::KEY_BYTES_MAX + 1];
+    let too_long = vec![0u8; cairndb::internals::table::KEY_BYTES_MAX + 1];
     let mut w = TableWriter::new(&StdFs::new(), &dir.path().join("3.sst"), TableOptions::default()).unwrap();
     assert!(w.add(&too_long, SeqNo(1), ValueKind::Value, b"").is_err());
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs, OpenOptions};
-use cairndb::version::{DbLayout, Deleter, TableInfo, VersionEdit, VersionSet};
+use cairndb::internals::version::{DbLayout, Deleter, TableInfo, VersionEdit, VersionSet};
 use cairndb::{Error, SeqNo, TableId};
 
 fn table(id: u64, key: &str) -> TableInfo {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use cairndb::BlobFileId;
-use cairndb::blob::{BlobFile, BlobRef};
+use cairndb::internals::blob::{BlobFile, BlobRef};
 use cairndb_fuzz::{MemFile, check_error};
 use libfuzzer_sys::fuzz_target;
 

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairndb::fs::{Fs, MemFs, OpenOptions};
-use cairndb::hlog::record::{self, CHECKSUM_OFFSET, HEADER_BYTES, LAYOUT_OFFSET};
-use cairndb::hlog::segment::{self, SegmentHeader};
-use cairndb::hlog::{HlogConfig, HybridLog, ReplayFrom};
+use cairndb::internals::hlog::record::{self, CHECKSUM_OFFSET, HEADER_BYTES, LAYOUT_OFFSET};
+use cairndb::internals::hlog::segment::{self, SegmentHeader};
+use cairndb::internals::hlog::{HlogConfig, HybridLog, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
 use cairndb_fuzz::check_error;
 use libfuzzer_sys::fuzz_target;

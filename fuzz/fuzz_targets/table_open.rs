@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cairndb::table::{BlockCache, Table};
+use cairndb::internals::table::{BlockCache, Table};
 use cairndb::{SeqNo, TableId};
 use cairndb_fuzz::{MemFile, check_error};
 use libfuzzer_sys::fuzz_target;

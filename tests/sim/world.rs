@@ -161,9 +161,9 @@ fn faulty(mem: &MemFs, tap: &Arc<TapState>) -> FaultFs {
 /// Prints the log segments' headers and lengths (debugging aid).
 fn dump_log(mem: &MemFs) {
     let dir = Path::new(DB).join("log");
-    for number in cairndb::hlog::segment::list(mem, &dir).unwrap_or_default() {
-        let bytes = cairndb::fs::read_to_vec(mem, &cairndb::hlog::segment::path(&dir, number)).unwrap();
-        let header = cairndb::hlog::segment::SegmentHeader::decode(&bytes);
+    for number in cairndb::internals::hlog::segment::list(mem, &dir).unwrap_or_default() {
+        let bytes = cairndb::fs::read_to_vec(mem, &cairndb::internals::hlog::segment::path(&dir, number)).unwrap();
+        let header = cairndb::internals::hlog::segment::SegmentHeader::decode(&bytes);
         #[expect(clippy::print_stderr, reason = "a dump asked for")]
         {
             eprintln!("segment {number}: {} bytes, {header:?}", bytes.len());
