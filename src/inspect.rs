@@ -111,7 +111,9 @@ impl TableFile {
             let value = match (entry.kind, entry.blob_ref()) {
                 (ValueKind::Value, _) => TableValue::Value(entry.value),
                 (ValueKind::Tombstone, _) => TableValue::Tombstone,
-                (ValueKind::BlobRef, Some(r)) => TableValue::Blob { file: r.file, offset: r.offset, len_bytes: r.len },
+                (ValueKind::BlobRef, Some(r)) => {
+                    TableValue::Blob { file: r.file, offset: r.offset, len_bytes: r.len_bytes }
+                }
                 (ValueKind::BlobRef, None) => TableValue::UnreadableBlobRef(entry.value),
             };
             Ok(TableEntry { key: entry.key, seqno: entry.seqno, value })

@@ -71,7 +71,7 @@ fn wrong_id_key_or_reference_is_refused() {
     assert!(file.read_value(&refs[0], b"key1").unwrap_err().is_corruption());
     let past_end = BlobRef { offset: refs[1].offset + 1, ..refs[1] };
     assert!(file.read(&past_end).unwrap_err().is_corruption());
-    let shifted = BlobRef { offset: refs[0].offset + 8, len: 100, ..refs[0] };
+    let shifted = BlobRef { offset: refs[0].offset + 8, len_bytes: 100, ..refs[0] };
     assert!(file.read(&shifted).unwrap_err().is_corruption());
     let other_file = BlobRef { file: BlobFileId(9), ..refs[0] };
     assert!(matches!(file.read(&other_file), Err(Error::InvalidArgument { .. })));
@@ -107,7 +107,7 @@ fn table_entries_refer_to_sealed_blobs() {
     }
     let meta = w.finish().unwrap();
     assert_eq!(meta.blob_ref_count, 100);
-    assert_eq!(meta.blob_bytes, refs.iter().map(|r| u64::from(r.len)).sum::<u64>());
+    assert_eq!(meta.blob_bytes, refs.iter().map(|r| u64::from(r.len_bytes)).sum::<u64>());
     let table = Table::open(&StdFs::new(), &sst, TableId(1), Arc::new(BlockCache::new(1 << 20))).unwrap();
     let blobs = BlobFile::open(&StdFs::new(), &dir.path().join("3.blob"), BlobFileId(3)).unwrap();
     for (i, expected) in values.iter().enumerate() {

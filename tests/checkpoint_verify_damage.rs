@@ -108,11 +108,11 @@ fn offsets(bytes: &[u8]) -> Vec<usize> {
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).unwrap();
         if rec.kind == record::Kind::Commit {
-            out.extend(at..at + rec.len);
+            out.extend(at..at + rec.len_bytes);
         } else {
-            out.extend((at..at + rec.len).step_by(29));
+            out.extend((at..at + rec.len_bytes).step_by(29));
         }
-        at += rec.len;
+        at += rec.len_bytes;
     }
     out
 }
@@ -150,7 +150,7 @@ fn a_deleted_or_truncated_segment_of_a_checkpoint_is_found() {
     let mut cuts = vec![0, 10, segment::HEADER_BYTES];
     while at < bytes.len() {
         cuts.push(at);
-        at += record::decode(&bytes[at..]).unwrap().len;
+        at += record::decode(&bytes[at..]).unwrap().len_bytes;
     }
     cuts.push(bytes.len() - 1);
     for cut in cuts.into_iter().filter(|&c| c < bytes.len()) {

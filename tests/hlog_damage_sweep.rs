@@ -120,13 +120,13 @@ fn offsets(bytes: &[u8]) -> Vec<(usize, Class)> {
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).expect("an intact log decodes");
         if rec.kind == Kind::Commit {
-            out.extend((at..at + rec.len).map(|o| (o, Class::Commit)));
+            out.extend((at..at + rec.len_bytes).map(|o| (o, Class::Commit)));
         } else {
             let stride = if n < 3 { 1 } else { 3 };
             out.extend((at..at + record::HEADER_BYTES).step_by(stride).map(|o| (o, Class::RecordHeader)));
-            out.extend((at + record::HEADER_BYTES..at + rec.len).step_by(13).map(|o| (o, Class::RecordBody)));
+            out.extend((at + record::HEADER_BYTES..at + rec.len_bytes).step_by(13).map(|o| (o, Class::RecordBody)));
         }
-        at += rec.len;
+        at += rec.len_bytes;
         n += 1;
     }
     out
@@ -176,7 +176,7 @@ fn every_cut_of_the_last_segment_keeps_what_was_committed_and_takes_new_writes()
     while at < bytes.len() {
         let rec = record::decode(&bytes[at..]).unwrap();
         cuts.extend([at, at + 8, at + record::HEADER_BYTES + 1]);
-        at += rec.len;
+        at += rec.len_bytes;
     }
     cuts.retain(|&c| c < bytes.len());
     cuts.dedup();

@@ -28,7 +28,7 @@ fn entries() -> Vec<Entry> {
             let (kind, value) = match (i + v) % 5 {
                 0 => (ValueKind::Tombstone, Vec::new()),
                 1 => {
-                    let r = BlobRef { file: BlobFileId(i), offset: i * 100, len: 4096 };
+                    let r = BlobRef { file: BlobFileId(i), offset: i * 100, len_bytes: 4096 };
                     (ValueKind::BlobRef, r.encode().to_vec())
                 }
                 _ => (ValueKind::Value, format!("value {i} {v} {}", "ab".repeat(i as usize % 9)).into_bytes()),

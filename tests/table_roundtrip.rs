@@ -33,7 +33,11 @@ fn arbitrary_entry(g: &mut Gen) -> Entry {
     let (kind, value) = match u8::arbitrary(g) % 4 {
         0 => (ValueKind::Tombstone, Vec::new()),
         1 => {
-            let r = BlobRef { file: BlobFileId(u64::arbitrary(g)), offset: u64::arbitrary(g), len: u32::arbitrary(g) };
+            let r = BlobRef {
+                file: BlobFileId(u64::arbitrary(g)),
+                offset: u64::arbitrary(g),
+                len_bytes: u32::arbitrary(g),
+            };
             (ValueKind::BlobRef, r.encode().to_vec())
         }
         _ => {

@@ -17,7 +17,7 @@ pub struct BlobRef {
     /// Offset of the record in the file.
     pub offset: u64,
     /// Length of the whole record (header, key and stored value).
-    pub len: u32,
+    pub len_bytes: u32,
 }
 
 impl BlobRef {
@@ -26,7 +26,7 @@ impl BlobRef {
         let mut out = [0u8; BLOB_REF_BYTES];
         out[0..8].copy_from_slice(&self.file.get().to_le_bytes());
         out[8..16].copy_from_slice(&self.offset.to_le_bytes());
-        out[16..20].copy_from_slice(&self.len.to_le_bytes());
+        out[16..20].copy_from_slice(&self.len_bytes.to_le_bytes());
         out
     }
 
@@ -37,7 +37,7 @@ impl BlobRef {
             return None;
         }
         let mut c = Cursor::new(bytes);
-        Some(BlobRef { file: BlobFileId(c.u64()?), offset: c.u64()?, len: c.u32()? })
+        Some(BlobRef { file: BlobFileId(c.u64()?), offset: c.u64()?, len_bytes: c.u32()? })
     }
 }
 
@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let r = BlobRef { file: BlobFileId(7), offset: 1 << 40, len: 99 };
+        let r = BlobRef { file: BlobFileId(7), offset: 1 << 40, len_bytes: 99 };
         assert_eq!(BlobRef::decode(&r.encode()), Some(r));
         assert_eq!(BlobRef::decode(&[0; 19]), None);
     }

@@ -73,11 +73,11 @@ impl BlobFile {
         if r.file != self.meta.id {
             return Err(Error::invalid(format!("blob reference to file {} read from file {}", r.file, self.meta.id)));
         }
-        let inside = r.offset.checked_add(u64::from(r.len)).is_some_and(|end| end <= self.meta.data_bytes);
-        if !inside || (r.len as usize) < RECORD_HEADER_BYTES {
+        let inside = r.offset.checked_add(u64::from(r.len_bytes)).is_some_and(|end| end <= self.meta.data_bytes);
+        if !inside || (r.len_bytes as usize) < RECORD_HEADER_BYTES {
             return Err(self.corrupt(r.offset, "blob reference outside the data region"));
         }
-        self.read_record(r.offset, r.len as usize)
+        self.read_record(r.offset, r.len_bytes as usize)
     }
 
     /// Reads the value `r` points at, checking it was written under `key`.
@@ -125,7 +125,7 @@ impl BlobFile {
         let len = record_len(&header).filter(|&n| n <= left && n <= u64::from(u32::MAX));
         let len = len.ok_or_else(|| self.corrupt(offset, "blob record runs past the data region"))?;
         let record = self.read_record(offset, len as usize)?;
-        Ok((BlobRef { file: self.meta.id, offset, len: len as u32 }, record))
+        Ok((BlobRef { file: self.meta.id, offset, len_bytes: len as u32 }, record))
     }
 
     fn corrupt(&self, offset: u64, what: &str) -> Error {
@@ -150,7 +150,7 @@ impl Iterator for BlobIter<'_> {
         }
         let item = self.file.record_at(self.offset);
         match &item {
-            Ok((r, _)) => self.offset += u64::from(r.len),
+            Ok((r, _)) => self.offset += u64::from(r.len_bytes),
             Err(_) => self.done = true,
         }
         Some(item)

@@ -54,7 +54,7 @@ impl BlobWriter {
         let start = self.pending.len();
         let stored = encode_record(key, seqno, value, self.options.compression, &mut self.pending);
         let len = u32::try_from(self.pending.len() - start).expect("records are under 4 GiB");
-        let blob_ref = BlobRef { file: self.meta.id, offset: self.pending_offset + start as u64, len };
+        let blob_ref = BlobRef { file: self.meta.id, offset: self.pending_offset + start as u64, len_bytes: len };
         self.meta.record_count += 1;
         self.meta.raw_value_bytes += value.len() as u64;
         self.meta.stored_value_bytes += stored as u64;

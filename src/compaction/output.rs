@@ -90,13 +90,13 @@ impl Output {
             let reference = self.blob_writer()?.add(key, seqno, value)?;
             self.seal_blob_if_full()?;
             let table = self.table_writer()?;
-            *table.blob_refs.entry(reference.file).or_default() += u64::from(reference.len);
+            *table.blob_refs.entry(reference.file).or_default() += u64::from(reference.len_bytes);
             return self.add_to_table(key, seqno, ValueKind::BlobRef, &reference.encode());
         }
         if kind == ValueKind::BlobRef
             && let Some(reference) = crate::blob::BlobRef::decode(value)
         {
-            *self.table_writer()?.blob_refs.entry(reference.file).or_default() += u64::from(reference.len);
+            *self.table_writer()?.blob_refs.entry(reference.file).or_default() += u64::from(reference.len_bytes);
         }
         self.add_to_table(key, seqno, kind, value)
     }

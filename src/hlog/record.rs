@@ -135,7 +135,7 @@ pub struct DecodedRecord<'a> {
     /// The value (for a commit record: its 16-byte payload).
     pub value: &'a [u8],
     /// Length of the whole record.
-    pub len: usize,
+    pub len_bytes: usize,
 }
 
 impl DecodedRecord<'_> {
@@ -223,7 +223,7 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     if !shape_ok {
         return Err(DecodeError::Invalid("record fields do not fit its kind"));
     }
-    Ok(DecodedRecord { seqno: le_u64(&record[SEQNO_OFFSET..]), kind, flags, key, value, len: record_len })
+    Ok(DecodedRecord { seqno: le_u64(&record[SEQNO_OFFSET..]), kind, flags, key, value, len_bytes: record_len })
 }
 
 /// Encodes a record into `out` (whose length is the record length),
@@ -258,7 +258,7 @@ mod tests {
             (r.seqno, r.kind, r.flags, r.key, r.value),
             (42, Kind::Value, FLAG_BATCH, &b"key"[..], &b"value"[..])
         );
-        assert_eq!(r.len, buf.len());
+        assert_eq!(r.len_bytes, buf.len());
         assert_eq!(decode(&buf[..buf.len() - 1]), Err(DecodeError::Incomplete));
         buf[HEADER_BYTES] ^= 1;
         assert_eq!(decode(&buf), Err(DecodeError::Invalid("record checksum mismatch")));

@@ -142,7 +142,7 @@ impl TableWriter {
             ValueKind::Tombstone => m.tombstone_count += 1,
             ValueKind::BlobRef => {
                 m.blob_ref_count += 1;
-                m.blob_bytes += BlobRef::decode(value).map_or(0, |r| u64::from(r.len));
+                m.blob_bytes += BlobRef::decode(value).map_or(0, |r| u64::from(r.len_bytes));
             }
         }
     }

@@ -270,7 +270,7 @@ fn build(
     for &(index, offset, address) in &scan.accepted {
         let bytes = &loaded[index].bytes[offset..];
         let rec = record::decode(bytes).expect("scan decoded it");
-        install_record(&memtable, address, &bytes[..rec.len]);
+        install_record(&memtable, address, &bytes[..rec.len_bytes]);
         let page_start = memtable.page(address).expect("just installed").start();
         let from = installed_to.max(page_start);
         if from < address {
@@ -284,7 +284,7 @@ fn build(
             }
             memtable.pad_recovered(from, address);
         }
-        installed_to = address + rec.len as u64;
+        installed_to = address + rec.len_bytes as u64;
         memtable.index_recovered(address, rec.key, rec.seqno);
     }
     memtable.set_recovered_tail(next_address);

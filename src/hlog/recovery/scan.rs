@@ -151,8 +151,8 @@ pub(super) fn scan(segments: &[Body<'_>], page_size: u64) -> Result<Scan, Damage
                     };
                 }
             };
-            walk.take(i, offset, address, &rec, &bytes[..rec.len])?;
-            offset += rec.len;
+            walk.take(i, offset, address, &rec, &bytes[..rec.len_bytes])?;
+            offset += rec.len_bytes;
         }
         let ends_at_commit = walk.scan.commit_end.is_some_and(|(e, _)| e == seg.end()) || seg.bytes.is_empty();
         // A gap may follow a segment that ends at a commit (a freeze starts
@@ -210,7 +210,7 @@ impl Walk {
             }
             self.scan.accepted.append(&mut self.pending);
             self.scan.commits += 1;
-            self.scan.commit_end = Some((address + rec.len as u64, i));
+            self.scan.commit_end = Some((address + rec.len_bytes as u64, i));
             self.scan.commit_seqno = rec.seqno;
             self.covered_start = None;
             self.hasher.reset();
@@ -283,7 +283,7 @@ fn check_later(index: usize, seg: &Body<'_>, torn_at: u64, page_size: u64) -> Re
                     let what = format!("a later persist's commit record at address {address} proves it durable");
                     return Err(Damage::new(index, offset as u64, what));
                 }
-                offset += rec.len;
+                offset += rec.len_bytes;
             }
             Err(error) => {
                 return match stop_at(bytes, error, seg.start + offset as u64, page_size) {
