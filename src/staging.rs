@@ -5,7 +5,7 @@
 //! A staging directory is named `.cairn-staging.{target name}.{pid}.{n}` and
 //! holds a `LOCK` file its creator keeps locked (a real file lock, so other
 //! processes see it) until the directory is renamed to its target or
-//! removed. Each checkpoint into a parent first removes the leftovers of
+//! removed. Each checkpoint or restore into a parent first removes the leftovers of
 //! crashes there, and must never take a live one for a leftover, also in
 //! the instant between creating its directory and locking it:
 //!
@@ -180,7 +180,7 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
         let dir = parent.join(&entry.name);
         match remove_if_abandoned(fs, &dir) {
             Ok(true) => {
-                log::info!("removed checkpoint staging leftover {}", dir.display());
+                log::info!("removed the staging leftover {} of an interrupted checkpoint or restore", dir.display());
                 removed += 1;
             }
             Ok(false) => {}

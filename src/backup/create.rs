@@ -138,8 +138,8 @@ impl BackupEngine {
         let cut = db.cut(options.flush)?;
         let (fs, capture) = (cut.fs(), cut.capture());
         let plan = plan(fs, cut.files())?;
-        capture.verify_version_file(fs, cut.layout()).map_err(refused)?;
-        capture.verify_log(fs, cut.layout()).map_err(refused)?;
+        cut.verify_version_file().map_err(refused)?;
+        cut.verify_log().map_err(refused)?;
         let bytes_total = plan.iter().map(|p| p.len_bytes).sum();
         let checked = self.checked_contents(capture.version.identity)?;
         let (files, uploaded) = store_files(fs, store, &plan, &checked, &mut lease, progress)?;

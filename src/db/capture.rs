@@ -68,6 +68,63 @@ impl Cut<'_> {
     pub(crate) fn files(&self) -> Vec<CutFile> {
         self.capture.files(&self.inner.layout)
     }
+
+    /// Checks the version file `v{N}` of the cut on disk: it decodes (its
+    /// checksum holds) and holds exactly the captured version. Damage is
+    /// `Error::Corruption` naming the file. A file already gone is fine: the
+    /// version was superseded, and its file deleted, just before the caller
+    /// paused deletions; the cut copies the version from memory.
+    pub(crate) fn verify_version_file(&self) -> Result<()> {
+        let (fs, layout, version) = (self.fs(), self.layout(), &self.capture.version);
+        let path = layout.version(version.id);
+        let bytes = match read_to_vec(fs, &path) {
+            Err(e) if e.is_not_found() => return Ok(()),
+            other => other?,
+        };
+        crate::version::decode_version(&path, &bytes)?;
+        if bytes != encode_version_file(version).0 {
+            return Err(Error::corruption(&path, 0, "differs from the version the database holds in memory"));
+        }
+        Ok(())
+    }
+
+    /// Replays the captured log, as far as it is captured, on a copy in
+    /// memory (every record's checksum and the chain of commit records
+    /// checked by the recovery that opening the copy will run): it must
+    /// reach exactly the cut's seqno. Damage is `Error::Corruption` naming
+    /// the segment file.
+    pub(crate) fn verify_log(&self) -> Result<()> {
+        let (fs, layout, capture) = (self.fs(), self.layout(), &self.capture);
+        let Some(last) = capture.log.last() else { return Ok(()) };
+        let copy = MemFs::new();
+        copy.create_dir_all(&layout.log_dir())?;
+        for piece in &capture.log {
+            copy_file(fs, &piece.path, &copy, &piece.path, piece.len_bytes, false)?;
+        }
+        let replay =
+            ReplayFrom { address: capture.version.log_start, next_seqno: SeqNo(capture.version.last_seqno.0 + 1) };
+        // The point index is sized from the memtable budget; a replay to
+        // check needs none to speak of (the log grows it as it recovers).
+        let config = HlogConfig {
+            read_only: true,
+            page_size_bytes: 4096,
+            memtable_size_bytes: 1 << 20,
+            ..HlogConfig::default()
+        };
+        let (_, report) = HybridLog::open(Arc::new(copy), &layout.log_dir(), config, replay)?;
+        if report.last_seqno != capture.seqno || report.torn_at.is_some() {
+            let torn = match report.torn_at {
+                Some(at) => format!(", with a bad or missing record at log address {at}"),
+                None => String::new(),
+            };
+            let what = format!(
+                "the captured log replays to seqno {}{torn}, not to the cut's seqno {}",
+                report.last_seqno, capture.seqno
+            );
+            return Err(Error::corruption(&last.path, 0, what));
+        }
+        Ok(())
+    }
 }
 
 /// Where the bytes of a [`CutFile`] come from.
@@ -237,60 +294,6 @@ impl Capture {
             sharing: Sharing::Copied,
         };
         tables.chain(blobs).chain(log).chain([version_file]).collect()
-    }
-
-    /// Checks the version file `v{N}` of the cut on disk: it decodes (its
-    /// checksum holds) and holds exactly the captured version. Damage is
-    /// `Error::Corruption` naming the file. A file already gone is fine: the
-    /// version was superseded, and its file deleted, just before the caller
-    /// paused deletions; the cut copies the version from memory.
-    pub(crate) fn verify_version_file(&self, fs: &dyn Fs, layout: &DbLayout) -> Result<()> {
-        let path = layout.version(self.version.id);
-        let bytes = match read_to_vec(fs, &path) {
-            Err(e) if e.is_not_found() => return Ok(()),
-            other => other?,
-        };
-        crate::version::decode_version(&path, &bytes)?;
-        if bytes != encode_version_file(&self.version).0 {
-            return Err(Error::corruption(&path, 0, "differs from the version the database holds in memory"));
-        }
-        Ok(())
-    }
-
-    /// Replays the captured log, as far as it is captured, on a copy in
-    /// memory (every record's checksum and the chain of commit records
-    /// checked by the recovery that opening the copy will run): it must
-    /// reach exactly the cut's seqno. Damage is `Error::Corruption` naming
-    /// the segment file.
-    pub(crate) fn verify_log(&self, fs: &dyn Fs, layout: &DbLayout) -> Result<()> {
-        let Some(last) = self.log.last() else { return Ok(()) };
-        let copy = MemFs::new();
-        copy.create_dir_all(&layout.log_dir())?;
-        for piece in &self.log {
-            copy_file(fs, &piece.path, &copy, &piece.path, piece.len_bytes, false)?;
-        }
-        let replay = ReplayFrom { address: self.version.log_start, next_seqno: SeqNo(self.version.last_seqno.0 + 1) };
-        // The point index is sized from the memtable budget; a replay to
-        // check needs none to speak of (the log grows it as it recovers).
-        let config = HlogConfig {
-            read_only: true,
-            page_size_bytes: 4096,
-            memtable_size_bytes: 1 << 20,
-            ..HlogConfig::default()
-        };
-        let (_, report) = HybridLog::open(Arc::new(copy), &layout.log_dir(), config, replay)?;
-        if report.last_seqno != self.seqno || report.torn_at.is_some() {
-            let torn = match report.torn_at {
-                Some(at) => format!(", with a bad or missing record at log address {at}"),
-                None => String::new(),
-            };
-            let what = format!(
-                "the captured log replays to seqno {}{torn}, not to the cut's seqno {}",
-                report.last_seqno, self.seqno
-            );
-            return Err(Error::corruption(&last.path, 0, what));
-        }
-        Ok(())
     }
 }
 
