@@ -64,7 +64,7 @@ pub fn seal<T: Serialize>(document: &T) -> Vec<u8> {
 /// format or version, unknown, duplicate, missing or mistyped members are
 /// [`Error::Corruption`] naming `location`; never panics.
 pub fn unseal<T: DeserializeOwned>(location: &Path, bytes: &[u8], format: &str, format_version: u64) -> Result<T> {
-    let bad = |offset: usize, what: String| corruption(location, offset as u64, what);
+    let bad = |offset: usize, what: String| Error::corruption(location, offset as u64, what);
     let Some(body_end) = bytes.len().checked_sub(TAIL_BYTES) else {
         return Err(bad(0, format!("{} bytes is too short for a sealed document", bytes.len())));
     };
@@ -97,18 +97,6 @@ pub fn unseal<T: DeserializeOwned>(location: &Path, bytes: &[u8], format: &str, 
         return Err(bad(0, format!("format version {found} is not supported (this build reads {format_version})")));
     }
     serde_json::from_slice(&object).map_err(|e| bad(0, format!("not a valid {format} document: {e}")))
-}
-
-/// Corruption of the document read from `location`, saying `what`.
-pub fn corruption(location: &Path, offset: u64, what: impl Into<String>) -> Error {
-    Error::corruption(location, offset, what)
-}
-
-/// The number `text` writes as exactly `digits` lowercase hex digits, or
-/// `None` for any other form (upper case, a sign, too many or few digits).
-pub fn parse_hex(text: &str, digits: usize) -> Option<u128> {
-    let canonical = text.len() == digits && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    u128::from_str_radix(text, 16).ok().filter(|_| canonical && digits <= 32)
 }
 
 #[cfg(test)]
@@ -177,14 +165,5 @@ mod tests {
             assert!(err.to_string().contains("doc"), "{what}: {err}");
         }
         assert_eq!(unseal::<Doc>(Path::new("doc"), &resealed(str::to_owned), "x", 2).unwrap(), sample());
-    }
-
-    #[test]
-    fn hex_is_canonical() {
-        assert_eq!(parse_hex("00ff", 4), Some(255));
-        for odd in ["0ff", "00FF", "+0ff", "00fg", "000ff"] {
-            assert_eq!(parse_hex(odd, 4), None, "{odd}");
-        }
-        assert_eq!(parse_hex(&"f".repeat(32), 32), Some(u128::MAX));
     }
 }

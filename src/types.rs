@@ -117,13 +117,9 @@ impl FromStr for DbIdentity {
     fn from_str(text: &str) -> Result<DbIdentity, ParseIdentityError> {
         let bad = || ParseIdentityError { text: text.to_string() };
         let (hex, generation) = text.split_once('-').ok_or_else(bad)?;
-        let hex_ok = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let generation_ok =
             !generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit()) && !generation.starts_with('0');
-        if !hex_ok || !generation_ok {
-            return Err(bad());
-        }
-        let id = u128::from_str_radix(hex, 16).map_err(|_| bad())?;
+        let id = crate::wire::parse_hex(hex, 32).filter(|_| generation_ok).ok_or_else(bad)?;
         let generation = generation.parse().map_err(|_| bad())?;
         Ok(DbIdentity { id, generation })
     }

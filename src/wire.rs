@@ -99,6 +99,14 @@ pub(crate) fn get_u64(bytes: &[u8], pos: usize) -> Option<u64> {
     Cursor::at(bytes, pos).u64()
 }
 
+/// The number `text` writes as exactly `digits` lowercase hex digits, or
+/// `None` for any other form (upper case, a sign, too many or few digits).
+pub(crate) fn parse_hex(text: &str, digits: usize) -> Option<u128> {
+    let canonical =
+        digits <= 32 && text.len() == digits && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    u128::from_str_radix(text, 16).ok().filter(|_| canonical)
+}
+
 /// The xxh3-64 checksum every format uses.
 pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
@@ -118,6 +126,16 @@ pub(crate) fn key_prefix(key: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_canonical() {
+        assert_eq!(parse_hex("00ff", 4), Some(255));
+        for odd in ["", "0ff", "00FF", "+0ff", "00fg", "000ff"] {
+            assert_eq!(parse_hex(odd, 4), None, "{odd}");
+        }
+        assert_eq!(parse_hex(&"f".repeat(32), 32), Some(u128::MAX));
+        assert_eq!(parse_hex(&"f".repeat(33), 33), None, "more than a u128");
+    }
 
     #[test]
     fn reads_stop_at_the_end() {

@@ -93,14 +93,13 @@ impl ContentKey {
         let rest = key.strip_prefix(FILES_PREFIX)?;
         let (hex, rest) = rest.split_once('-')?;
         let (size, ext) = rest.split_once('.')?;
-        let canonical_hex = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let canonical_size =
             !size.is_empty() && size.bytes().all(|b| b.is_ascii_digit()) && (size == "0" || !size.starts_with('0'));
-        if !canonical_hex || !canonical_size {
+        if !canonical_size {
             return None;
         }
         Some(ContentKey {
-            xxh3_128: u128::from_str_radix(hex, 16).ok()?,
+            xxh3_128: crate::wire::parse_hex(hex, 32)?,
             size_bytes: size.parse().ok()?,
             kind: ContentKind::from_extension(ext)?,
         })

@@ -24,8 +24,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::manifest_key;
-use crate::sealed::{self, corruption};
-use crate::{BackupId, DbIdentity, Result};
+use crate::sealed;
+use crate::{BackupId, DbIdentity, Error, Result};
 
 /// The store key of the pointer to the newest backup.
 pub const LATEST_KEY: &str = "latest.json";
@@ -70,7 +70,7 @@ pub fn encode_latest(latest: Latest) -> Vec<u8> {
 /// What `latest.json` names; damage is `Error::Corruption`.
 pub fn decode_latest(location: &str, bytes: &[u8]) -> Result<Latest> {
     let doc: LatestDoc = sealed::unseal(Path::new(location), bytes, LATEST_FORMAT, LATEST_FORMAT_VERSION)?;
-    let bad = |what: String| corruption(Path::new(location), 0, what);
+    let bad = |what: String| Error::corruption(Path::new(location), 0, what);
     if doc.id == 0 || doc.manifest != manifest_key(BackupId(doc.id)) {
         return Err(bad("the id and the manifest it names disagree".into()));
     }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::{nonce, now_unix_ms};
 use super::store::{BackupStore, get};
-use crate::sealed::{self, corruption};
+use crate::sealed;
 use crate::{Error, Result};
 
 /// Folder of leases in a backup store.
@@ -180,7 +180,11 @@ fn body(kind: LeaseKind, refreshed_unix_ms: u64) -> Vec<u8> {
 fn refreshed_unix_ms(location: &str, bytes: &[u8], kind: LeaseKind) -> Result<u64> {
     let doc: LeaseDoc = sealed::unseal(Path::new(location), bytes, LEASE_FORMAT, LEASE_FORMAT_VERSION)?;
     if LeaseKind::from_name(&doc.kind) != Some(kind) {
-        return Err(corruption(Path::new(location), 0, format!("kind {:?} in a {} lease", doc.kind, kind.name())));
+        return Err(Error::corruption(
+            Path::new(location),
+            0,
+            format!("kind {:?} in a {} lease", doc.kind, kind.name()),
+        ));
     }
     Ok(doc.refreshed_unix_ms)
 }
@@ -192,16 +196,24 @@ pub fn held(store: &dyn BackupStore) -> Result<Vec<HeldLease>> {
     for object in store.list(LOCKS_PREFIX)? {
         let Some((kind, started_unix_ms)) = parse_lease_key(&object.key) else { continue };
         let refreshed = match get(store, &object.key, LEASE_BYTES_MAX) {
-            // Damaged: its job is known only to have started then.
-            Ok(bytes) => refreshed_unix_ms(&store.location(&object.key), &bytes, kind).unwrap_or(started_unix_ms),
+            Ok(bytes) => refreshed_unix_ms(&store.location(&object.key), &bytes, kind)
+                .unwrap_or_else(|e| damaged(e, started_unix_ms)),
             // Released since the listing.
             Err(e) if e.is_not_found() => continue,
-            Err(e) if e.is_corruption() => started_unix_ms,
+            Err(e) if e.is_corruption() => damaged(e, started_unix_ms),
             Err(e) => return Err(e),
         };
         leases.push(HeldLease { key: object.key, kind, refreshed_unix_ms: refreshed.max(started_unix_ms) });
     }
     Ok(leases)
+}
+
+/// A damaged lease: its job is known only to have started when its key
+/// says, so it counts as refreshed then (held until its grace runs out,
+/// then removed by gc as stale); said, not silently assumed.
+fn damaged(e: Error, started_unix_ms: u64) -> u64 {
+    log::warn!("{e}; the lease counts as taken at {started_unix_ms} ms (its key's time)");
+    started_unix_ms
 }
 
 fn parse_lease_key(key: &str) -> Option<(LeaseKind, u64)> {

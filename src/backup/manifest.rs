@@ -39,9 +39,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::content::{ContentKey, ContentKind};
-use crate::sealed::{self, corruption, parse_hex};
+use crate::sealed;
 use crate::version::{DbLayout, FileName, VersionId};
-use crate::{BackupId, DbIdentity, Result, SeqNo};
+use crate::wire::parse_hex;
+use crate::{BackupId, DbIdentity, Error, Result, SeqNo};
 
 /// Folder of manifests in a backup store.
 pub const MANIFESTS_PREFIX: &str = "manifests/";
@@ -185,7 +186,7 @@ impl Manifest {
     /// damaged, inconsistent or unknown is `Error::Corruption`; never panics.
     pub fn decode(location: &str, bytes: &[u8]) -> Result<Manifest> {
         let doc: ManifestDoc = sealed::unseal(Path::new(location), bytes, MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION)?;
-        let bad = |what: String| corruption(Path::new(location), 0, what);
+        let bad = |what: String| Error::corruption(Path::new(location), 0, what);
         let database = match doc.database.as_str() {
             UNKNOWN_DATABASE => None,
             text => Some(text.parse::<DbIdentity>().map_err(|_| bad(format!("{text:?} is not a database identity")))?),
@@ -343,7 +344,7 @@ mod tests {
         for (what, edit) in cases {
             let bytes = edited(edit);
             let result = Manifest::decode("m", &bytes);
-            assert!(result.as_ref().is_err_and(crate::Error::is_corruption), "{what}: {result:?}");
+            assert!(result.as_ref().is_err_and(Error::is_corruption), "{what}: {result:?}");
             assert!(result.unwrap_err().to_string().starts_with("corruption in m at offset"), "{what}");
         }
         assert_eq!(Manifest::decode("m", &edited(|t| t.to_owned())).unwrap(), sample());

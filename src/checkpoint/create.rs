@@ -125,8 +125,12 @@ fn write_files(fs: &dyn Fs, files: &[CutFile], out: &DbLayout, sync: bool) -> Re
     for file in files {
         let CutSource::Disk(from) = &file.source else { continue };
         let to = file.destination(out);
-        // Only a prefix needs the file's length now; a sealed file is linked as it is.
-        let linkable = file.extent == Extent::Whole || file.may_link(fs.metadata(from)?.len);
+        // Only a prefix needs the file's length now; a sealed file is its length.
+        let len_now = match file.extent {
+            Extent::Whole => file.len_bytes,
+            Extent::Prefix => fs.metadata(from)?.len,
+        };
+        let linkable = file.may_link(len_now);
         if !linkable {
             let bytes = copy_file(fs, from, fs, &to, file.len_bytes, sync)?;
             tally.count(LinkOutcome { strategy: LinkStrategy::Copied, bytes });

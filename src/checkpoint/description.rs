@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::sealed::{self, corruption};
-use crate::{DbIdentity, Result, SeqNo, VersionId};
+use crate::sealed;
+use crate::{DbIdentity, Error, Result, SeqNo, VersionId};
 
 /// Name of the description file in a checkpoint directory.
 pub const CHECKPOINT_FILE: &str = "CHECKPOINT";
@@ -111,7 +111,7 @@ impl CheckpointDescription {
     /// Parses the file read from `path`; damage is `Error::Corruption`.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<CheckpointDescription> {
         let doc: DescriptionDoc = sealed::unseal(path, bytes, CHECKPOINT_FORMAT, u64::from(CHECKPOINT_FORMAT_VERSION))?;
-        let bad = |what: String| corruption(path, 0, format!("CHECKPOINT file: {what}"));
+        let bad = |what: String| Error::corruption(path, 0, format!("CHECKPOINT file: {what}"));
         let source = unescape(&doc.source)
             .filter(|source| escape(source) == doc.source)
             .ok_or_else(|| bad(format!("{:?} is not an escaped path", doc.source)))?;
@@ -226,7 +226,7 @@ mod tests {
             let mut bad = bytes.clone();
             bad[i / 8] ^= 1 << (i % 8);
             let result = CheckpointDescription::decode(Path::new("CHECKPOINT"), &bad);
-            assert!(result.as_ref().is_err_and(crate::Error::is_corruption), "flip {i}: {result:?}");
+            assert!(result.as_ref().is_err_and(Error::is_corruption), "flip {i}: {result:?}");
         }
         for len in 0..bytes.len() {
             assert!(CheckpointDescription::decode(Path::new("CHECKPOINT"), &bytes[..len]).is_err());
