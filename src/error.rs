@@ -89,6 +89,18 @@ pub enum Error {
         /// The databases found, newest first.
         databases: Vec<crate::types::DatabaseSummary>,
     },
+    /// Another archiver ships the same database timeline's log to the same
+    /// backup store (it created the next chunk first), or the store's
+    /// archive of it is not this database's history: this archive stopped
+    /// and shipped nothing more. One archiver per timeline and store.
+    ArchiveConflict {
+        /// The backup store.
+        store: String,
+        /// The timeline.
+        timeline: crate::types::DbIdentity,
+        /// What was found.
+        what: String,
+    },
     /// The storage cannot do something cairndb needs for safety.
     Unsupported {
         /// What is missing, and where.
@@ -211,6 +223,11 @@ impl fmt::Display for Error {
                 }
                 write!(f, ". Choose one: BackupEngine::database(ID), or `--database ID` with `cairn backup`")
             }
+            Error::ArchiveConflict { store, timeline, what } => write!(
+                f,
+                "the log archive of database {timeline} in {store}: {what}; this archive stopped (one archiver per \
+                 database timeline and store)"
+            ),
             Error::Unsupported { what } => write!(f, "not supported: {what}"),
         }
     }

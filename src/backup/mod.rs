@@ -18,6 +18,8 @@
 //! manifest names the database timeline it holds; "latest" is always of
 //! one of them ([`BackupEngine::database`]).
 
+mod archive;
+mod chunk;
 mod clock;
 mod content;
 mod create;
@@ -27,6 +29,7 @@ mod gc;
 mod latest;
 mod lease;
 mod manifest;
+mod point_in_time;
 mod presence;
 mod progress;
 mod restore;
@@ -37,6 +40,8 @@ mod store;
 mod verify;
 
 pub use crate::types::BackupId;
+pub use archive::{ArchiveGap, ArchiveOptions, ArchiveStats, LogArchive};
+pub use chunk::{ARCHIVE_PREFIX, GAP_CHUNK_BYTES};
 pub use content::{ContentKey, ContentKind, FILES_PREFIX};
 pub use create::{BackupInfo, BackupOptions};
 pub use dir_store::{DirStore, UPLOADS_DIR};
@@ -49,6 +54,7 @@ pub use lease::LOCKS_PREFIX;
 #[doc(hidden)] // the format's own constants and key parsing
 pub use manifest::{MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, parse_manifest_key};
 pub use manifest::{MANIFESTS_PREFIX, Manifest, ManifestFile, manifest_key};
+pub use point_in_time::{RestorableRange, RestorableTimeline, RestorePoint, StoredGap};
 pub use progress::BackupProgress;
 pub use restore::RestoreInfo;
 #[cfg(feature = "s3")]

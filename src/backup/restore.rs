@@ -25,12 +25,15 @@ use crate::{BackupId, Error, Result, SeqNo};
 /// What [`BackupEngine::restore`] made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreInfo {
-    /// The backup restored.
+    /// The backup restored (for a restore to a point: the base backup the
+    /// archived log was replayed onto).
     pub id: BackupId,
     /// The database timeline it holds: the restored database reports it
     /// until it is opened for writing, which starts the next generation.
     pub database: Option<crate::DbIdentity>,
-    /// The restored database holds every write with seqno <= this, none after.
+    /// The restored database holds every write with seqno <= this, none
+    /// after: the backup's seqno, or the commit a restore to a point landed
+    /// on (the newest at or before the point asked for).
     pub seqno: SeqNo,
     /// Its directory.
     pub path: PathBuf,
@@ -40,6 +43,14 @@ pub struct RestoreInfo {
     pub bytes: u64,
     /// How long it took.
     pub duration: Duration,
+    /// For a restore to a point ([`restore_to`](BackupEngine::restore_to)):
+    /// when the commit landed on was made, if the archive knows (a plain
+    /// restore of a backup: `None`).
+    pub commit_time: Option<std::time::SystemTime>,
+    /// Archived log chunks replayed on top of the backup.
+    pub log_chunks: usize,
+    /// Bytes of archived log read for them.
+    pub log_bytes: u64,
 }
 
 impl BackupEngine {
@@ -61,13 +72,39 @@ impl BackupEngine {
     ) -> Result<RestoreInfo> {
         let started = Instant::now();
         let fs = &*self.local;
-        let store = &*self.store;
         let manifest = self.manifest(id)?;
         self.check_scope(&manifest)?;
-        check_present(store, &manifest)?;
+        check_present(&*self.store, &manifest)?;
         let target = check_target(fs, target, None)?;
         let (mut cleanup, staging) = StagingGuard::create(fs, &target, "restore")?;
-        let out = DbLayout::new(&staging);
+        self.fill(&manifest, &staging, progress)?;
+        cleanup.rename_into_place(&target, true)?;
+        cleanup.disarm();
+        Ok(RestoreInfo {
+            id,
+            database: manifest.database,
+            seqno: manifest.seqno,
+            path: target,
+            files: manifest.files.len(),
+            bytes: manifest.bytes_total(),
+            duration: started.elapsed(),
+            commit_time: None,
+            log_chunks: 0,
+            log_bytes: 0,
+        })
+    }
+
+    /// Downloads the files of `manifest` into the empty directory
+    /// `staging`, checking each, and writes `CURRENT` last: a database.
+    pub(super) fn fill(
+        &self,
+        manifest: &Manifest,
+        staging: &Path,
+        progress: &mut dyn FnMut(BackupProgress),
+    ) -> Result<()> {
+        let fs = &*self.local;
+        let store = &*self.store;
+        let out = DbLayout::new(staging);
         for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
             fs.create_dir(&dir)?;
         }
@@ -75,7 +112,7 @@ impl BackupEngine {
         progress(done);
         let mut version_hash = None;
         for file in &manifest.files {
-            let hash = download(store, fs, &manifest, file, &out.path_of(file.name), &mut |n| {
+            let hash = download(store, fs, manifest, file, &out.path_of(file.name), &mut |n| {
                 done.add_bytes(n);
                 progress(done);
             })?;
@@ -95,24 +132,14 @@ impl BackupEngine {
         let current = fs.open(&out.current(), OpenOptions::create_new())?;
         current.write_all_at(&encode_current(manifest.version_id, version_hash), 0)?;
         current.sync_all()?;
-        fs.sync_directory(&staging)?;
-        cleanup.rename_into_place(&target, true)?;
-        cleanup.disarm();
-        Ok(RestoreInfo {
-            id,
-            database: manifest.database,
-            seqno: manifest.seqno,
-            path: target,
-            files: manifest.files.len(),
-            bytes: manifest.bytes_total(),
-            duration: started.elapsed(),
-        })
+        fs.sync_directory(staging)?;
+        Ok(())
     }
 }
 
 /// Fails, naming every file, when the store lacks a file of `manifest` or
 /// holds it with another size: cheaper than finding out halfway.
-fn check_present(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
+pub(super) fn check_present(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
     let Some(absent) = StoredFiles::list(store)?.absent(manifest) else {
         return Ok(());
     };

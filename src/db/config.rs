@@ -55,6 +55,9 @@ pub struct Config {
     pub(crate) level1_target_bytes: u64,
     pub(crate) compression: bool,
     pub(crate) background_threads: bool,
+    /// Replaying an archived log into a restored copy: the copy keeps its
+    /// identity and stays a copy (the user's first writable open forks it).
+    pub(crate) replaying_into_copy: bool,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             level1_target_bytes: 128 << 20,
             compression: true,
             background_threads: true,
+            replaying_into_copy: false,
         }
     }
 

@@ -32,6 +32,11 @@ pub(crate) fn flush_oldest_locked(inner: &Inner) -> Result<bool> {
 }
 
 fn write_frozen(inner: &Inner, frozen: &Arc<FrozenLog>) -> Result<()> {
+    if inner.has_log_holds() {
+        // An archive ships the log: every record must reach it, also those
+        // of a memtable flushed before a persist wrote them out.
+        frozen.persist()?;
+    }
     let retention = Retention::new(inner.hlog.live_snapshots(), false);
     let mut output = new_output(inner);
     let entries = frozen.iter_sorted().map(|e| {

@@ -13,7 +13,7 @@ use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as 
 use crate::sync::{MutexExt, RwLockExt};
 use crate::table::BlockCache;
 use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionSet};
-use crate::{Error, Result, SeqNo};
+use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Writers stall while frozen memtables holding this many memtable budgets'
 /// worth of log wait for flush (bytes, not a count: a checkpoint freezes a
@@ -65,6 +65,7 @@ pub(crate) struct Counters {
     pub(crate) flush_bytes_written: AtomicU64,
     pub(crate) stalls: AtomicU64,
     pub(crate) stall_micros: AtomicU64,
+    pub(crate) archive_gaps: AtomicU64,
 }
 
 /// The state behind every clone of a [`Db`](super::Db).
@@ -86,6 +87,8 @@ pub(crate) struct Inner {
     /// change of the memtables or the version, so writers need no lock to
     /// learn that they need not.
     behind_hint: AtomicBool,
+    /// Continuous archives' claims on the log (`log_tap.rs`).
+    pub(crate) log_holds: Mutex<Vec<Arc<super::log_tap::LogHold>>>,
     _lock: Option<Box<dyn FsLock>>,
 }
 
@@ -108,7 +111,9 @@ impl Inner {
             }
             // Before the lock file: a directory that is no database is left as it was.
             VersionSet::probe(&*fs, &layout, config.create_if_missing)?;
-            Some(fs.lock(&layout.lock())?)
+            // A replay into a restore's staging directory runs under the
+            // lock the staging guard holds.
+            (!config.replaying_into_copy).then(|| fs.lock(&layout.lock())).transpose()?
         };
         let deleter = Deleter::new(Arc::clone(&fs), !config.read_only);
         let create = config.create_if_missing && !config.read_only;
@@ -134,7 +139,9 @@ impl Inner {
         }
         crate::checkpoint::check_recovered_seqno(&*fs, layout.root(), report.last_seqno)?;
         if !config.read_only {
-            versions.settle_identity()?;
+            if !config.replaying_into_copy {
+                versions.settle_identity()?;
+            }
             let removed = versions.remove_orphans()?;
             if removed > 0 {
                 log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
@@ -155,6 +162,7 @@ impl Inner {
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             behind_hint: AtomicBool::new(false),
+            log_holds: Mutex::new(Vec::new()),
             _lock: lock,
         });
         // A level 0 left long by the last run stalls writers from the start.
@@ -221,9 +229,10 @@ impl Inner {
         self.poison.locked().clone()
     }
 
-    /// Writes a batch of operations atomically; freezes the memtable when
-    /// the write fills it.
-    pub(crate) fn write(&self, ops: &[Op<'_>]) -> Result<Written> {
+    /// Writes a batch of operations atomically, the first at seqno `first`
+    /// when given (a write replayed from an archived log keeps its seqno);
+    /// freezes the memtable when the write fills it.
+    pub(crate) fn write_from(&self, ops: &[Op<'_>], first: Option<SeqNo>) -> Result<Written> {
         self.check_writable()?;
         for op in ops {
             let (key, value) = match op {
@@ -238,7 +247,10 @@ impl Inner {
             }
         }
         self.stall_if_needed()?;
-        let seqno = self.hlog.write(ops)?;
+        let seqno = match first {
+            Some(first) => self.hlog.write_at(first, ops)?,
+            None => self.hlog.write(ops)?,
+        };
         if self.config.sync == SyncMode::Always {
             self.hlog.persist()?;
         }
@@ -334,7 +346,12 @@ impl Inner {
         // The log's lock first: waiting for a persist's fsync must not hold
         // the deleter's lock, which readers dropping versions take.
         let removal = self.hlog.segment_removal();
-        match self.versions.deleter().unless_paused(|| removal.below(log_start)) {
+        // An archive keeps what it has not shipped yet.
+        let below = match self.archive_keeps_from(log_start.0) {
+            Some(keeps) => LogAddress(keeps.min(log_start.0)),
+            None => log_start,
+        };
+        match self.versions.deleter().unless_paused(|| removal.below(below)) {
             Some(Err(e)) => Err(e),
             Some(Ok(_)) | None => Ok(()),
         }

@@ -15,6 +15,7 @@ mod flush;
 mod info;
 mod inner;
 mod iter;
+mod log_tap;
 mod merge;
 mod range;
 mod read;
@@ -33,6 +34,7 @@ pub use stats::{DbStats, LevelStats};
 
 pub(crate) use capture::{Capture, Cut, CutFile, CutSource, Extent};
 pub(crate) use inner::Inner;
+pub(crate) use log_tap::{LogStart, LogTap};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -90,7 +92,11 @@ impl Db {
 
     /// Writes `ops` atomically; a freeze it causes makes a flush due.
     fn write_ops(&self, ops: &[Op<'_>]) -> Result<SeqNo> {
-        let written = self.inner.write(ops)?;
+        self.write_ops_from(ops, None)
+    }
+
+    fn write_ops_from(&self, ops: &[Op<'_>], first: Option<SeqNo>) -> Result<SeqNo> {
+        let written = self.inner.write_from(ops, first)?;
         if written.froze {
             self.workers.frozen()?;
         }
@@ -207,6 +213,23 @@ impl Db {
     /// drops.
     pub(crate) fn cut(&self, flush: bool) -> Result<Cut<'_>> {
         self.inner.cut(flush)
+    }
+
+    /// Attaches a continuous archive to the log: nothing from the current
+    /// version's log start on is removed until shipped (`log_tap.rs`).
+    pub(crate) fn log_tap(&self, max_unshipped_bytes: u64) -> Result<(LogTap, LogStart)> {
+        LogTap::attach(&self.inner, max_unshipped_bytes)
+    }
+
+    /// Replays `ops`, written with seqnos `first..`, from an archived log.
+    pub(crate) fn write_replayed(&self, first: SeqNo, ops: &[Op<'_>]) -> Result<SeqNo> {
+        self.write_ops_from(ops, Some(first))
+    }
+
+    /// Ends a replay at the commit `seqno`: the last seqno written becomes
+    /// it, if no replayed record kept it.
+    pub(crate) fn end_replay_at(&self, seqno: SeqNo) {
+        self.inner.hlog.advance_seqno_to(seqno);
     }
 
     /// Which database this is, and which timeline of it (`docs/FORMAT.md`,

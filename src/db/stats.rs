@@ -56,6 +56,11 @@ pub struct DbStats {
     pub live_snapshots: usize,
     /// Obsolete files deleted.
     pub files_deleted: u64,
+    /// Continuous log archives attached ([`BackupEngine::archive`](crate::backup::BackupEngine::archive)).
+    pub log_archives: usize,
+    /// Times an archive fell more than its `max_unshipped_bytes` behind and
+    /// its log segments were released: each is a gap in its archive.
+    pub log_archive_gaps: u64,
     /// Why the database refuses writes, if it does.
     pub poisoned: Option<String>,
 }
@@ -91,6 +96,8 @@ impl Inner {
             in_place_updates: hlog.in_place_updates,
             live_snapshots: hlog.live_snapshots,
             files_deleted: self.versions.deleter().deleted_count(),
+            log_archives: self.log_holds.lock().map_or(0, |h| h.len()),
+            log_archive_gaps: c.archive_gaps.load(Ordering::Relaxed),
             poisoned: self.poison_cause(),
         }
     }

@@ -103,6 +103,7 @@ impl HybridLog {
                 cursor: Cursor::new(recovered.next_address),
                 last_seqno: recovered.last_seqno,
                 segment: SegmentCursor { bytes: 0, start_new: true },
+                last_commit_ms: recovered.last_commit_ms,
             }),
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),
@@ -132,6 +133,29 @@ impl HybridLog {
     /// [`Error::ReadOnly`] when the log was opened read-only, and with
     /// [`Error::InvalidArgument`] for an oversized key or value.
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
+        self.write_from(batch, None)
+    }
+
+    /// Writes `batch` as [`write`](Self::write) does, its first operation
+    /// taking seqno `first` (the seqnos before it, from the last one
+    /// written, are skipped): replaying a log shipped elsewhere, so that
+    /// every write keeps its seqno. `first` at or below the last seqno
+    /// written is an `InvalidArgument` error.
+    pub fn write_at(&self, first: SeqNo, batch: &[Op<'_>]) -> Result<SeqNo> {
+        self.write_from(batch, Some(first.0))
+    }
+
+    /// Moves the last seqno written to `seqno` if it is below (a replay
+    /// ending at a commit whose own seqno no record kept).
+    pub fn advance_seqno_to(&self, seqno: SeqNo) {
+        let mut w = lock(&self.shared.writer);
+        if w.last_seqno < seqno.0 {
+            w.last_seqno = seqno.0;
+            self.shared.visible.store(seqno.0, Ordering::Release);
+        }
+    }
+
+    fn write_from(&self, batch: &[Op<'_>], first: Option<u64>) -> Result<SeqNo> {
         self.refuse_if_read_only()?;
         let mut bytes = 0;
         for op in batch {
@@ -149,6 +173,15 @@ impl HybridLog {
         let mut guard = lock(&shared.writer);
         shared.poison.check()?;
         let w = &mut *guard;
+        if let Some(first) = first {
+            if first <= w.last_seqno {
+                return Err(Error::invalid(format!(
+                    "a replayed write at seqno {first} does not follow the last one written, {}",
+                    w.last_seqno
+                )));
+            }
+            w.last_seqno = first - 1;
+        }
         let end = w.cursor.tail() + bytes + 2 * shared.page_size;
         if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) || end >= hash_index::ADDRESS_LIMIT {
             return Err(Error::invalid("the memtable is full: freeze it before writing more"));
@@ -166,7 +199,7 @@ impl HybridLog {
             {
                 continue;
             }
-            let WriterState { active, cursor, last_seqno, segment } = w;
+            let WriterState { active, cursor, last_seqno, segment, .. } = w;
             let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
             active.append_key_record(cursor, *last_seqno, kind, flags, key, value, (hash, head), &mut on_page);
         }
@@ -270,6 +303,18 @@ impl HybridLog {
     /// The newest durable commit.
     pub fn durable_point(&self) -> PersistPoint {
         lock(&self.shared.plan).durable_point()
+    }
+
+    /// The newest durable commit and the segments holding the log, read
+    /// together: every durable byte below the point lies in one of them.
+    pub fn durable_log(&self) -> (PersistPoint, Vec<SegmentInfo>) {
+        let plan = lock(&self.shared.plan);
+        (plan.durable_point(), plan.infos(&self.shared.log_dir))
+    }
+
+    /// The page size of the log's memtables and segments.
+    pub fn page_size_bytes(&self) -> u64 {
+        self.shared.page_size
     }
 
     /// Freezes the active memtable and starts a fresh one, in O(1) (no I/O,

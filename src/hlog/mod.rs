@@ -55,6 +55,8 @@ pub use log::{HybridLog, SegmentRemoval};
 pub use memtable::Lookup;
 pub use persist::PersistPoint;
 pub(crate) use recovery::Tail;
-pub use recovery::{RecoveryReport, ReplayFrom};
+pub use recovery::{
+    CommitPoint, CommittedRun, LogPiece, RecoveryReport, ReplayFrom, RunDamage, check_committed_run, committed_prefix,
+};
 pub use segment::SegmentInfo;
 pub use snapshot::Snapshot;

@@ -6,7 +6,8 @@
 //!      0     8  checksum on disk: xxh3-64 of bytes [8, record_len);
 //!               in memory: the record's sequence-lock version
 //!      8     8  seqno
-//!     16     8  prev: address of the key's previous record, or NO_ADDRESS
+//!     16     8  prev: address of the key's previous record, or NO_ADDRESS;
+//!                 for a commit record, when it was made (unix ms)
 //!     24     4  key_len
 //!     28     4  value_len
 //!     32     4  record_len: whole record, a multiple of 8, >= HEADER_BYTES
@@ -136,9 +137,19 @@ pub struct DecodedRecord<'a> {
     pub value: &'a [u8],
     /// Length of the whole record.
     pub len_bytes: usize,
+    /// The `prev` word: for a key record, the address of the key's
+    /// previous record (advisory); for a commit record, when it was made
+    /// ([`commit_time_ms`](Self::commit_time_ms)).
+    pub prev: u64,
 }
 
 impl DecodedRecord<'_> {
+    /// For a commit record: when it was made, in ms since the Unix epoch
+    /// (`None` in logs written before commit records carried a time).
+    pub fn commit_time_ms(&self) -> Option<u64> {
+        (self.kind == Kind::Commit && self.prev != NO_ADDRESS).then_some(self.prev)
+    }
+
     /// For a commit record: its payload.
     pub fn commit_payload(&self) -> Option<CommitPayload> {
         if self.kind != Kind::Commit || self.value.len() != COMMIT_VALUE_BYTES {
@@ -223,7 +234,8 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     if !shape_ok {
         return Err(DecodeError::Invalid("record fields do not fit its kind"));
     }
-    Ok(DecodedRecord { seqno: le_u64(&record[SEQNO_OFFSET..]), kind, flags, key, value, len_bytes: record_len })
+    let (seqno, prev) = (le_u64(&record[SEQNO_OFFSET..]), le_u64(&record[PREV_OFFSET..]));
+    Ok(DecodedRecord { seqno, kind, flags, key, value, len_bytes: record_len, prev })
 }
 
 /// Encodes a record into `out` (whose length is the record length),

@@ -5,6 +5,9 @@
 mod chain;
 mod replay;
 mod scan;
+mod shipped;
 
 pub use replay::{RecoveryReport, ReplayFrom};
 pub(crate) use replay::{Tail, recover};
+pub use scan::CommitPoint;
+pub use shipped::{CommittedRun, LogPiece, RunDamage, check_committed_run, committed_prefix};

@@ -42,11 +42,29 @@ impl Body<'_> {
 /// body, address).
 pub(super) type Accepted = (usize, usize, u64);
 
+/// A valid commit record, as a scan found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitPoint {
+    /// Log address of the commit record.
+    pub start: u64,
+    /// Log address just after it.
+    pub end: u64,
+    /// The highest seqno it makes durable.
+    pub seqno: u64,
+    /// When it was made, in ms since the Unix epoch (`None` in logs written
+    /// before commit records carried a time).
+    pub time_ms: Option<u64>,
+    /// Its stored checksum: tells this commit from another at the same place.
+    pub checksum: u64,
+}
+
 /// What the log holds up to its last valid commit.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Scan {
     pub(super) accepted: Vec<Accepted>,
     pub(super) commits: u64,
+    /// Every valid commit, in log order.
+    pub(super) points: Vec<CommitPoint>,
     /// End address of the last valid commit and the index of its segment.
     pub(super) commit_end: Option<(u64, usize)>,
     pub(super) commit_seqno: u64,
@@ -120,7 +138,14 @@ fn cut_commit_problem(bytes: &[u8], address: u64, page_size: u64) -> Option<&'st
 /// checked) up to the last valid commit, and proves that whatever follows
 /// it is a torn tail; otherwise returns the damage.
 pub(super) fn scan(segments: &[Body<'_>], page_size: u64) -> Result<Scan, Damage> {
+    scan_after(segments, page_size, 0)
+}
+
+/// [`scan`] of records that all follow a commit at `after_seqno`: every
+/// key record must have a higher seqno.
+pub(super) fn scan_after(segments: &[Body<'_>], page_size: u64, after_seqno: u64) -> Result<Scan, Damage> {
     let mut walk = Walk { page_size, ..Walk::default() };
+    walk.scan.commit_seqno = after_seqno;
     for (i, seg) in segments.iter().enumerate() {
         if let Some(expected) = walk.expected {
             if seg.start < expected {
@@ -210,6 +235,13 @@ impl Walk {
             }
             self.scan.accepted.append(&mut self.pending);
             self.scan.commits += 1;
+            self.scan.points.push(CommitPoint {
+                start: address,
+                end: address + rec.len_bytes as u64,
+                seqno: rec.seqno,
+                time_ms: rec.commit_time_ms(),
+                checksum: u64::from_le_bytes(raw[..8].try_into().expect("a record has a checksum word")),
+            });
             self.scan.commit_end = Some((address + rec.len_bytes as u64, i));
             self.scan.commit_seqno = rec.seqno;
             self.covered_start = None;
