@@ -361,7 +361,10 @@ fn resume(
     // The chain ends after `header.last`, at address `end`.
     let end = header.last_commit.1;
     let conflict = |what: String| Error::ArchiveConflict { store: store.location(""), timeline, what };
-    if end >= start.address.0 {
+    // A chain ending exactly at the log start ends with the memtable
+    // before it, whose segments are gone: nothing to check, nothing lost
+    // if the tables hold exactly up to its last commit.
+    if end > start.address.0 {
         let (durable, segments) = tap.durable_log();
         if end > durable.end.0 || header.last > durable.seqno {
             return Err(conflict(format!(
@@ -492,6 +495,8 @@ impl Shipper {
                 break;
             }
         }
+        // Stopped (asked to, or for good): the log is no longer held.
+        self.tap.detach();
         let mut state = self.shared.state.locked();
         state.ended = true;
         drop(state);

@@ -333,8 +333,9 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Chunk, (u64, String)> {
     if SeqNo(last.seqno) != header.last || (last.start, last.end, last.checksum) != header.last_commit {
         return Err(bad(48, "the header does not name the chunk's last commit".into()));
     }
-    if first.time_ms.unwrap_or(0) != header.first_time_ms {
-        return Err(bad(56, "the header does not hold the chunk's first commit time".into()));
+    let first_ms = first.time_ms.unwrap_or(0);
+    if first_ms != header.first_time_ms || last.time_ms.unwrap_or(0).max(first_ms) != header.last_time_ms {
+        return Err(bad(56, "the header does not hold the chunk's first and last commit times".into()));
     }
     Ok(Chunk::Log { header, pieces, commits: checked.commits })
 }

@@ -19,7 +19,7 @@
 //! one of them ([`BackupEngine::database`]).
 
 mod archive;
-mod chunk;
+pub(crate) mod chunk;
 mod clock;
 mod content;
 mod create;

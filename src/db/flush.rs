@@ -32,7 +32,7 @@ pub(crate) fn flush_oldest_locked(inner: &Inner) -> Result<bool> {
 }
 
 fn write_frozen(inner: &Inner, frozen: &Arc<FrozenLog>) -> Result<()> {
-    if inner.has_log_holds() {
+    if inner.log_holds.count() > 0 {
         // An archive ships the log: every record must reach it, also those
         // of a memtable flushed before a persist wrote them out.
         frozen.persist()?;

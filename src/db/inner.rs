@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
+use super::log_hold::LogHolds;
 use super::work::Work;
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
@@ -88,7 +89,7 @@ pub(crate) struct Inner {
     /// learn that they need not.
     behind_hint: AtomicBool,
     /// Continuous archives' claims on the log (`log_tap.rs`).
-    pub(crate) log_holds: Mutex<Vec<Arc<super::log_tap::LogHold>>>,
+    pub(crate) log_holds: LogHolds,
     _lock: Option<Box<dyn FsLock>>,
 }
 
@@ -162,7 +163,7 @@ impl Inner {
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             behind_hint: AtomicBool::new(false),
-            log_holds: Mutex::new(Vec::new()),
+            log_holds: LogHolds::default(),
             _lock: lock,
         });
         // A level 0 left long by the last run stalls writers from the start.
@@ -347,7 +348,9 @@ impl Inner {
         // the deleter's lock, which readers dropping versions take.
         let removal = self.hlog.segment_removal();
         // An archive keeps what it has not shipped yet.
-        let below = match self.archive_keeps_from(log_start.0) {
+        let holds = self.log_holds.keeps_from(log_start.0, self.hlog.durable_point().end.0, self.layout.root());
+        self.counters.archive_gaps.fetch_add(holds.1, Ordering::Relaxed);
+        let below = match holds.0 {
             Some(keeps) => LogAddress(keeps.min(log_start.0)),
             None => log_start,
         };

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::inner::Inner;
+use super::log_hold::{LogHold, Released};
 use crate::fs::{Fs, OpenOptions};
 use crate::hlog::{PersistPoint, SegmentInfo, segment};
 use crate::sync::MutexExt;
@@ -27,30 +28,6 @@ pub(crate) struct LogStart {
     pub(crate) seqno: SeqNo,
 }
 
-/// What a hold lost when it was released past its cap: the archive cannot
-/// continue from where it was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Released {
-    /// The address it had shipped up to.
-    pub(crate) shipped: LogAddress,
-    /// Bytes it held back when released.
-    pub(crate) unshipped_bytes: u64,
-}
-
-/// One archive's claim on the log's segments.
-#[derive(Debug)]
-pub(crate) struct LogHold {
-    state: std::sync::Mutex<HoldState>,
-    max_unshipped_bytes: u64,
-}
-
-#[derive(Debug)]
-struct HoldState {
-    /// Segments holding addresses at or above this stay.
-    shipped: u64,
-    released: Option<Released>,
-}
-
 /// The archive's view of one open database's log. Keeps the database open
 /// (its lock held) for as long as it lives; dropping it detaches the hold.
 #[derive(Debug)]
@@ -60,44 +37,6 @@ pub(crate) struct LogTap {
 }
 
 impl Inner {
-    /// The lowest address any attached hold keeps, releasing (and saying
-    /// so) each hold that would keep more than its cap below `log_start`.
-    pub(crate) fn archive_keeps_from(&self, log_start: u64) -> Option<u64> {
-        let holds = self.log_holds.locked();
-        if holds.is_empty() {
-            return None;
-        }
-        let durable_end = self.hlog.durable_point().end.0;
-        let mut keeps: Option<u64> = None;
-        for hold in holds.iter() {
-            let mut state = hold.state.locked();
-            if state.released.is_some() || state.shipped >= log_start {
-                continue;
-            }
-            let unshipped_bytes = durable_end.saturating_sub(state.shipped);
-            if unshipped_bytes > hold.max_unshipped_bytes {
-                log::error!(
-                    "the continuous log archive of {} fell {unshipped_bytes} bytes behind (more than its \
-                     max_unshipped_bytes of {}): its log segments are released, and the archive has a gap \
-                     from log address {}; restores cannot cross it, coverage resumes with the next base backup",
-                    self.layout.root().display(),
-                    hold.max_unshipped_bytes,
-                    state.shipped
-                );
-                state.released = Some(Released { shipped: LogAddress(state.shipped), unshipped_bytes });
-                self.counters.archive_gaps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                continue;
-            }
-            keeps = Some(keeps.map_or(state.shipped, |k| k.min(state.shipped)));
-        }
-        keeps
-    }
-
-    /// True while an archive holds the log.
-    pub(crate) fn has_log_holds(&self) -> bool {
-        !self.log_holds.locked().is_empty()
-    }
-
     /// Where the current version's log begins.
     fn log_start(&self) -> LogStart {
         let version = self.current_version();
@@ -114,12 +53,9 @@ impl LogTap {
         // Under the removal's own order (the log's io lock, then the
         // holds), so no removal runs between reading the start and holding it.
         let removal = inner.hlog.segment_removal();
-        let mut holds = inner.log_holds.locked();
+        let mut holds = inner.log_holds.holds.locked();
         let start = inner.log_start();
-        let hold = Arc::new(LogHold {
-            state: std::sync::Mutex::new(HoldState { shipped: start.address.0, released: None }),
-            max_unshipped_bytes,
-        });
+        let hold = Arc::new(LogHold::new(start.address, max_unshipped_bytes));
         holds.push(Arc::clone(&hold));
         drop(holds);
         drop(removal);
@@ -130,29 +66,22 @@ impl LogTap {
     /// start, and returns it.
     pub(crate) fn hold_again(&self) -> LogStart {
         let removal = self.inner.hlog.segment_removal();
-        let _holds = self.inner.log_holds.locked();
+        let _holds = self.inner.log_holds.holds.locked();
         let start = self.inner.log_start();
-        let mut state = self.hold.state.locked();
-        state.shipped = start.address.0;
-        state.released = None;
+        self.hold.hold_again(start.address);
         drop(removal);
         start
     }
 
     /// What the hold lost, if it was released.
     pub(crate) fn released(&self) -> Option<Released> {
-        self.hold.state.locked().released
+        self.hold.released()
     }
 
     /// Everything below `address` is shipped: its segments may go (at the
     /// next removal, or now).
     pub(crate) fn shipped_to(&self, address: LogAddress) {
-        {
-            let mut state = self.hold.state.locked();
-            if state.released.is_none() {
-                state.shipped = state.shipped.max(address.0);
-            }
-        }
+        self.hold.shipped_to(address);
         if let Err(e) = self.inner.remove_obsolete_log() {
             log::warn!("could not remove shipped log segments: {e}");
         }
@@ -189,11 +118,24 @@ impl LogTap {
     }
 }
 
-impl Drop for LogTap {
-    fn drop(&mut self) {
-        self.inner.log_holds.locked().retain(|h| !Arc::ptr_eq(h, &self.hold));
-        if let Err(e) = self.inner.remove_obsolete_log() {
+impl LogTap {
+    /// Lets go of the log (an archive that stopped keeps nothing on disk).
+    /// Dropping the tap does it too; a second call does nothing.
+    pub(crate) fn detach(&self) {
+        let removed = {
+            let mut holds = self.inner.log_holds.holds.locked();
+            let before = holds.len();
+            holds.retain(|h| !Arc::ptr_eq(h, &self.hold));
+            holds.len() != before
+        };
+        if removed && let Err(e) = self.inner.remove_obsolete_log() {
             log::warn!("could not remove log segments an archive held: {e}");
         }
+    }
+}
+
+impl Drop for LogTap {
+    fn drop(&mut self) {
+        self.detach();
     }
 }

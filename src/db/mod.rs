@@ -15,6 +15,7 @@ mod flush;
 mod info;
 mod inner;
 mod iter;
+mod log_hold;
 mod log_tap;
 mod merge;
 mod range;

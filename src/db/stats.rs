@@ -96,7 +96,7 @@ impl Inner {
             in_place_updates: hlog.in_place_updates,
             live_snapshots: hlog.live_snapshots,
             files_deleted: self.versions.deleter().deleted_count(),
-            log_archives: self.log_holds.lock().map_or(0, |h| h.len()),
+            log_archives: self.log_holds.count(),
             log_archive_gaps: c.archive_gaps.load(Ordering::Relaxed),
             poisoned: self.poison_cause(),
         }
