@@ -94,6 +94,7 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod hlog;
 pub mod inspect;
+mod schedule;
 mod sealed;
 mod staging;
 mod sync;

@@ -35,10 +35,12 @@ mod progress;
 mod restore;
 #[cfg(feature = "s3")]
 mod s3_store;
+mod schedule;
 mod scope;
 mod store;
 mod verify;
 
+pub use crate::schedule::ScheduleStats;
 pub use crate::types::BackupId;
 pub use archive::{ArchiveGap, ArchiveOptions, ArchiveStats, LogArchive};
 pub use chunk::{ARCHIVE_PREFIX, GAP_CHUNK_BYTES};
@@ -59,6 +61,7 @@ pub use progress::BackupProgress;
 pub use restore::RestoreInfo;
 #[cfg(feature = "s3")]
 pub use s3_store::{S3Config, S3Store};
+pub use schedule::{BackupSchedule, BackupScheduler};
 pub use scope::DatabaseSummary;
 #[doc(hidden)]
 pub use store::read_exact;

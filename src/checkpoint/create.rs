@@ -5,11 +5,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::verify::{verify_blob, verify_table};
 use super::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription, CheckpointInfo, CheckpointOptions};
-use crate::Result;
 use crate::db::{Capture, CutFile, CutSource, Db, Extent};
 use crate::fs::{Fs, LinkOutcome, LinkStrategy, OpenOptions, copy_file, link_or_copy};
 use crate::staging::{StagingGuard, check_target, normalize};
 use crate::version::{DbLayout, FileName, encode_current_for};
+use crate::{Error, Result};
 
 impl Db {
     /// Takes a checkpoint into `target` with default options (flush, sync):
@@ -35,8 +35,24 @@ impl Db {
 
     /// [`checkpoint`](Db::checkpoint) with options.
     pub fn checkpoint_with(&self, target: impl AsRef<Path>, options: CheckpointOptions) -> Result<CheckpointInfo> {
-        create(self, target.as_ref(), options)
+        create(self, Naming::Exact(target.as_ref()), options)
     }
+
+    /// A new checkpoint inside the folder `dir` (created if missing),
+    /// named by the time it was taken and its seqno
+    /// ([`timed_name`](super::timed_name): names sort by time).
+    pub fn checkpoint_into(&self, dir: impl AsRef<Path>, options: CheckpointOptions) -> Result<CheckpointInfo> {
+        create(self, Naming::Timed(dir.as_ref()), options)
+    }
+}
+
+/// Where a checkpoint goes.
+#[derive(Clone, Copy)]
+enum Naming<'a> {
+    /// At this path.
+    Exact(&'a Path),
+    /// Inside this folder, named by its time and seqno once captured.
+    Timed(&'a Path),
 }
 
 #[derive(Default)]
@@ -62,10 +78,14 @@ impl Tally {
     }
 }
 
-fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<CheckpointInfo> {
+fn create(db: &Db, naming: Naming<'_>, options: CheckpointOptions) -> Result<CheckpointInfo> {
     let started = Instant::now();
     let fs = db.fs();
-    let target = check_target(fs, target, Some(db.path()))?;
+    let provisional = match naming {
+        Naming::Exact(target) => target.to_path_buf(),
+        Naming::Timed(dir) => dir.join(super::timed_name(now_unix_ms(), None)),
+    };
+    let mut target = check_target(fs, &provisional, Some(db.path()))?;
     let (mut cleanup, staging) = StagingGuard::create(fs, &target, "checkpoint")?;
 
     let prepared = started.elapsed();
@@ -82,7 +102,7 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
         database: capture.version.identity,
         seqno: capture.seqno,
         version_id: capture.version.id,
-        created_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        created_unix_ms: now_unix_ms(),
         table_files: capture.version.table_count(),
         blob_files: capture.version.blob_files.len(),
         log_segments: capture.log.len(),
@@ -91,6 +111,13 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
     write_metadata(fs, &out, capture, &files, &description, options.sync)?;
     let described = started.elapsed();
 
+    if let Naming::Timed(_) = naming {
+        let named = target.with_file_name(super::timed_name(description.created_unix_ms, Some(capture.seqno)));
+        if fs.exists(&named)? {
+            return Err(Error::TargetExists { path: named });
+        }
+        target = named;
+    }
     cleanup.rename_into_place(&target, options.sync)?;
     cleanup.disarm();
     log::debug!(
@@ -117,6 +144,10 @@ fn create(db: &Db, target: &Path, options: CheckpointOptions) -> Result<Checkpoi
 /// Links (or copies) every file of the cut on disk into the staging
 /// layout: each table and blob file, and each log segment whose file is
 /// exactly its captured prefix; copies the prefix of any other segment.
+fn now_unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn write_files(fs: &dyn Fs, files: &[CutFile], out: &DbLayout, sync: bool) -> Result<Tally> {
     for dir in [out.tables_dir(), out.blobs_dir(), out.log_dir()] {
         fs.create_dir(&dir)?;

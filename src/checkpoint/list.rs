@@ -52,12 +52,14 @@ pub(crate) fn check_recovered_seqno(fs: &dyn Fs, dir: &Path, recovered: SeqNo) -
 }
 
 /// The checkpoints directly under `dir`, newest first. Directories that are
-/// not checkpoints are skipped; a checkpoint with a damaged description is
+/// not checkpoints are skipped, and so are those with a staging name
+/// (being made, or being removed); a checkpoint with a damaged description is
 /// an error naming it.
 pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<CheckpointListing>> {
     let mut found = Vec::new();
     for entry in fs.read_dir(dir)? {
-        if entry.kind != FileKind::Dir {
+        // A staging name is a checkpoint being made or removed: never one.
+        if entry.kind != FileKind::Dir || entry.name.to_string_lossy().starts_with(crate::staging::STAGING_PREFIX) {
             continue;
         }
         let path = dir.join(&entry.name);

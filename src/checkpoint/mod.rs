@@ -7,14 +7,21 @@ mod create;
 mod delete;
 mod description;
 mod list;
+mod retention;
+mod schedule;
 mod state;
 pub(crate) mod verify;
 
+pub use crate::schedule::ScheduleStats;
 pub use crate::staging::STAGING_PREFIX;
 pub use delete::{DeletedCheckpoint, delete};
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
+pub use retention::{
+    CheckpointPrune, LatestValid, SkippedCheckpoint, ValidCheckpoint, latest_valid, prune, timed_name,
+};
+pub use schedule::{CheckpointSchedule, CheckpointScheduler};
 pub use state::{CheckpointState, state};
 pub use verify::{Problem, VerifyProgress, VerifyReport, verify, verify_with_progress};
 

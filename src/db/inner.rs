@@ -11,6 +11,7 @@ use super::log_hold::LogHolds;
 use super::work::Work;
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
+use crate::staging::STAGING_PREFIX;
 use crate::sync::{MutexExt, RwLockExt};
 use crate::table::BlockCache;
 use crate::version::{DbLayout, Deleter, DeletionPause, Version, VersionSet};
@@ -98,6 +99,14 @@ impl Inner {
     pub(crate) fn open(config: Config) -> Result<Arc<Inner>> {
         let fs = Arc::clone(&config.fs);
         let layout = DbLayout::new(&config.path);
+        let staging = config.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(STAGING_PREFIX));
+        if staging && !config.replaying_into_copy {
+            return Err(Error::invalid(format!(
+                "{} is a checkpoint or restore being made, or a checkpoint being removed (its name starts with \
+                 {STAGING_PREFIX:?}): not a database to open",
+                config.path.display()
+            )));
+        }
         let lock = if config.read_only {
             None
         } else {

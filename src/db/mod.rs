@@ -71,6 +71,20 @@ pub struct Db {
     workers: Arc<Workers>,
 }
 
+/// A [`Db`] that does not keep it open: what a background job holds.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakDb {
+    inner: std::sync::Weak<Inner>,
+    workers: std::sync::Weak<Workers>,
+}
+
+impl WeakDb {
+    /// The database, unless every handle to it was dropped.
+    pub(crate) fn upgrade(&self) -> Option<Db> {
+        Some(Db { inner: self.inner.upgrade()?, workers: self.workers.upgrade()? })
+    }
+}
+
 impl Config {
     /// Opens the database.
     pub fn open(self) -> Result<Db> {
@@ -207,6 +221,11 @@ impl Db {
     /// The file system the database is on.
     pub(crate) fn fs(&self) -> &dyn crate::fs::Fs {
         &*self.inner.fs
+    }
+
+    /// A handle that does not keep the database open.
+    pub(crate) fn downgrade(&self) -> WeakDb {
+        WeakDb { inner: Arc::downgrade(&self.inner), workers: Arc::downgrade(&self.workers) }
     }
 
     /// Cuts the database (`docs/DESIGN.md`, "Capture"): deletions pause
