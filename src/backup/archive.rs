@@ -25,7 +25,7 @@ use super::chunk::{
     ChunkHeader, GAP_CHUNK_BYTES, HEADER_BYTES, Piece, chunk_key, encode_gap, encode_log, parse_chunk_key,
     timeline_prefix,
 };
-use super::clock::now_unix_ms;
+use super::clock::now_unix_us;
 use super::engine::BackupEngine;
 use super::store::BackupStore;
 use crate::db::{Db, LogStart, LogTap};
@@ -163,8 +163,14 @@ struct Position {
 /// A gap to record before shipping on.
 #[derive(Clone, Copy, Debug)]
 struct PendingGap {
-    resume: LogStart,
-    lost_bytes: u64,
+    /// Where the history resumes, when the log is already held there (a
+    /// new archive); `None` after a release: the log is held again, at
+    /// its current start, only when the gap can be recorded.
+    resume: Option<LogStart>,
+    /// The first record of a timeline's archive: the history before the
+    /// database's log start was never archived (and the key after seqno 0
+    /// fences two first archivers).
+    genesis: bool,
 }
 
 impl BackupEngine {
@@ -347,7 +353,11 @@ fn resume(
 ) -> Result<(Position, Option<PendingGap>)> {
     let listed = store.list(&timeline_prefix(timeline))?;
     let Some(last) = listed.iter().rev().find(|o| parse_chunk_key(&o.key).is_some_and(|(t, _)| t == timeline)) else {
-        return Ok((Position { after: start.seqno, address: start.address.0 }, None));
+        // The timeline's first chunk: every archiver of it starts with the
+        // key after seqno 0, so of two first archivers one loses.
+        let position = Position { after: SeqNo(0), address: start.address.0 };
+        let genesis = (start.seqno > SeqNo(0)).then_some(PendingGap { resume: Some(start), genesis: true });
+        return Ok((position, genesis));
     };
     let location = store.location(&last.key);
     let head = store.get_range(&last.key, 0..HEADER_BYTES as u64)?;
@@ -364,7 +374,7 @@ fn resume(
     // A chain ending exactly at the log start ends with the memtable
     // before it, whose segments are gone: nothing to check, nothing lost
     // if the tables hold exactly up to its last commit.
-    if end > start.address.0 {
+    if end > start.retained.0 {
         let (durable, segments) = tap.durable_log();
         if end > durable.end.0 || header.last > durable.seqno {
             return Err(conflict(format!(
@@ -375,19 +385,26 @@ fn resume(
         }
         if !header.is_gap() {
             let (commit_start, commit_end, checksum) = header.last_commit;
-            let found = read_record(tap, &segments, commit_start, commit_end)?;
-            let matches = found.as_ref().is_some_and(|(seqno, sum)| *seqno == header.last.0 && *sum == checksum);
-            if !matches {
-                return Err(conflict(format!(
-                    "the store's archive ends with a commit at seqno {} (log address {commit_start}) that this \
-                     database's log does not hold: it is another history under the same identity",
-                    header.last
-                )));
+            match read_record(tap, &segments, commit_start, commit_end)? {
+                Some((seqno, sum)) if seqno == header.last.0 && sum == checksum => {
+                    return Ok((Position { after: header.last, address: end }, None));
+                }
+                Some(_) => {
+                    return Err(conflict(format!(
+                        "the store's archive ends with a commit at seqno {} (log address {commit_start}) that this \
+                         database's log does not hold: it is another history under the same identity",
+                        header.last
+                    )));
+                }
+                // Its segment is gone (below the log start): as below.
+                None => {}
             }
+        } else if end >= start.retained.0 {
+            return Ok((Position { after: header.last, address: end }, None));
         }
-        return Ok((Position { after: header.last, address: end }, None));
     }
-    // The log from the chain's end is gone from the disk.
+    // The log from the chain's end is gone from the disk (or was never
+    // held past the log start).
     if start.seqno == header.last {
         return Ok((Position { after: header.last, address: start.address.0 }, None));
     }
@@ -403,7 +420,7 @@ fn resume(
         ));
     }
     let position = Position { after: header.last, address: end };
-    Ok((position, Some(PendingGap { resume: start, lost_bytes: 0 })))
+    Ok((position, Some(PendingGap { resume: Some(start), genesis: false })))
 }
 
 /// The seqno and stored checksum of the commit record at `start..end` of the
@@ -521,11 +538,8 @@ impl Shipper {
     fn ship_all(&mut self) -> Result<Outcome> {
         let mut outcome = Outcome::Idle;
         loop {
-            if let Some(released) = self.tap.released() {
-                let resume = self.tap.hold_again();
-                if resume.seqno != self.position.after || resume.address.0 < self.position.address {
-                    self.gap = Some(PendingGap { resume, lost_bytes: released.unshipped_bytes });
-                }
+            if self.gap.is_none() && self.tap.released().is_some() {
+                self.gap = Some(PendingGap { resume: None, genesis: false });
             }
             if let Some(gap) = self.gap {
                 self.record_gap(gap)?;
@@ -538,35 +552,49 @@ impl Shipper {
         }
     }
 
+    /// Records the pending gap, then continues from where the history
+    /// resumes. After a release the log is held again (at its current
+    /// start) only while the record is written: if that fails, the hold is
+    /// let go again, so an outage costs one gap, not one per flush.
     fn record_gap(&mut self, gap: PendingGap) -> Result<()> {
-        if gap.resume.seqno <= self.position.after {
+        let resume = match gap.resume {
+            Some(resume) => resume,
+            None => self.tap.hold_again(),
+        };
+        if resume.seqno <= self.position.after {
             // Nothing was lost: the log continues from the database's log start.
-            self.position.address = gap.resume.address.0;
+            self.position.address = resume.address.0;
             self.gap = None;
             return Ok(());
         }
-        let (_, bytes) = encode_gap(
-            self.timeline,
-            self.position.after,
-            gap.resume.seqno,
-            gap.resume.address.0,
-            gap.lost_bytes,
-            now_unix_ms(),
-        );
-        self.put(bytes)?;
-        log::error!(
-            "the log archive of {} has a gap: the writes after seqno {} up to {} are not archived ({} bytes of log \
-             lost); restores cannot cross it, coverage resumes with the next base backup",
-            self.timeline,
-            self.position.after,
-            gap.resume.seqno,
-            gap.lost_bytes
-        );
-        let recorded = ArchiveGap { after: self.position.after, resume: gap.resume.seqno, lost_bytes: gap.lost_bytes };
-        self.position = Position { after: gap.resume.seqno, address: gap.resume.address.0 };
+        let lost_bytes = resume.address.0.saturating_sub(self.position.address);
+        let (_, bytes) =
+            encode_gap(self.timeline, self.position.after, resume.seqno, resume.address.0, lost_bytes, now_unix_us());
+        if let Err(e) = self.put(bytes) {
+            if gap.resume.is_none() {
+                self.tap.let_go();
+            }
+            return Err(e);
+        }
+        let recorded = ArchiveGap { after: self.position.after, resume: resume.seqno, lost_bytes };
+        if !gap.genesis {
+            log::error!(
+                "the log archive of {} has a gap: the writes after seqno {} up to {} are not archived ({} bytes \
+                 of log lost); restores cannot cross it, coverage resumes with the next base backup",
+                self.timeline,
+                recorded.after,
+                recorded.resume,
+                lost_bytes
+            );
+        }
+        self.position = Position { after: resume.seqno, address: resume.address.0 };
         self.gap = None;
-        self.tap.shipped_to(gap.resume.address);
-        self.note_only(|state| state.stats.gaps.push(recorded));
+        self.tap.shipped_to(resume.address);
+        if !gap.genesis {
+            self.note_only(|state| state.stats.gaps.push(recorded));
+        } else {
+            self.note_only(|_| {});
+        }
         Ok(())
     }
 
@@ -640,7 +668,7 @@ impl Shipper {
         let shipped_bytes: u64 = pieces.iter().map(|p| p.bytes.len() as u64).sum();
         self.position = Position { after: SeqNo(last.seqno), address: last.end };
         self.tap.shipped_to(LogAddress(last.end));
-        let lag = last.time_ms.map(|t| Duration::from_millis(now_unix_ms().saturating_sub(t)));
+        let lag = last.time_us.map(|t| Duration::from_micros(now_unix_us().saturating_sub(t)));
         self.note_only(|state| {
             state.stats.chunks_shipped += 1;
             state.stats.bytes_shipped += shipped_bytes;

@@ -89,10 +89,10 @@ pub(crate) struct ChunkHeader {
     /// Log chunk: its last commit's seqno; gap record: where the history
     /// resumes (the next chunk continues after it).
     pub(crate) last: SeqNo,
-    /// Log chunk: its first and last commit's times (ms since the Unix
+    /// Log chunk: its first and last commit's times (µs since the Unix
     /// epoch; 0 when unknown). Gap record: when it was recorded, twice.
-    pub(crate) first_time_ms: u64,
-    pub(crate) last_time_ms: u64,
+    pub(crate) first_time_us: u64,
+    pub(crate) last_time_us: u64,
     /// Log chunk: the log's page size. Gap record: the bytes lost.
     pub(crate) page_size_or_lost: u64,
     /// Log chunk: how many pieces. Gap record: 0.
@@ -130,8 +130,8 @@ impl ChunkHeader {
         for v in [
             self.after.0,
             self.last.0,
-            self.first_time_ms,
-            self.last_time_ms,
+            self.first_time_us,
+            self.last_time_us,
             self.page_size_or_lost,
             self.pieces,
             self.last_commit.0,
@@ -184,8 +184,8 @@ impl ChunkHeader {
             timeline: DbIdentity { id: u128::from(low) | u128::from(high) << 64, generation },
             after: SeqNo(v[0]),
             last: SeqNo(v[1]),
-            first_time_ms: v[2],
-            last_time_ms: v[3],
+            first_time_us: v[2],
+            last_time_us: v[3],
             page_size_or_lost: v[4],
             pieces: v[5],
             last_commit: (v[6], v[7], v[8]),
@@ -194,7 +194,7 @@ impl ChunkHeader {
         if header.last <= header.after {
             return Err(bad(48, "the chunk ends at or before the commit it continues after"));
         }
-        if header.first_time_ms > header.last_time_ms {
+        if header.first_time_us > header.last_time_us {
             return Err(bad(56, "the chunk's first commit is later than its last"));
         }
         if is_gap && header.pieces != 0 {
@@ -218,8 +218,8 @@ pub(crate) fn encode_log(
         timeline,
         after,
         last: SeqNo(last.seqno),
-        first_time_ms: first.time_ms.unwrap_or(0),
-        last_time_ms: last.time_ms.unwrap_or(0).max(first.time_ms.unwrap_or(0)),
+        first_time_us: first.time_us.unwrap_or(0),
+        last_time_us: last.time_us.unwrap_or(0).max(first.time_us.unwrap_or(0)),
         page_size_or_lost: page_size,
         pieces: pieces.len() as u64,
         last_commit: (last.start, last.end, last.checksum),
@@ -245,14 +245,14 @@ pub(crate) fn encode_gap(
     resume: SeqNo,
     resume_address: u64,
     lost_bytes: u64,
-    now_ms: u64,
+    now_us: u64,
 ) -> (ChunkHeader, Vec<u8>) {
     let header = ChunkHeader {
         timeline,
         after,
         last: resume,
-        first_time_ms: now_ms,
-        last_time_ms: now_ms,
+        first_time_us: now_us,
+        last_time_us: now_us,
         page_size_or_lost: lost_bytes,
         pieces: 0,
         last_commit: (resume_address, resume_address, 0),
@@ -333,8 +333,8 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Chunk, (u64, String)> {
     if SeqNo(last.seqno) != header.last || (last.start, last.end, last.checksum) != header.last_commit {
         return Err(bad(48, "the header does not name the chunk's last commit".into()));
     }
-    let first_ms = first.time_ms.unwrap_or(0);
-    if first_ms != header.first_time_ms || last.time_ms.unwrap_or(0).max(first_ms) != header.last_time_ms {
+    let first_us = first.time_us.unwrap_or(0);
+    if first_us != header.first_time_us || last.time_us.unwrap_or(0).max(first_us) != header.last_time_us {
         return Err(bad(56, "the header does not hold the chunk's first and last commit times".into()));
     }
     Ok(Chunk::Log { header, pieces, commits: checked.commits })
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn gap_records_round_trip_and_have_their_size() {
-        let (header, bytes) = encode_gap(timeline(), SeqNo(10), SeqNo(99), 8192, 1 << 30, 1_700_000_000_000);
+        let (header, bytes) = encode_gap(timeline(), SeqNo(10), SeqNo(99), 8192, 1 << 30, 1_700_000_000_000_000);
         assert_eq!(bytes.len() as u64, GAP_CHUNK_BYTES);
         assert_eq!(decode("gap", &bytes).unwrap(), Chunk::Gap { header });
         for i in 0..bytes.len() {

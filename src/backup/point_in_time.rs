@@ -130,7 +130,7 @@ pub(crate) fn archived_timelines(store: &dyn BackupStore) -> Result<BTreeSet<DbI
 struct Run {
     after: SeqNo,
     end: SeqNo,
-    end_time_ms: u64,
+    end_time_us: u64,
 }
 
 fn read_header(store: &dyn BackupStore, link: &Link) -> Result<ChunkHeader> {
@@ -161,18 +161,23 @@ fn runs(store: &dyn BackupStore, links: &[Link]) -> Result<Vec<Run>> {
             i += 1;
         }
         let header = read_header(store, &links[i])?;
-        out.push(Run { after: links[first].after, end: header.last, end_time_ms: header.last_time_ms });
+        out.push(Run { after: links[first].after, end: header.last, end_time_us: header.last_time_us });
         i += 1;
     }
     Ok(out)
 }
 
-fn time_of(ms: u64) -> SystemTime {
+fn time_of_us(us: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(us)
+}
+
+fn time_of_ms(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
 
-fn ms_of(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// `time` in whole µs since the Unix epoch, rounded down.
+fn us_of(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// A timeline's intact base backups, by seqno.
@@ -248,9 +253,9 @@ impl BackupEngine {
             ranges.push(RestorableRange {
                 base: first.id,
                 first_seqno: first.seqno,
-                first_time: time_of(first.created_unix_ms),
+                first_time: time_of_ms(first.created_unix_ms),
                 last_seqno: run.end,
-                last_time: time_of(run.end_time_ms),
+                last_time: time_of_us(run.end_time_us),
                 bases: in_run.iter().map(|m| m.id).collect(),
             });
         }
@@ -258,9 +263,9 @@ impl BackupEngine {
             ranges.push(RestorableRange {
                 base: base.id,
                 first_seqno: base.seqno,
-                first_time: time_of(base.created_unix_ms),
+                first_time: time_of_ms(base.created_unix_ms),
                 last_seqno: base.seqno,
-                last_time: time_of(base.created_unix_ms),
+                last_time: time_of_ms(base.created_unix_ms),
                 bases: vec![base.id],
             });
         }
@@ -333,7 +338,7 @@ impl BackupEngine {
             files: base.files.len(),
             bytes: base.bytes_total() + replayed.bytes,
             duration: started.elapsed(),
-            commit_time: plan.time_ms.map(time_of),
+            commit_time: plan.time_us.map(time_of_us),
             log_chunks: replayed.chunks,
             log_bytes: replayed.bytes,
         })
@@ -405,7 +410,7 @@ struct Replayed {
 struct Plan<'a> {
     base: &'a Manifest,
     commit: SeqNo,
-    time_ms: Option<u64>,
+    time_us: Option<u64>,
 }
 
 /// The commits of a log chunk: (seqno, time).
@@ -413,7 +418,7 @@ fn commits_of(store: &dyn BackupStore, link: &Link) -> Result<Vec<(SeqNo, u64)>>
     let location = store.location(&link.key);
     let bytes = get(store, &link.key, CHUNK_BYTES_MAX)?;
     match decode(&location, &bytes)? {
-        Chunk::Log { commits, .. } => Ok(commits.iter().map(|c| (SeqNo(c.seqno), c.time_ms.unwrap_or(0))).collect()),
+        Chunk::Log { commits, .. } => Ok(commits.iter().map(|c| (SeqNo(c.seqno), c.time_us.unwrap_or(0))).collect()),
         Chunk::Gap { .. } => Ok(Vec::new()),
     }
 }
@@ -434,11 +439,12 @@ fn resolve<'a>(
         if ranges.is_empty() { "nothing".to_string() } else { ranges.join(", ") }
     };
     // The commit: the newest at or before the point, in archived log or as
-    // a base backup's seqno.
-    let (commit, time_ms) = match point {
+    // a base backup's seqno. A time `t` takes a commit made at `c` µs (so
+    // at some instant in [c, c + 1 µs)) only when c + 1 µs <= t: never one
+    // made after the point.
+    let (commit, time_us) = match point {
         RestorePoint::Latest => {
-            let archived =
-                runs.iter().filter(|r| bases.in_run(r).next().is_some()).map(|r| (r.end, Some(r.end_time_ms)));
+            let archived = runs.iter().filter(|r| bases.in_run(r).next().is_some()).map(|r| (r.end, Some(r.end_time_us)));
             let based = bases.0.iter().map(|b| (b.seqno, None));
             archived.chain(based).max_by_key(|(s, _)| *s).ok_or_else(|| {
                 Error::invalid("the store holds no base backup of this database: nothing is restorable")
@@ -449,18 +455,30 @@ fn resolve<'a>(
                 bases.0.iter().filter(|b| b.seqno <= wanted).map(|b| (b.seqno, None)).max_by_key(|(s, _)| *s);
             if let Some(i) = links.iter().rposition(|l| l.after < wanted) {
                 let link = &links[i];
-                if link.is_gap {
-                    let resume = link.until.unwrap_or(link.after);
-                    return Err(Error::invalid(format!(
-                        "seqno {wanted} lies in a gap of the archive (the writes after {} up to {resume} were not \
-                         archived); restorable: {}",
-                        link.after,
-                        describe()
-                    )));
-                }
-                let found = commits_of(store, link)?.into_iter().filter(|(s, _)| *s <= wanted).max_by_key(|(s, _)| *s);
-                let candidate = found.map(|(s, t)| (s, Some(t))).unwrap_or((link.after, None));
-                if best.is_none_or(|(s, _)| s < candidate.0) {
+                let candidate = if link.is_gap {
+                    // The state at the gap's end is known (a base there
+                    // restores it); the commits strictly inside are lost.
+                    let until = link.until.unwrap_or(link.after);
+                    if wanted >= until {
+                        Some((until, None))
+                    } else if best.is_some_and(|(s, _)| s > link.after) {
+                        None
+                    } else {
+                        return Err(Error::invalid(format!(
+                            "seqno {wanted} lies in a gap of the archive (the writes after {} up to {until} were \
+                             not archived); restorable: {}",
+                            link.after,
+                            describe()
+                        )));
+                    }
+                } else {
+                    let found =
+                        commits_of(store, link)?.into_iter().filter(|(s, _)| *s <= wanted).max_by_key(|(s, _)| *s);
+                    Some(found.map(|(s, t)| (s, Some(t))).unwrap_or((link.after, None)))
+                };
+                if let Some(candidate) = candidate
+                    && best.is_none_or(|(s, _)| s < candidate.0)
+                {
                     best = Some(candidate);
                 }
             }
@@ -469,16 +487,21 @@ fn resolve<'a>(
             })?
         }
         RestorePoint::Time(when) => {
-            let wanted = ms_of(when);
-            let mut best: Option<(SeqNo, Option<u64>)> =
-                bases.0.iter().filter(|b| b.created_unix_ms <= wanted).map(|b| (b.seqno, None)).max_by_key(|(s, _)| *s);
-            // The newest log chunk whose first commit is not later: times
-            // grow with seqnos along a timeline.
+            let wanted = us_of(when);
+            let made_by = |us: u64| us < wanted;
+            let mut best: Option<(SeqNo, Option<u64>)> = bases
+                .0
+                .iter()
+                .filter(|b| made_by(b.created_unix_ms.saturating_mul(1000).saturating_add(999)))
+                .map(|b| (b.seqno, None))
+                .max_by_key(|(s, _)| *s);
+            // The newest log chunk whose first commit was made by then:
+            // times grow with seqnos along a timeline.
             let logs: Vec<&Link> = links.iter().filter(|l| !l.is_gap).collect();
             let (mut low, mut high) = (0usize, logs.len());
             while low < high {
                 let mid = (low + high) / 2;
-                if read_header(store, logs[mid])?.first_time_ms <= wanted {
+                if made_by(read_header(store, logs[mid])?.first_time_us) {
                     low = mid + 1;
                 } else {
                     high = mid;
@@ -486,7 +509,7 @@ fn resolve<'a>(
             }
             if low > 0 {
                 let link = logs[low - 1];
-                let found = commits_of(store, link)?.into_iter().filter(|(_, t)| *t <= wanted).max_by_key(|(s, _)| *s);
+                let found = commits_of(store, link)?.into_iter().filter(|(_, t)| made_by(*t)).max_by_key(|(s, _)| *s);
                 if let Some((s, t)) = found
                     && best.is_none_or(|(b, _)| b < s)
                 {
@@ -494,10 +517,7 @@ fn resolve<'a>(
                 }
             }
             best.ok_or_else(|| {
-                Error::invalid(format!(
-                    "nothing restorable was made at or before that time; restorable: {}",
-                    describe()
-                ))
+                Error::invalid(format!("nothing restorable was made at or before that time; restorable: {}", describe()))
             })?
         }
     };
@@ -516,5 +536,5 @@ fn resolve<'a>(
             describe()
         )));
     };
-    Ok(Plan { base, commit, time_ms })
+    Ok(Plan { base, commit, time_us })
 }

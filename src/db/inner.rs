@@ -143,6 +143,7 @@ impl Inner {
         // backup) is checked whole before anything in it changes: its log
         // ends at a commit, and it holds every write up to its seqno.
         let tail = if version.fork_pending { Tail::Refuse } else { Tail::CutTorn };
+        let log_holds = if config.read_only { LogHolds::default() } else { LogHolds::open(&*fs, layout.root())? };
         let (hlog, report) = HybridLog::open_with(Arc::clone(&fs), &layout.log_dir(), hlog_config, replay, tail)?;
         if let Some(at) = report.torn_at {
             log::info!("recovery dropped a torn log tail at log address {at}");
@@ -156,7 +157,9 @@ impl Inner {
             if removed > 0 {
                 log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
             }
-            hlog.remove_segments_below(version.log_start)?;
+            // A hold the last run left keeps what its archive has not shipped.
+            let keeps = log_holds.dormant_from().map_or(version.log_start.0, |a| a.min(version.log_start.0));
+            hlog.remove_segments_below(LogAddress(keeps))?;
         }
         let version = versions.current();
         let inner = Arc::new(Inner {
@@ -172,7 +175,7 @@ impl Inner {
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             behind_hint: AtomicBool::new(false),
-            log_holds: LogHolds::default(),
+            log_holds,
             _lock: lock,
         });
         // A level 0 left long by the last run stalls writers from the start.
@@ -359,6 +362,8 @@ impl Inner {
         // An archive keeps what it has not shipped yet.
         let holds = self.log_holds.keeps_from(log_start.0, self.hlog.durable_point().end.0, self.layout.root());
         self.counters.archive_gaps.fetch_add(holds.1, Ordering::Relaxed);
+        // Durable before the segments go: a restart keeps what is held.
+        self.log_holds.persist(&*self.fs, self.layout.root(), holds.0)?;
         let below = match holds.0 {
             Some(keeps) => LogAddress(keeps.min(log_start.0)),
             None => log_start,

@@ -26,6 +26,9 @@ use crate::{Error, LogAddress, Result, SeqNo};
 pub(crate) struct LogStart {
     pub(crate) address: LogAddress,
     pub(crate) seqno: SeqNo,
+    /// The oldest log address still on disk for an archive (at most
+    /// `address`: a hold the last run left may keep older segments).
+    pub(crate) retained: LogAddress,
 }
 
 /// The archive's view of one open database's log. Keeps the database open
@@ -40,7 +43,7 @@ impl Inner {
     /// Where the current version's log begins.
     fn log_start(&self) -> LogStart {
         let version = self.current_version();
-        LogStart { address: version.log_start, seqno: version.last_seqno }
+        LogStart { address: version.log_start, seqno: version.last_seqno, retained: version.log_start }
     }
 }
 
@@ -55,11 +58,24 @@ impl LogTap {
         let removal = inner.hlog.segment_removal();
         let mut holds = inner.log_holds.holds.locked();
         let start = inner.log_start();
-        let hold = Arc::new(LogHold::new(start.address, max_unshipped_bytes));
-        holds.push(Arc::clone(&hold));
+        // A hold the last run left (the segments from there are still on
+        // disk) is taken over; else a new one at the log start.
+        let dormant = inner.log_holds.dormant.locked().take();
+        let hold = match dormant {
+            Some(hold) if hold.released().is_none() => {
+                hold.set_cap(max_unshipped_bytes);
+                hold
+            }
+            _ => {
+                let hold = Arc::new(LogHold::new(start.address, max_unshipped_bytes));
+                holds.push(Arc::clone(&hold));
+                hold
+            }
+        };
+        let retained = LogAddress(hold.shipped().min(start.address.0));
         drop(holds);
         drop(removal);
-        Ok((LogTap { inner: Arc::clone(inner), hold }, start))
+        Ok((LogTap { inner: Arc::clone(inner), hold }, LogStart { retained, ..start }))
     }
 
     /// After a release: holds the log again from the current version's log
@@ -76,6 +92,12 @@ impl LogTap {
     /// What the hold lost, if it was released.
     pub(crate) fn released(&self) -> Option<Released> {
         self.hold.released()
+    }
+
+    /// Releases the hold again, quietly (it was held again only to record
+    /// a gap, which failed): the outage is still the one gap.
+    pub(crate) fn let_go(&self) {
+        self.hold.let_go();
     }
 
     /// Everything below `address` is shipped: its segments may go (at the

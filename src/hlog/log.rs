@@ -103,7 +103,7 @@ impl HybridLog {
                 cursor: Cursor::new(recovered.next_address),
                 last_seqno: recovered.last_seqno,
                 segment: SegmentCursor { bytes: 0, start_new: true },
-                last_commit_ms: recovered.last_commit_ms,
+                last_commit_us: recovered.last_commit_us,
             }),
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),

@@ -577,13 +577,13 @@ impl Memtable {
         cursor: &mut Cursor,
         seqno: u64,
         start: u64,
-        time_ms: u64,
+        time_us: u64,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> u64 {
         let mut payload = [0u8; record::COMMIT_VALUE_BYTES];
         payload[..8].copy_from_slice(&start.to_le_bytes());
         // A commit record's `prev` word holds the time it was made.
-        self.append(cursor, seqno, time_ms, Kind::Commit, 0, &[], &payload, on_new_page);
+        self.append(cursor, seqno, time_us, Kind::Commit, 0, &[], &payload, on_new_page);
         cursor.uncommitted_start = None;
         self.set_read_only(cursor.tail);
         cursor.tail

@@ -7,7 +7,7 @@
 //!               in memory: the record's sequence-lock version
 //!      8     8  seqno
 //!     16     8  prev: address of the key's previous record, or NO_ADDRESS;
-//!                 for a commit record, when it was made (unix ms)
+//!                 for a commit record, when it was made (unix µs)
 //!     24     4  key_len
 //!     28     4  value_len
 //!     32     4  record_len: whole record, a multiple of 8, >= HEADER_BYTES
@@ -139,14 +139,14 @@ pub struct DecodedRecord<'a> {
     pub len_bytes: usize,
     /// The `prev` word: for a key record, the address of the key's
     /// previous record (advisory); for a commit record, when it was made
-    /// ([`commit_time_ms`](Self::commit_time_ms)).
+    /// ([`commit_time_us`](Self::commit_time_us)).
     pub prev: u64,
 }
 
 impl DecodedRecord<'_> {
-    /// For a commit record: when it was made, in ms since the Unix epoch
+    /// For a commit record: when it was made, in µs since the Unix epoch
     /// (`None` in logs written before commit records carried a time).
-    pub fn commit_time_ms(&self) -> Option<u64> {
+    pub fn commit_time_us(&self) -> Option<u64> {
         (self.kind == Kind::Commit && self.prev != NO_ADDRESS).then_some(self.prev)
     }
 

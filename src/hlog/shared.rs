@@ -18,11 +18,11 @@ use crate::fs::Fs;
 /// keys (beyond it, lookups of further keys use the ordered index).
 pub(super) const EXPECTED_RECORD_BYTES: u64 = 128;
 
-/// Now, in ms since the Unix epoch (0 for a clock before it): the time a
+/// Now, in µs since the Unix epoch (0 for a clock before it): the time a
 /// commit record carries.
-pub(super) fn now_unix_ms() -> u64 {
+pub(super) fn now_unix_us() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX - 1)
+    u64::try_from(since.as_micros()).unwrap_or(u64::MAX - 1)
 }
 
 /// Which segment the writer fills.
@@ -39,9 +39,9 @@ pub(super) struct WriterState {
     pub(super) cursor: Cursor,
     pub(super) last_seqno: u64,
     pub(super) segment: SegmentCursor,
-    /// When the newest commit record was made (ms since the Unix epoch):
+    /// When the newest commit record was made (µs since the Unix epoch):
     /// commit times never go back, whatever the clock does.
-    pub(super) last_commit_ms: u64,
+    pub(super) last_commit_us: u64,
 }
 
 /// What a [`HybridLog`](super::HybridLog) and its frozen logs share: the
@@ -87,10 +87,10 @@ impl Shared {
         let Some(start) = w.cursor.take_uncommitted_start() else {
             return lock(&shared.plan).committed_end;
         };
-        let WriterState { active, cursor, last_seqno, segment, last_commit_ms } = w;
-        *last_commit_ms = now_unix_ms().max(*last_commit_ms);
+        let WriterState { active, cursor, last_seqno, segment, last_commit_us } = w;
+        *last_commit_us = now_unix_us().max(*last_commit_us);
         let mut on_page = |p: &Arc<Page>| plan_page(&shared.plan, segment, shared.segment_size_bytes, active, p);
-        let end = active.append_commit(cursor, *last_seqno, start, *last_commit_ms, &mut on_page);
+        let end = active.append_commit(cursor, *last_seqno, start, *last_commit_us, &mut on_page);
         let mut plan = lock(&shared.plan);
         plan.committed_end = end;
         plan.committed_seqno = *last_seqno;

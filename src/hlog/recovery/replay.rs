@@ -78,8 +78,8 @@ pub(crate) struct Recovered {
     pub(crate) page_size: u64,
     pub(crate) last_seqno: u64,
     pub(crate) next_address: u64,
-    /// When the last valid commit was made (0 if unknown).
-    pub(crate) last_commit_ms: u64,
+    /// When the last valid commit was made, in µs (0 if unknown).
+    pub(crate) last_commit_us: u64,
     pub(crate) report: RecoveryReport,
 }
 
@@ -291,7 +291,7 @@ fn build(
     }
     memtable.set_recovered_tail(next_address);
     let last_seqno = scan.commit_seqno.max(replay.next_seqno.0.saturating_sub(1));
-    let last_commit_ms = scan.points.last().and_then(|p| p.time_ms).unwrap_or(0);
+    let last_commit_us = scan.points.last().and_then(|p| p.time_us).unwrap_or(0);
     let (segments, next_number) = plan_segments(files, chain, &loaded[..cut.kept], durable_end, &cut.remove);
     let plan = Plan {
         segments,
@@ -311,7 +311,7 @@ fn build(
         segments_removed: cut.remove,
         next_address: LogAddress(next_address),
     };
-    Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, last_commit_ms, report })
+    Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, last_commit_us, report })
 }
 
 /// The segments the log knows after recovery, in address order, and the

@@ -51,9 +51,9 @@ pub struct CommitPoint {
     pub end: u64,
     /// The highest seqno it makes durable.
     pub seqno: u64,
-    /// When it was made, in ms since the Unix epoch (`None` in logs written
+    /// When it was made, in µs since the Unix epoch (`None` in logs written
     /// before commit records carried a time).
-    pub time_ms: Option<u64>,
+    pub time_us: Option<u64>,
     /// Its stored checksum: tells this commit from another at the same place.
     pub checksum: u64,
 }
@@ -239,7 +239,7 @@ impl Walk {
                 start: address,
                 end: address + rec.len_bytes as u64,
                 seqno: rec.seqno,
-                time_ms: rec.commit_time_ms(),
+                time_us: rec.commit_time_us(),
                 checksum: u64::from_le_bytes(raw[..8].try_into().expect("a record has a checksum word")),
             });
             self.scan.commit_end = Some((address + rec.len_bytes as u64, i));
