@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use cairndb::backup::{
-    ArchiveOptions, BackupEngine, BackupStore, RestorableRange, RestoreInfo, RestorePoint,
-};
+use cairndb::backup::{ArchiveOptions, BackupEngine, BackupStore, RestorableRange, RestoreInfo, RestorePoint};
 use cairndb::fs::{FileKind, Fs, MemFs, OpenOptions};
 use cairndb::{Config, Db, Result, SeqNo, WriteBatch};
 
@@ -97,7 +95,14 @@ fn writer(db: Db, model: Arc<Mutex<Model>>, commits: Commits, seed: u64, ops: u3
 
 /// The restored state at `path` on `disk`.
 pub fn state_of(disk: &Arc<dyn Fs>, path: &str) -> State {
-    let db = Config::new(path).fs(Arc::clone(disk)).read_only(true).open().expect("open the restored database");
+    // A small memtable: opening with the default 64 MiB costs ~50 ms in a
+    // debug build, and the sweeps open thousands.
+    let db = Config::new(path)
+        .fs(Arc::clone(disk))
+        .read_only(true)
+        .memtable_size_bytes(64 << 10)
+        .open()
+        .expect("open the restored database");
     contents(&db)
 }
 
@@ -184,7 +189,6 @@ pub fn exact_at_any_point(store: Arc<dyn BackupStore>) {
     assert!(before.is_err(), "{before:?}");
     drop(archive);
 }
-
 
 /// Archive options for deterministic tests: the thread ships only when
 /// asked (`sync`, `stop`, drop), never on a timer or a size, so a run's
@@ -289,18 +293,28 @@ pub fn check_restore(
 /// exactly: its first and last commit, and one in between. Returns the
 /// ranges and how many restores were checked.
 pub fn check_ranges(engine: &BackupEngine, history: &History, context: &str) -> (Vec<RestorableRange>, u64) {
+    check_ranges_but(engine, history, &[], context)
+}
+
+/// As [`check_ranges`], except restoring the seqnos in `known_refused` (a
+/// known library bug refuses them; the test naming it says which).
+pub fn check_ranges_but(
+    engine: &BackupEngine,
+    history: &History,
+    known_refused: &[SeqNo],
+    context: &str,
+) -> (Vec<RestorableRange>, u64) {
     let timelines = engine.restorable().unwrap_or_else(|e| panic!("{context}: restorable: {e}"));
     let mut ranges = Vec::new();
     let mut restores = 0;
     for timeline in timelines {
         for range in timeline.ranges {
             let context = format!("{context}, range {}..={}", range.first_seqno, range.last_seqno);
-            check_restore(engine, range.first_seqno, true, history, &context);
-            check_restore(engine, range.last_seqno, true, history, &context);
-            restores += 2;
-            if range.last_seqno.0 > range.first_seqno.0 + 1 {
-                let middle = SeqNo(range.first_seqno.0 + (range.last_seqno.0 - range.first_seqno.0) / 2);
-                check_restore(engine, middle, false, history, &context);
+            let middle = SeqNo(range.first_seqno.0 + (range.last_seqno.0 - range.first_seqno.0) / 2);
+            let mut points = vec![(range.first_seqno, true), (range.last_seqno, true), (middle, false)];
+            points.dedup_by_key(|p| p.0);
+            for (seqno, exact) in points.into_iter().filter(|p| !known_refused.contains(&p.0)) {
+                check_restore(engine, seqno, exact, history, &context);
                 restores += 1;
             }
             ranges.push(range);
@@ -328,4 +342,3 @@ pub fn copy_tree(fs: &dyn Fs, from: &Path, to: &Path) {
     }
     fs.sync_directory(to).unwrap();
 }
-
