@@ -1,6 +1,7 @@
 //! Helpers shared by tests.
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
+pub mod archive;
 pub mod backup;
 pub mod crash_points;
 pub mod dirs;
