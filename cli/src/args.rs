@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use cairndb::{BackupId, DbIdentity};
 use clap::builder::{OsStringValueParser, TypedValueParser};
@@ -46,7 +47,7 @@ pub enum Command {
     /// Print keys and values in key order.
     Scan(ScanArgs),
     /// Incremental backups to a directory or S3: create, list, verify,
-    /// restore, prune, gc.
+    /// restore (to a backup or to any archived commit), archive, prune, gc.
     Backup(BackupArgs),
     /// Write every live key and value of a database or checkpoint, exact at
     /// one seqno, as a dump (a checksummed stream; docs/FORMAT.md) to FILE
@@ -61,7 +62,8 @@ pub enum Command {
     Compact(DbArgs),
     /// Show the database's counters and sizes (the library's DbStats).
     Stats(DbArgs),
-    /// Restore the newest intact backup in STORE (or --id) into TARGET: a
+    /// Restore the newest state in STORE (the newest archived commit, else
+    /// the newest intact backup; or the backup --id) into TARGET: a
     /// shortcut for `cairn backup restore`.
     #[command(after_help = STORE_HELP)]
     Restore(RestoreArgs),
@@ -109,12 +111,24 @@ pub enum BackupCommand {
     /// Back up the database DB into STORE, uploading only files the store
     /// does not hold yet.
     Create(BackupCreateArgs),
-    /// List the backups in STORE, newest first, each with its database.
+    /// List the backups in STORE, newest first, each with its database;
+    /// then, per database, what its archived log makes restorable, and its gaps.
     List(BackupListArgs),
     /// Check that every file of a backup is in STORE with its size and checksum.
     Verify(BackupVerifyArgs),
-    /// Restore a backup into TARGET (which must not exist); it opens as a database.
+    /// Restore a backup, or the state of any archived commit, into TARGET
+    /// (which must not exist); it opens as a database.
+    #[command(
+        override_usage = "cairn backup restore [OPTIONS] STORE <ID|latest> TARGET\n       \
+                          cairn backup restore [OPTIONS] STORE (--at-seqno N | --at-time RFC3339) TARGET",
+        after_help = RESTORE_HELP
+    )]
     Restore(BackupRestoreArgs),
+    /// Ship the log of the database DB to STORE as it commits, until Ctrl-C
+    /// (or with --once, until what is durable now is shipped); with base
+    /// backups (`cairn backup create`), every commit becomes restorable.
+    #[command(after_help = ARCHIVE_HELP)]
+    Archive(BackupArchiveArgs),
     /// Remove all but the newest intact backups (their files stay until
     /// gc); damaged ones are named, neither counted nor removed.
     Prune(BackupPruneArgs),
@@ -180,6 +194,11 @@ pub struct BackupListArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Only the archive: per database, the restorable ranges, gaps and
+    /// archived chunks (with --json, an array of databases instead of
+    /// backups).
+    #[arg(long)]
+    pub archive: bool,
     /// Which database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -233,21 +252,69 @@ pub struct BackupVerifyArgs {
     pub database: DatabaseArgs,
 }
 
+const RESTORE_HELP: &str = "A restore to a point (--at-seqno, --at-time, or `latest` when the store holds \
+                            archived log of the database) lands on the newest commit at or before it: a \
+                            commit is a sync write, a persist, or the database's background persist (every \
+                            100 ms). It starts from the newest base backup at or before that commit and \
+                            replays the archived log after it; no restore crosses a gap in the archive. \
+                            The output names the base backup and the commit (seqno and time).";
+
+const ARCHIVE_HELP: &str = "The database is opened for writing: this process holds its lock while it \
+                            archives, so it is for a database no other process has open — a closed \
+                            database's tail, or a demo. An application archives its own database with \
+                            the library (BackupEngine::archive). One archiver per database and store: a \
+                            second one stops with a conflict. Ctrl-C ships what is durable, stops and \
+                            prints the summary (exit status 0).";
+
 /// `cairn backup restore`.
 #[derive(Debug, Args)]
+#[command(allow_missing_positional = true)]
 pub struct BackupRestoreArgs {
     /// Where the backups are.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The backup: its id, or `latest` for the newest intact one of the
-    /// database (damaged newer ones are skipped, and named).
-    #[arg(value_parser = parse_backup_id)]
-    pub id: WhichBackup,
+    /// The backup: its id, or `latest`: the newest archived commit of the
+    /// database when the store holds its archived log, else its newest
+    /// intact backup (damaged newer ones are skipped, and named).
+    #[arg(value_name = "ID|latest", value_parser = parse_backup_id, required_unless_present_any = ["at_seqno", "at_time"], conflicts_with_all = ["at_seqno", "at_time"])]
+    pub id: Option<WhichBackup>,
     /// Where the database appears (must not exist).
     pub target: PathBuf,
+    /// Restore the newest commit at or before this seqno.
+    #[arg(long, value_name = "N", conflicts_with = "at_time")]
+    pub at_seqno: Option<u64>,
+    /// Restore the newest commit made at or before this time, RFC 3339:
+    /// 2025-06-01T12:00:00Z, 2025-06-01T14:00:00.250+02:00.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at_time: Option<SystemTime>,
     /// Which database.
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    crate::time::parse_rfc3339(text).map_err(|why| format!("{text:?} is not an RFC 3339 time ({why})"))
+}
+
+/// `cairn backup archive`.
+#[derive(Debug, Args)]
+pub struct BackupArchiveArgs {
+    /// The database (opened for writing: no other process may have it open).
+    pub db: PathBuf,
+    /// Where the archived log goes.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Ship what became durable at most this long after it did.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub interval_ms: u64,
+    /// How far (bytes of durable log) the archive may fall behind while
+    /// the store is down before the database stops keeping the log for it
+    /// and the archive records a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_unshipped_bytes: u64,
+    /// Ship what is durable now, then stop (for the tail of a closed database).
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// `cairn restore`.

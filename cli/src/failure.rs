@@ -96,6 +96,7 @@ fn names_its_subject(e: &cairndb::Error) -> bool {
             | Error::TargetExists { .. }
             | Error::Locked { .. }
             | Error::BackupConflict { .. }
+            | Error::ArchiveConflict { .. }
             | Error::StoreBusy { .. }
             | Error::AmbiguousDatabase { .. }
     )

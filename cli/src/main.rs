@@ -15,6 +15,7 @@ mod logger;
 mod notation;
 mod output;
 mod progress;
+mod time;
 
 use std::process::ExitCode;
 

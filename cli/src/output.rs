@@ -80,7 +80,7 @@ pub fn utc(unix_ms: u64) -> String {
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;

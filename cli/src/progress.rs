@@ -44,6 +44,24 @@ pub fn pending(unit: Unit, label: &'static str) -> ProgressBar {
     bar
 }
 
+/// A status line (a spinner and a message the caller keeps current) for
+/// work with no end in sight, drawn as [`bar`] is.
+pub fn status(label: &'static str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix:>9} {spinner} {msg}").expect("the template is valid");
+    let bar = ProgressBar::with_draw_target(None, target())
+        .with_style(style.tick_chars("|/-\\ "))
+        .with_finish(ProgressFinish::AndClear);
+    bar.set_prefix(label);
+    bar.enable_steady_tick(SPIN_INTERVAL);
+    bar
+}
+
+/// Whether bars are drawn: a person is watching (stdout and stderr are
+/// terminals).
+pub fn attended() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// Moves `bar` to `done`; a [`pending`] bar becomes a bar over `total`
 /// once that is known (`Some`, and more than nothing).
 pub fn advance(bar: &ProgressBar, unit: Unit, done: u64, total: Option<u64>) {
@@ -58,10 +76,6 @@ pub fn advance(bar: &ProgressBar, unit: Unit, done: u64, total: Option<u64>) {
 
 fn target() -> ProgressDrawTarget {
     if attended() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() }
-}
-
-fn attended() -> bool {
-    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
 
 fn style(unit: Unit) -> ProgressStyle {

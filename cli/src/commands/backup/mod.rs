@@ -1,5 +1,6 @@
 //! `cairn backup ...`: incremental backups to a directory or to S3.
 
+mod archive;
 mod create;
 mod delete;
 mod gc;
@@ -24,13 +25,21 @@ pub fn run(args: BackupArgs) -> Result<ExitCode, Failure> {
         BackupCommand::Prune(a) => prune::run(&a),
         BackupCommand::Delete(a) => delete::run(&a),
         BackupCommand::Gc(a) => gc::run(&a),
+        BackupCommand::Archive(a) => archive::run(&a),
     }
 }
 
 /// `cairn restore`: `backup restore` with the id an option, `latest` by default.
 pub fn restore(args: RestoreArgs) -> Result<ExitCode, Failure> {
     let id = args.id.map_or(WhichBackup::LatestValid, WhichBackup::Id);
-    restore::run(&BackupRestoreArgs { store: args.store, id, target: args.target, database: args.database })
+    restore::run(&BackupRestoreArgs {
+        store: args.store,
+        id: Some(id),
+        target: args.target,
+        at_seqno: None,
+        at_time: None,
+        database: args.database,
+    })
 }
 
 /// The subcommand's name for error lines: `backup create`, ...
@@ -43,5 +52,6 @@ pub fn name(args: &BackupArgs) -> &'static str {
         BackupCommand::Prune(_) => "backup prune",
         BackupCommand::Delete(_) => "backup delete",
         BackupCommand::Gc(_) => "backup gc",
+        BackupCommand::Archive(_) => "backup archive",
     }
 }
