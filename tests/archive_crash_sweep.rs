@@ -120,14 +120,11 @@ fn claim_of(recovered: SeqNo, timelines: &[RestorableTimeline]) -> Claim {
     (recovered, timelines)
 }
 
-/// A power cut between a flush and the shipping of the writes it put in
-/// tables makes the next archive record a gap (a library bug, reproduced by
-/// `a_power_cut_between_a_flush_and_its_shipping_leaves_no_gap`). While it
-/// stands the sweep tolerates exactly that gap, counts it, and checks that
-/// a base backup brings coverage back — unless `CAIRNDB_ARCHIVE_SWEEP_STRICT`
-/// is set. Drop the tolerance once it is fixed.
+/// Whether a gap after re-attaching is tolerated: never. (It was, while a
+/// power cut between a flush and its shipping lost the archive's hold on
+/// the log; `a_power_cut_between_a_flush_and_its_shipping_leaves_no_gap`.)
 fn tolerate_reattach_gap() -> bool {
-    std::env::var_os("CAIRNDB_ARCHIVE_SWEEP_STRICT").is_none()
+    false
 }
 
 /// Besides each new claim, every this many ops a crash state gets the full check.

@@ -36,8 +36,12 @@ pub enum Command {
     Verify(PathArgs),
     /// Show a database's version, seqno, levels, blob files and log.
     Info(PathArgs),
-    /// List the checkpoints in a directory, newest first.
+    /// List the checkpoints in a directory, newest first, marking the
+    /// newest one that verifies.
     List(PathArgs),
+    /// Take a checkpoint of DB into the folder DIR every INTERVAL, keeping
+    /// the newest N, until interrupted (Ctrl-C): a schedule without cron.
+    Schedule(ScheduleArgs),
     /// Print the value of a key.
     Get(GetArgs),
     /// Set a key to a value (durable when the command returns).
@@ -429,9 +433,15 @@ pub struct CheckpointArgs {
     /// The database.
     #[arg(required = true)]
     pub db: Option<PathBuf>,
-    /// Where the checkpoint appears (must not exist).
+    /// Where the checkpoint appears (must not exist). A path ending in `/`
+    /// is a folder: the checkpoint appears inside it, named by its time and
+    /// seqno (`20261201T212233123Z-4242`), and `--keep` prunes the folder.
     #[arg(required = true)]
     pub target: Option<PathBuf>,
+    /// With a folder TARGET (ending in `/`): then keep only the newest N
+    /// checkpoints in it (the others removed crash-safely).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
     /// Do not flush the memtable first: the checkpoint links its log instead
     /// (frozen and persisted, never appended again; a segment still being
     /// appended is copied up to the cut), which replays when it is opened.
@@ -450,6 +460,54 @@ pub enum CheckpointCommand {
     /// process, holding only what a checkpoint holds. The source database
     /// keeps every file it shares with it.
     Delete(PathArgs),
+    /// Keep the newest N checkpoints in DIR (and, with --max-age, none
+    /// older than that but the newest); remove the rest, each renamed away
+    /// first so that a crash never leaves a half-removed one that looks
+    /// whole; finish the leftovers of interrupted work.
+    Prune(CheckpointPruneArgs),
+}
+
+/// `cairn checkpoint prune DIR --keep N`.
+#[derive(Debug, Args)]
+pub struct CheckpointPruneArgs {
+    /// The folder of checkpoints.
+    pub dir: PathBuf,
+    /// How many to keep (at least 1).
+    #[arg(long, value_name = "N")]
+    pub keep: usize,
+    /// Also remove those taken longer ago than this (`90s`, `30m`, `24h`,
+    /// `7d`), except the newest.
+    #[arg(long, value_name = "AGE", value_parser = crate::duration::parse)]
+    pub max_age: Option<std::time::Duration>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cairn schedule DB DIR --every 60s --keep 24`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The database (this process holds it while the schedule runs).
+    pub db: PathBuf,
+    /// The folder the checkpoints appear in, named by time and seqno.
+    pub dir: PathBuf,
+    /// How often (`100ms`, `60s`, `5m`, `1h`); a tick with nothing written
+    /// since the newest checkpoint is skipped.
+    #[arg(long, value_name = "INTERVAL", value_parser = crate::duration::parse)]
+    pub every: std::time::Duration,
+    /// How many checkpoints to keep (the folder never holds more).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub keep: usize,
+    /// Also remove those taken longer ago than this, except the newest.
+    #[arg(long, value_name = "AGE", value_parser = crate::duration::parse)]
+    pub max_age: Option<std::time::Duration>,
+    /// Do not flush before each checkpoint: link the log instead.
+    #[arg(long)]
+    pub no_flush: bool,
+    /// Print one JSON object per event (checkpoint taken, tick skipped,
+    /// failure) on its own line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A command on one path, with optional JSON output.

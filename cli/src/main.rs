@@ -7,6 +7,7 @@
 
 mod args;
 mod commands;
+mod duration;
 mod escape;
 mod failure;
 mod hex;

@@ -374,7 +374,7 @@ fn resume(
     // A chain ending exactly at the log start ends with the memtable
     // before it, whose segments are gone: nothing to check, nothing lost
     // if the tables hold exactly up to its last commit.
-    if end > start.retained.0 {
+    if end >= start.retained.0 {
         let (durable, segments) = tap.durable_log();
         if end > durable.end.0 || header.last > durable.seqno {
             return Err(conflict(format!(

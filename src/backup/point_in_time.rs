@@ -270,9 +270,11 @@ impl BackupEngine {
             });
         }
         ranges.sort_by_key(|r| (r.first_seqno, r.last_seqno));
+        // A gap record after seqno 0 starts a timeline's archive (nothing
+        // before the database's log start then was archived): no gap.
         let gaps = links
             .iter()
-            .filter(|l| l.is_gap)
+            .filter(|l| l.is_gap && l.after > SeqNo(0))
             .map(|l| Ok(StoredGap { after: l.after, resume: read_header(store, l)?.last }))
             .collect::<Result<Vec<_>>>()?;
         Ok(RestorableTimeline {
@@ -444,7 +446,8 @@ fn resolve<'a>(
     // made after the point.
     let (commit, time_us) = match point {
         RestorePoint::Latest => {
-            let archived = runs.iter().filter(|r| bases.in_run(r).next().is_some()).map(|r| (r.end, Some(r.end_time_us)));
+            let archived =
+                runs.iter().filter(|r| bases.in_run(r).next().is_some()).map(|r| (r.end, Some(r.end_time_us)));
             let based = bases.0.iter().map(|b| (b.seqno, None));
             archived.chain(based).max_by_key(|(s, _)| *s).ok_or_else(|| {
                 Error::invalid("the store holds no base backup of this database: nothing is restorable")
@@ -517,7 +520,10 @@ fn resolve<'a>(
                 }
             }
             best.ok_or_else(|| {
-                Error::invalid(format!("nothing restorable was made at or before that time; restorable: {}", describe()))
+                Error::invalid(format!(
+                    "nothing restorable was made at or before that time; restorable: {}",
+                    describe()
+                ))
             })?
         }
     };

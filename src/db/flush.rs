@@ -56,6 +56,11 @@ fn write_frozen(inner: &Inner, frozen: &Arc<FrozenLog>) -> Result<()> {
         log_start: Some(frozen.address_range().end),
         ..VersionEdit::default()
     };
+    // The hold first, durably: once the version is installed, a restart
+    // would otherwise remove the segments an archive has not shipped.
+    if let Some(keeps) = inner.log_holds.lowest_below(frozen.address_range().end.0) {
+        inner.log_holds.persist(&*inner.fs, inner.layout.root(), Some(keeps))?;
+    }
     let version = inner.versions.install(&edit)?;
     inner.replace_frozen(frozen, &version);
     inner.counters.flushes.fetch_add(1, Ordering::Relaxed);

@@ -158,7 +158,8 @@ impl Inner {
                 log::info!("removed {removed} files left behind by a crash in {}", layout.root().display());
             }
             // A hold the last run left keeps what its archive has not shipped.
-            let keeps = log_holds.dormant_from().map_or(version.log_start.0, |a| a.min(version.log_start.0));
+            let keeps =
+                log_holds.dormant_from().map_or(version.log_start.0, |a| a.saturating_sub(1).min(version.log_start.0));
             hlog.remove_segments_below(LogAddress(keeps))?;
         }
         let version = versions.current();
@@ -364,8 +365,10 @@ impl Inner {
         self.counters.archive_gaps.fetch_add(holds.1, Ordering::Relaxed);
         // Durable before the segments go: a restart keeps what is held.
         self.log_holds.persist(&*self.fs, self.layout.root(), holds.0)?;
+        // One byte below the hold: the segment ending where it starts (its
+        // last commit, by which a resuming archive checks the history) stays.
         let below = match holds.0 {
-            Some(keeps) => LogAddress(keeps.min(log_start.0)),
+            Some(keeps) => LogAddress(keeps.saturating_sub(1).min(log_start.0)),
             None => log_start,
         };
         match self.versions.deleter().unless_paused(|| removal.below(below)) {

@@ -143,7 +143,19 @@ impl LogHolds {
 
     /// The dormant hold's address, if one waits for an archive.
     pub(crate) fn dormant_from(&self) -> Option<u64> {
-        self.dormant.locked().as_ref().and_then(|h| h.state.locked().released.is_none().then(|| h.state.locked().shipped))
+        let dormant = self.dormant.locked();
+        let state = dormant.as_ref()?.state.locked();
+        state.released.is_none().then_some(state.shipped)
+    }
+
+    /// The lowest address a hold not released keeps below `log_start`.
+    pub(crate) fn lowest_below(&self, log_start: u64) -> Option<u64> {
+        let holds = self.holds.locked();
+        let shipped = holds.iter().filter_map(|h| {
+            let state = h.state.locked();
+            (state.released.is_none() && state.shipped < log_start).then_some(state.shipped)
+        });
+        shipped.min()
     }
 
     /// Makes [`HOLD_FILE`] say `keeps` (the lowest held address below the

@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use cairndb::CheckpointInfo;
-use cairndb::checkpoint::CheckpointOptions;
+use cairndb::checkpoint::{self, CheckpointOptions, CheckpointPrune};
+use cairndb::fs::StdFs;
 use serde_json::{Value, json};
 
-use crate::args::CheckpointArgs;
+use crate::args::{CheckpointArgs, CheckpointPruneArgs};
 use crate::commands::open;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
@@ -17,19 +18,84 @@ pub fn run(args: &CheckpointArgs) -> Result<ExitCode, Failure> {
     let (Some(db_path), Some(target)) = (&args.db, &args.target) else {
         unreachable!("clap requires DB and TARGET unless a subcommand is given");
     };
+    let into_folder = target.as_os_str().as_encoded_bytes().ends_with(b"/");
+    if args.keep.is_some() && !into_folder {
+        return Err(Failure::usage(format!(
+            "--keep prunes a folder of checkpoints: give TARGET as a folder, ending in '/' (got {})",
+            target.display()
+        )));
+    }
     let db = open::writable(db_path, false)?;
     let options = CheckpointOptions::default().flush(!args.no_flush);
     let note = interrupt::staging_note(target);
-    let info = db.checkpoint_with(target, options).at(db_path)?;
+    let info = match into_folder {
+        true => db.checkpoint_into(target, options).at(db_path)?,
+        false => db.checkpoint_with(target, options).at(db_path)?,
+    };
     drop(note);
+    let pruned = match args.keep {
+        Some(keep) => Some(checkpoint::prune(&StdFs::new(), target, keep, None).at(target)?),
+        None => None,
+    };
     let mut out = Out::new();
     if args.json {
-        out.json(&to_json(&info))?;
+        let mut value = to_json(&info);
+        if let Some(pruned) = &pruned {
+            value["pruned"] = prune_json(pruned);
+        }
+        out.json(&value)?;
     } else {
         print_text(&mut out, &info)?;
+        if let Some(pruned) = &pruned {
+            print_prune(&mut out, pruned)?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cairn checkpoint prune DIR --keep N [--max-age AGE]`.
+pub fn prune(args: &CheckpointPruneArgs) -> Result<ExitCode, Failure> {
+    if args.keep == 0 {
+        return Err(Failure::usage("--keep must be at least 1: prune never removes the newest checkpoint"));
+    }
+    let pruned = checkpoint::prune(&StdFs::new(), &args.dir, args.keep, args.max_age).at(&args.dir)?;
+    let mut out = Out::new();
+    if args.json {
+        out.json(&prune_json(&pruned))?;
+    } else {
+        print_prune(&mut out, &pruned)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_prune(out: &mut Out, pruned: &CheckpointPrune) -> std::io::Result<()> {
+    for removed in &pruned.removed {
+        out.field("removed", format_args!("{} (seqno {})", removed.path.display(), removed.description.seqno))?;
+    }
+    for refused in &pruned.refused {
+        out.field("left alone", format_args!("{}: {}", refused.path.display(), refused.reason))?;
+    }
+    out.field("kept", pruned.kept.len())?;
+    if pruned.leftovers_removed > 0 {
+        out.field("leftovers", format_args!("{} finished (interrupted work)", pruned.leftovers_removed))?;
+    }
+    Ok(())
+}
+
+fn prune_json(pruned: &CheckpointPrune) -> Value {
+    json!({
+        "removed": pruned.removed.iter().map(|r| json!({
+            "path": r.path.to_string_lossy(),
+            "seqno": r.description.seqno.get(),
+            "files": r.files,
+            "bytes": r.bytes,
+        })).collect::<Vec<_>>(),
+        "kept": pruned.kept.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+        "refused": pruned.refused.iter().map(|r| json!({"path": r.path.to_string_lossy(), "reason": r.reason})).collect::<Vec<_>>(),
+        "leftovers_removed": pruned.leftovers_removed,
+    })
 }
 
 /// The fields of `info`, one per line.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, list, state};
+use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, latest_valid, list, state};
 use cairndb::fs::{Fs, StdFs};
 use serde_json::{Map, Value, json};
 
@@ -20,9 +20,17 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
     for listing in &found {
         states.push(state(Arc::clone(&fs), &listing.path, &listing.description).at(&listing.path)?);
     }
+    // The newest one that verifies: what to open after a disaster.
+    let valid = if found.is_empty() { None } else { latest_valid(&fs, &args.path).at(&args.path)?.found };
+    let is_valid = |l: &CheckpointListing| valid.as_ref().is_some_and(|v| v.path == l.path);
     let mut out = Out::new();
     if args.json {
-        out.json(&found.iter().zip(&states).map(|(l, state)| to_json(l, state)).collect::<Vec<_>>())?;
+        let rows = found.iter().zip(&states).map(|(l, state)| {
+            let mut row = to_json(l, state);
+            row["newest_valid"] = json!(is_valid(l));
+            row
+        });
+        out.json(&rows.collect::<Vec<_>>())?;
     } else if found.is_empty() {
         out.line(format_args!("no checkpoints in {}", args.path.display()))?;
     } else {
@@ -35,10 +43,14 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
             let files = d.table_files + d.blob_files + d.log_segments;
             let (created, seqno, size) = (utc(d.created_unix_ms), d.seqno.get(), bytes(d.bytes_total));
             let state = state_text(d, state, false);
+            let mark = if is_valid(listing) { "  (newest valid)" } else { "" };
             out.line(format_args!(
-                "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}",
+                "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}{mark}",
                 listing.path.display()
             ))?;
+        }
+        if valid.is_none() {
+            out.line("none of them verifies: `cairn verify PATH` says what is wrong with each")?;
         }
     }
     out.flush()?;

@@ -13,6 +13,7 @@ mod load;
 mod man;
 mod open;
 mod read;
+mod schedule;
 mod sst;
 mod stats;
 mod verify;
@@ -39,10 +40,12 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Demo(a) => demo::run(&a),
         Command::Checkpoint(a) => match &a.command {
             Some(CheckpointCommand::Delete(d)) => checkpoint_delete::run(d),
+            Some(CheckpointCommand::Prune(p)) => checkpoint::prune(p),
             None => checkpoint::run(&a),
         },
         Command::Verify(a) => verify::run(&a),
         Command::List(a) => list::run(&a),
+        Command::Schedule(a) => schedule::run(&a),
         Command::Backup(a) => backup::run(a),
         Command::Dump(a) => dump::run(&a),
         Command::Load(a) => load::run(&a),
@@ -62,11 +65,13 @@ pub fn name(command: &Command) -> &'static str {
         Command::Demo(_) => "demo",
         Command::Checkpoint(a) => match a.command {
             Some(CheckpointCommand::Delete(_)) => "checkpoint delete",
+            Some(CheckpointCommand::Prune(_)) => "checkpoint prune",
             None => "checkpoint",
         },
         Command::Verify(_) => "verify",
         Command::Info(_) => "info",
         Command::List(_) => "list",
+        Command::Schedule(_) => "schedule",
         Command::Get(_) => "get",
         Command::Put(_) => "put",
         Command::Delete(_) => "delete",
