@@ -433,10 +433,11 @@ fn resolve<'a>(
     point: RestorePoint,
 ) -> Result<Plan<'a>> {
     let describe = || {
+        let covered = |b: &Manifest| runs.iter().any(|r| r.after <= b.seqno && b.seqno <= r.end);
         let ranges: Vec<String> = runs
             .iter()
             .filter_map(|r| bases.in_run(r).next().map(|b| format!("{}..={}", b.seqno, r.end)))
-            .chain(bases.0.iter().map(|b| format!("{}", b.seqno)))
+            .chain(bases.0.iter().filter(|b| !covered(b)).map(|b| format!("{}", b.seqno)))
             .collect();
         if ranges.is_empty() { "nothing".to_string() } else { ranges.join(", ") }
     };
@@ -464,7 +465,9 @@ fn resolve<'a>(
                     let until = link.until.unwrap_or(link.after);
                     if wanted >= until {
                         Some((until, None))
-                    } else if best.is_some_and(|(s, _)| s > link.after) {
+                    } else if link.after == SeqNo(0) || best.is_some_and(|(s, _)| s > link.after) {
+                        // Before the archive began (its opening record), or
+                        // a base inside the gap: the bases decide.
                         None
                     } else {
                         return Err(Error::invalid(format!(
