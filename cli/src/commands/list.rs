@@ -42,10 +42,12 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
             let d = &listing.description;
             let files = d.table_files + d.blob_files + d.log_segments;
             let (created, seqno, size) = (utc(d.created_unix_ms), d.seqno.get(), bytes(d.bytes_total));
-            let state = state_text(d, state, false);
-            let mark = if is_valid(listing) { "  (newest valid)" } else { "" };
+            let mut state = state_text(d, state, false);
+            if is_valid(listing) {
+                state.push_str(", newest valid");
+            }
             out.line(format_args!(
-                "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}{mark}",
+                "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}",
                 listing.path.display()
             ))?;
         }
