@@ -63,8 +63,12 @@ pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<CheckpointListing>> {
             continue;
         }
         let path = dir.join(&entry.name);
-        if let Some(description) = describe(fs, &path)? {
-            found.push(CheckpointListing { path, description });
+        match describe(fs, &path) {
+            Ok(Some(description)) => found.push(CheckpointListing { path, description }),
+            Ok(None) => {}
+            // Removed since the directory was read (a prune renames it away first).
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
         }
     }
     found.sort_by(|a, b| {

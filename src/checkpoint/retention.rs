@@ -91,13 +91,20 @@ pub fn latest_valid(fs: &Arc<dyn Fs>, dir: &Path) -> Result<LatestValid> {
         let path = dir.join(&entry.name);
         match describe(&**fs, &path) {
             Ok(Some(description)) => found.push((path, description)),
+            // Removed since the directory was read.
             Ok(None) => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => out.skipped.push(SkippedCheckpoint { path, reason: e.to_string() }),
         }
     }
     found.sort_by(|a, b| (b.1.created_unix_ms, b.1.seqno, &b.0).cmp(&(a.1.created_unix_ms, a.1.seqno, &a.0)));
     for (path, description) in found {
-        let report = verify(fs, &path)?;
+        let report = match verify(fs, &path) {
+            Ok(report) => report,
+            // Removed (pruned) meanwhile: not a candidate any more.
+            Err(e) if e.is_not_found() && !fs.exists(&path)? => continue,
+            Err(e) => return Err(e),
+        };
         if report.is_ok() {
             out.found = Some(ValidCheckpoint { seqno: description.seqno, path, description });
             return Ok(out);
