@@ -3,7 +3,7 @@
 //! must be whole commits, each valid by the rules recovery applies
 //! (`docs/FORMAT.md`, "Recovery"), with nothing after the last one.
 
-use super::scan::{Body, CommitPoint, scan_after};
+use super::scan::{Body, CommitPoint, Scan, scan_after};
 
 /// Bytes of one segment: log addresses `start..start + bytes.len()`.
 #[derive(Clone, Copy, Debug)]
@@ -44,12 +44,7 @@ pub fn check_committed_run(
     page_size: u64,
     after_seqno: u64,
 ) -> Result<CommittedRun, RunDamage> {
-    let bodies: Vec<Body<'_>> = pieces.iter().map(|p| Body { start: p.start, bytes: p.bytes }).collect();
-    let scan = scan_after(&bodies, page_size, after_seqno).map_err(|d| RunDamage {
-        piece: d.index,
-        offset: d.offset,
-        what: d.what,
-    })?;
+    let scan = scan_pieces(pieces, page_size, after_seqno)?;
     let last = pieces.len().checked_sub(1);
     let end = last.map(|i| (i, pieces[i].start + pieces[i].bytes.len() as u64));
     if let Some(at) = scan.tail_at {
@@ -65,20 +60,29 @@ pub fn check_committed_run(
             return Err(RunDamage { piece, offset: 0, what });
         }
     }
-    let records = scan.accepted.iter().map(|&(index, offset, _)| (index, offset)).collect();
-    Ok(CommittedRun { commits: scan.points, records })
+    Ok(run_of(scan))
 }
 
 /// The whole commits at the start of `pieces` (as [`check_committed_run`]
 /// checks them), which may end in part of a commit: what a reader of a
 /// prefix of the durable log finds. Empty when no commit is whole.
 pub fn committed_prefix(pieces: &[LogPiece<'_>], page_size: u64, after_seqno: u64) -> Result<CommittedRun, RunDamage> {
+    let scan = scan_pieces(pieces, page_size, after_seqno)?;
+    Ok(run_of(scan))
+}
+
+/// The recovery scan of `pieces` as log bodies, its damage named by piece.
+fn scan_pieces(pieces: &[LogPiece<'_>], page_size: u64, after_seqno: u64) -> Result<Scan, RunDamage> {
     let bodies: Vec<Body<'_>> = pieces.iter().map(|p| Body { start: p.start, bytes: p.bytes }).collect();
-    let scan = scan_after(&bodies, page_size, after_seqno).map_err(|d| RunDamage {
+    scan_after(&bodies, page_size, after_seqno).map_err(|d| RunDamage {
         piece: d.index,
         offset: d.offset,
         what: d.what,
-    })?;
+    })
+}
+
+/// The commits and key records a scan accepted.
+fn run_of(scan: Scan) -> CommittedRun {
     let records = scan.accepted.iter().map(|&(index, offset, _)| (index, offset)).collect();
-    Ok(CommittedRun { commits: scan.points, records })
+    CommittedRun { commits: scan.points, records }
 }
