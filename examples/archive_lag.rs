@@ -10,16 +10,20 @@
 //!     (bucket `CAIRNDB_TEST_S3_BUCKET`, default `cairndb-test`) when built
 //!     with `--features s3` and that is set. Target: p99 <= interval + 1 s.
 //! (b) **Writer throughput** with archiving on and off: the same writer,
-//!     `THROUGHPUT_OPS` puts each run into a fresh database, runs
-//!     interleaved (off, on, off, on, ...), median and spread of three.
-//!     Target: on >= 90% of off.
+//!     `THROUGHPUT_OPS` puts (about 1 GB of log; `CAIRNDB_BENCH_OPS`
+//!     overrides) each run into a fresh database, runs interleaved (off,
+//!     on, off, on, ...), median and spread of three. Each run also says
+//!     how long the writer stalled on flushes, the CPU each background
+//!     thread used, and how far the archive was behind when the writer
+//!     ended. Target: on >= 90% of off.
 //! (c) **Restore speed**: a base backup, then ~`CAIRNDB_BENCH_LOG_MB` MiB
 //!     (default 1024) of archived log after it; `restore_to(Latest)`
 //!     timed, in MiB/s of archived log replayed.
 //!
 //! `cargo run --release --features s3 --example archive_lag [DIR]` (DIR:
 //! where to work, default a temporary directory under /var/tmp, removed
-//! afterwards). A few minutes. The machine is shared: expect spread.
+//! afterwards; `CAIRNDB_BENCH_PARTS=b` runs only part (b), and so on). A
+//! few minutes. The machine is shared: expect spread.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,8 +39,10 @@ use cairndb::{Config, Db, SeqNo};
 const LAG_RUN: Duration = Duration::from_secs(15);
 /// How often a lag probe commits.
 const PROBE_EVERY: Duration = Duration::from_millis(50);
-/// Puts per throughput run.
-const THROUGHPUT_OPS: u64 = 2_000_000;
+/// Puts per throughput run (`CAIRNDB_BENCH_OPS` overrides): long enough
+/// (about 1 GB of log) that an archive cannot hide its work by running
+/// behind and catching up after the writer stops.
+const THROUGHPUT_OPS: u64 = 6_000_000;
 const ROUNDS: usize = 3;
 
 fn key(i: u64) -> [u8; 16] {
@@ -166,30 +172,77 @@ fn lag(work: &Path, name: &str, store: Arc<dyn BackupStore>) {
 }
 
 /// (b): ops/s of one writer putting `THROUGHPUT_OPS` keys, archiving or not.
-fn throughput_run(work: &Path, round: usize, archiving: bool) -> f64 {
+fn throughput_run(work: &Path, round: usize, archiving: bool, ops: u64) -> f64 {
     let name = format!("tp-{round}-{archiving}");
     let db = open_db(&work.join(&name));
     let engine = BackupEngine::new(dir_store(&work.join(format!("{name}-store"))));
     let archive = archiving.then(|| engine.archive(&db, ArchiveOptions::default()).expect("start the archive"));
     let started = Instant::now();
-    for i in 0..THROUGHPUT_OPS {
+    for i in 0..ops {
         db.put(key(i), value(i)).expect("put");
     }
     let took = started.elapsed();
+    let cpu = threads_cpu();
+    let cpu_of = |name: &str| cpu.iter().filter(|(n, _)| n == name).map(|(_, s)| s).sum::<f64>();
+    let mut archived = String::new();
     if let Some(archive) = archive {
-        archive.stop().expect("stop the archive");
+        let behind = archive.stats().unshipped_bytes;
+        let seqno = db.persist().expect("persist");
+        let synced = Instant::now();
+        assert!(archive.sync().expect("sync the archive") >= seqno);
+        let caught_up = synced.elapsed();
+        let stats = archive.stop().expect("stop the archive");
+        archived = format!(
+            "; archive CPU {:.2} s, {:.0} MiB shipped, {:.0} MiB behind when the writer ended, in the store {:.2} s \
+             later",
+            cpu_of("cairndb-archive"),
+            stats.bytes_shipped as f64 / f64::from(1 << 20),
+            behind as f64 / f64::from(1 << 20),
+            caught_up.as_secs_f64()
+        );
     }
+    let stats = db.stats();
+    report(&format!(
+        "    run {round} archive {}: {:.0} ops/s; writer stalled {:.2} s; CPU s: flush {:.2}, compact {:.2}, persist \
+         {:.2}{archived}",
+        if archiving { "on " } else { "off" },
+        ops as f64 / took.as_secs_f64(),
+        stats.write_stall_micros as f64 / 1e6,
+        cpu_of("cairn-flush"),
+        cpu_of("cairn-compact"),
+        cpu_of("cairn-persist"),
+    ));
     drop(db);
     let _ = std::fs::remove_dir_all(work.join(&name));
     let _ = std::fs::remove_dir_all(work.join(format!("{name}-store")));
-    THROUGHPUT_OPS as f64 / took.as_secs_f64()
+    ops as f64 / took.as_secs_f64()
+}
+
+/// CPU seconds each live thread of this process has used, by name (from
+/// `/proc/self/task`; empty where there is none).
+fn threads_cpu() -> Vec<(String, f64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    // Clock ticks per second: 100 on Linux unless the kernel says otherwise.
+    const TICKS: f64 = 100.0;
+    tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?.trim().to_string();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some((name, ticks / TICKS))
+        })
+        .collect()
 }
 
 fn throughput(work: &Path) {
+    let ops = std::env::var("CAIRNDB_BENCH_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(THROUGHPUT_OPS);
     let (mut off, mut on) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        off.push(throughput_run(work, round, false));
-        on.push(throughput_run(work, round, true));
+        off.push(throughput_run(work, round, false, ops));
+        on.push(throughput_run(work, round, true, ops));
     }
     let spread = |xs: &[f64]| {
         let (lo, hi) = (xs.iter().copied().fold(f64::MAX, f64::min), xs.iter().copied().fold(0.0, f64::max));
@@ -248,14 +301,22 @@ fn main() {
     };
     std::fs::create_dir_all(&work).expect("create the work directory");
     let log_mib = std::env::var("CAIRNDB_BENCH_LOG_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(1024);
+    // Which parts to run: `CAIRNDB_BENCH_PARTS=b` runs only (b); default all.
+    let parts = std::env::var("CAIRNDB_BENCH_PARTS").unwrap_or_else(|_| "abc".into());
     report(&format!("working in {} (16-byte keys, 100-byte values)", work.display()));
-    lag(&work, "dir", dir_store(&work.join("lag-dir-store")));
-    let prefix = format!("archive-lag-{}", std::process::id());
-    if let Some(store) = s3_store(&prefix) {
-        lag(&work, "s3", store);
-    } else {
-        report("(a) lag to s3: skipped (set CAIRNDB_TEST_S3_ENDPOINT and build with --features s3)");
+    if parts.contains('a') {
+        lag(&work, "dir", dir_store(&work.join("lag-dir-store")));
+        let prefix = format!("archive-lag-{}", std::process::id());
+        if let Some(store) = s3_store(&prefix) {
+            lag(&work, "s3", store);
+        } else {
+            report("(a) lag to s3: skipped (set CAIRNDB_TEST_S3_ENDPOINT and build with --features s3)");
+        }
     }
-    throughput(&work);
-    restore(&work, log_mib);
+    if parts.contains('b') {
+        throughput(&work);
+    }
+    if parts.contains('c') {
+        restore(&work, log_mib);
+    }
 }

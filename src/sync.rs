@@ -43,3 +43,17 @@ impl CondvarExt for Condvar {
         self.wait_timeout(guard, timeout).unwrap_or_else(PoisonError::into_inner).0
     }
 }
+
+/// Lowers the calling thread's scheduling priority to `nice` (0 to 19,
+/// higher yields more; Linux's per-thread nice value), so background work
+/// takes the CPU the threads writers wait on leave over. Best effort: where
+/// the system refuses, the thread runs at its old priority, and says so.
+pub(crate) fn set_thread_nice(nice: u8) {
+    if nice == 0 {
+        return;
+    }
+    let nice = i32::from(nice.min(19));
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        log::debug!("could not set the nice value of this thread to {nice}: {e}");
+    }
+}

@@ -22,14 +22,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::chunk::{
-    ChunkHeader, GAP_CHUNK_BYTES, HEADER_BYTES, Piece, chunk_key, encode_gap, encode_log, parse_chunk_key,
-    timeline_prefix,
+    ChunkHeader, GAP_CHUNK_BYTES, HEADER_BYTES, LogChunkBuffer, chunk_key, encode_gap, parse_chunk_key, timeline_prefix,
 };
 use super::clock::now_unix_us;
 use super::engine::BackupEngine;
-use super::store::BackupStore;
+use super::store::{BackupStore, Source};
 use crate::db::{Db, LogStart, LogTap};
-use crate::hlog::{LogPiece, SegmentInfo, committed_prefix, record};
+use crate::hlog::{SegmentInfo, committed_prefix, record};
 use crate::sync::MutexExt;
 use crate::version::DbIdentity;
 use crate::{Error, LogAddress, Result, SeqNo};
@@ -40,11 +39,17 @@ pub struct ArchiveOptions {
     pub(crate) interval: Duration,
     pub(crate) chunk_bytes: u64,
     pub(crate) max_unshipped_bytes: u64,
+    pub(crate) nice: u8,
 }
 
 impl Default for ArchiveOptions {
     fn default() -> Self {
-        ArchiveOptions { interval: Duration::from_secs(1), chunk_bytes: 16 << 20, max_unshipped_bytes: 1 << 30 }
+        ArchiveOptions {
+            interval: Duration::from_secs(1),
+            chunk_bytes: 16 << 20,
+            max_unshipped_bytes: 1 << 30,
+            nice: 10,
+        }
     }
 }
 
@@ -71,6 +76,21 @@ impl ArchiveOptions {
     /// the archive records a gap instead.
     pub fn max_unshipped_bytes(mut self, bytes: u64) -> Self {
         self.max_unshipped_bytes = bytes;
+        self
+    }
+
+    /// The archive thread's nice value, 0 to 19 (default 10; Linux's
+    /// per-thread nice, best effort): how readily it
+    /// gives the CPU to the writers, flushes and compactions of the same
+    /// machine. Reading, checking and storing the log costs about a
+    /// quarter of a core at 100 MB/s of log; at the default it takes the
+    /// CPU they leave, which under a full-speed writer on 2 cores still
+    /// keeps the lag within about a second of the interval (see the
+    /// README's numbers), while with 0 it competes with them as an equal.
+    /// A machine busy with other work at normal priority can starve a
+    /// niced archive: then it falls behind, up to `max_unshipped_bytes`.
+    pub fn nice(mut self, nice: u8) -> Self {
+        self.nice = nice.min(19);
         self
     }
 }
@@ -232,8 +252,16 @@ impl BackupEngine {
             wake: Condvar::new(),
             attempted: Condvar::new(),
         });
-        let mut shipper =
-            Shipper { store, tap: Arc::clone(&tap), timeline, options, position, gap, shared: Arc::clone(&shared) };
+        let mut shipper = Shipper {
+            store,
+            tap: Arc::clone(&tap),
+            timeline,
+            options,
+            position,
+            gap,
+            shared: Arc::clone(&shared),
+            chunk: LogChunkBuffer::default(),
+        };
         let thread = std::thread::Builder::new()
             .name("cairndb-archive".into())
             .spawn(move || shipper.run())
@@ -429,7 +457,8 @@ fn read_record(tap: &LogTap, segments: &[SegmentInfo], start: u64, end: u64) -> 
     let Some(segment) = segments.iter().find(|s| s.start.0 <= start && end <= s.durable_end.0) else {
         return Ok(None);
     };
-    let bytes = tap.read(segment, start, end)?;
+    let mut bytes = vec![0u8; usize::try_from(end - start).map_err(|_| Error::invalid("a log range too large"))?];
+    tap.read_into(segment, start, &mut bytes)?;
     Ok(match record::decode(&bytes) {
         Ok(rec) if rec.kind == record::Kind::Commit && rec.len_bytes == bytes.len() => {
             Some((rec.seqno, u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))))
@@ -447,6 +476,8 @@ struct Shipper {
     position: Position,
     gap: Option<PendingGap>,
     shared: Arc<Shared>,
+    /// The chunk being built, its memory kept from one to the next.
+    chunk: LogChunkBuffer,
 }
 
 /// What one look at the log found to do.
@@ -457,6 +488,7 @@ enum Outcome {
 
 impl Shipper {
     fn run(&mut self) {
+        crate::sync::set_thread_nice(self.options.nice);
         let tick = (self.options.interval / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
         let mut last_ship = Instant::now();
         let mut retry_at: Option<Instant> = None;
@@ -570,7 +602,7 @@ impl Shipper {
         let lost_bytes = resume.address.0.saturating_sub(self.position.address);
         let (_, bytes) =
             encode_gap(self.timeline, self.position.after, resume.seqno, resume.address.0, lost_bytes, now_unix_us());
-        if let Err(e) = self.put(bytes) {
+        if let Err(e) = self.put(&bytes) {
             if gap.resume.is_none() {
                 self.tap.let_go();
             }
@@ -605,9 +637,9 @@ impl Shipper {
     }
 
     /// Stores `bytes` as the chunk continuing after the position, create-only.
-    fn put(&self, bytes: Vec<u8>) -> Result<()> {
+    fn put(&self, bytes: &dyn Source) -> Result<()> {
         let key = chunk_key(self.timeline, self.position.after);
-        match self.store.put_if_absent(&key, &bytes) {
+        match self.store.put_if_absent(&key, bytes) {
             Err(e) if e.is_already_exists() => Err(Error::ArchiveConflict {
                 store: self.store.location(""),
                 timeline: self.timeline,
@@ -629,19 +661,16 @@ impl Shipper {
         }
         let page_size = self.tap.page_size_bytes();
         let mut budget = self.options.chunk_bytes;
-        let (pieces, commits) = loop {
-            let pieces = self.read_pieces(&segments, durable.end.0, budget)?;
-            let read: u64 = pieces.iter().map(|p| p.bytes.len() as u64).sum();
-            let run: Vec<LogPiece<'_>> = pieces.iter().map(|p| LogPiece { start: p.from, bytes: &p.bytes }).collect();
-            let found = committed_prefix(&run, page_size, self.position.after.0).map_err(|d| {
-                let piece = &pieces[d.piece];
+        let commits = loop {
+            let read = self.read_pieces(&segments, durable.end.0, budget)?;
+            let found = committed_prefix(&self.chunk.log_pieces(), page_size, self.position.after.0).map_err(|d| {
+                let (segment, from) = self.chunk.piece_origin(d.piece);
                 Error::corruption(
                     &self.tap.path().join("log"),
                     d.offset,
                     format!(
-                        "segment {} at log address {}: {} (the archive ships nothing it cannot check)",
-                        piece.segment,
-                        piece.from + d.offset,
+                        "segment {segment} at log address {}: {} (the archive ships nothing it cannot check)",
+                        from + d.offset,
                         d.what
                     ),
                 )
@@ -659,13 +688,16 @@ impl Shipper {
                 budget = budget.saturating_mul(2);
                 continue;
             }
-            let commits = found.commits[..fit].to_vec();
-            break (cut_pieces(pieces, commits.last().expect("at least one").end), commits);
+            let mut commits = found.commits;
+            commits.truncate(fit);
+            break commits;
         };
         let last = *commits.last().expect("at least one");
-        let (_, bytes) = encode_log(self.timeline, self.position.after, page_size, &pieces, &commits);
-        self.put(bytes)?;
-        let shipped_bytes: u64 = pieces.iter().map(|p| p.bytes.len() as u64).sum();
+        self.chunk.seal(self.timeline, self.position.after, page_size, &commits);
+        let shipped_bytes = self.chunk.log_bytes();
+        let stored = self.put(&self.chunk.sealed());
+        self.chunk.shrink_to(usize::try_from(self.options.chunk_bytes).unwrap_or(usize::MAX));
+        stored?;
         self.position = Position { after: SeqNo(last.seqno), address: last.end };
         self.tap.shipped_to(LogAddress(last.end));
         let lag = last.time_us.map(|t| Duration::from_micros(now_unix_us().saturating_sub(t)));
@@ -678,10 +710,11 @@ impl Shipper {
         Ok(Outcome::Shipped)
     }
 
-    /// The durable log from the position up to `end`, about `budget`
-    /// bytes of it, one piece per segment.
-    fn read_pieces(&self, segments: &[SegmentInfo], end: u64, budget: u64) -> Result<Vec<Piece>> {
-        let mut pieces = Vec::new();
+    /// Reads the durable log from the position up to `end`, about
+    /// `budget` bytes of it, into the chunk buffer, one piece per segment;
+    /// returns the bytes read.
+    fn read_pieces(&mut self, segments: &[SegmentInfo], end: u64, budget: u64) -> Result<u64> {
+        self.chunk.clear();
         let mut left = budget;
         for segment in segments {
             if left == 0 {
@@ -692,25 +725,11 @@ impl Shipper {
             if from >= to {
                 continue;
             }
-            let bytes = self.tap.read(segment, from, to)?;
+            let len = usize::try_from(to - from).map_err(|_| Error::invalid("a log range too large"))?;
+            let room = self.chunk.add_piece(segment.number, segment.start.0, from, len);
+            self.tap.read_into(segment, from, room)?;
             left -= to - from;
-            pieces.push(Piece { segment: segment.number, segment_start: segment.start.0, from, bytes });
         }
-        Ok(pieces)
+        Ok(budget - left)
     }
-}
-
-/// `pieces` cut at log address `end` (a commit's end).
-fn cut_pieces(pieces: Vec<Piece>, end: u64) -> Vec<Piece> {
-    let mut out = Vec::new();
-    for mut piece in pieces {
-        if piece.from >= end {
-            break;
-        }
-        if piece.to() > end {
-            piece.bytes.truncate((end - piece.from) as usize);
-        }
-        out.push(piece);
-    }
-    out
 }

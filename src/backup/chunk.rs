@@ -16,8 +16,12 @@
 //! Every chunk is written create-only: two archivers of one timeline in
 //! one store cannot both continue it after the same commit.
 
+use std::cell::RefCell;
 use std::path::Path;
 
+use xxhash_rust::xxh3::Xxh3;
+
+use super::store::Source;
 use crate::hlog::{CommitPoint, LogPiece, check_committed_run};
 use crate::version::DbIdentity;
 use crate::wire::{Cursor, checksum, put_u64};
@@ -204,8 +208,8 @@ impl ChunkHeader {
     }
 }
 
-/// A log chunk of `pieces` (whole commits after `after`, checked here as
-/// the restore will check them), encoded; and its header.
+/// A log chunk of `pieces` (whole commits after `after`, checked by the
+/// caller as the restore will check them), encoded; and its header.
 pub(crate) fn encode_log(
     timeline: DbIdentity,
     after: SeqNo,
@@ -213,28 +217,207 @@ pub(crate) fn encode_log(
     pieces: &[Piece],
     commits: &[CommitPoint],
 ) -> (ChunkHeader, Vec<u8>) {
-    let (first, last) = (commits.first().expect("a chunk has commits"), commits.last().expect("a chunk has commits"));
-    let header = ChunkHeader {
-        timeline,
-        after,
-        last: SeqNo(last.seqno),
-        first_time_us: first.time_us.unwrap_or(0),
-        last_time_us: last.time_us.unwrap_or(0).max(first.time_us.unwrap_or(0)),
-        page_size_or_lost: page_size,
-        pieces: pieces.len() as u64,
-        last_commit: (last.start, last.end, last.checksum),
-        is_gap: false,
-    };
-    let mut out = header.encode();
+    let mut chunk = LogChunkBuffer::default();
     for piece in pieces {
-        for v in [piece.segment, piece.segment_start, piece.from, piece.bytes.len() as u64] {
-            put_u64(&mut out, v);
-        }
-        out.extend_from_slice(&piece.bytes);
+        chunk
+            .add_piece(piece.segment, piece.segment_start, piece.from, piece.bytes.len())
+            .copy_from_slice(&piece.bytes);
     }
-    let sum = checksum(&out);
-    put_u64(&mut out, sum);
-    (header, out)
+    let header = chunk.seal(timeline, after, page_size, commits);
+    (header, chunk.sealed().to_vec())
+}
+
+/// A log chunk built in place, reused from one shipment to the next: the
+/// log bytes are read straight into the buffer the store is handed, so
+/// shipping copies each byte once and allocates nothing once warm.
+#[derive(Debug, Default)]
+pub(crate) struct LogChunkBuffer {
+    /// Room for the header, then each piece's header and bytes; once
+    /// sealed, the whole chunk. Never shrinks (but see
+    /// [`LogChunkBuffer::shrink_to`]): what lies past `used` is left
+    /// from earlier chunks, and overwritten before it is used.
+    buf: Vec<u8>,
+    /// Bytes of `buf` in use.
+    used: usize,
+    pieces: Vec<PieceSpan>,
+}
+
+/// Where one piece lies in a [`LogChunkBuffer`].
+#[derive(Clone, Copy, Debug)]
+struct PieceSpan {
+    segment: u64,
+    segment_start: u64,
+    from: u64,
+    /// Offset of the piece's bytes (just after its header).
+    at: usize,
+    len: usize,
+}
+
+impl LogChunkBuffer {
+    /// Empties the buffer for the next chunk (keeping its memory).
+    pub(crate) fn clear(&mut self) {
+        self.used = HEADER_BYTES;
+        self.pieces.clear();
+    }
+
+    /// Makes `buf` at least `len` long.
+    fn grow_to(&mut self, len: usize) {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+    }
+
+    /// Room for the next piece: `len` bytes of segment `segment` (which
+    /// starts at log address `segment_start`) from log address `from`,
+    /// for the caller to fill.
+    pub(crate) fn add_piece(&mut self, segment: u64, segment_start: u64, from: u64, len: usize) -> &mut [u8] {
+        if self.used < HEADER_BYTES {
+            self.clear();
+        }
+        let at = self.used + PIECE_HEADER_BYTES;
+        self.used = at + len;
+        self.grow_to(self.used);
+        self.pieces.push(PieceSpan { segment, segment_start, from, at, len });
+        &mut self.buf[at..self.used]
+    }
+
+    /// The pieces added so far, as log.
+    pub(crate) fn log_pieces(&self) -> Vec<LogPiece<'_>> {
+        self.pieces.iter().map(|p| LogPiece { start: p.from, bytes: &self.buf[p.at..p.at + p.len] }).collect()
+    }
+
+    /// Segment number and first address of piece `index`.
+    pub(crate) fn piece_origin(&self, index: usize) -> (u64, u64) {
+        let piece = &self.pieces[index];
+        (piece.segment, piece.from)
+    }
+
+    /// Cuts the pieces at the end of the last of `commits` (whole commits
+    /// after `after`, which the pieces hold from their start) and makes
+    /// the buffer the chunk: header and piece headers (the checksum comes
+    /// as [`LogChunkBuffer::sealed`] is read). Returns the header.
+    pub(crate) fn seal(
+        &mut self,
+        timeline: DbIdentity,
+        after: SeqNo,
+        page_size: u64,
+        commits: &[CommitPoint],
+    ) -> ChunkHeader {
+        let (first, last) =
+            (commits.first().expect("a chunk has commits"), commits.last().expect("a chunk has commits"));
+        let end = last.end;
+        let kept = self.pieces.iter().take_while(|p| p.from < end).count();
+        self.pieces.truncate(kept);
+        let tail = self.pieces.last_mut().expect("the commits lie in the pieces");
+        tail.len = tail.len.min(usize::try_from(end - tail.from).expect("within the piece"));
+        self.used = tail.at + tail.len;
+        for piece in &self.pieces {
+            let mut fields = Vec::with_capacity(PIECE_HEADER_BYTES);
+            for v in [piece.segment, piece.segment_start, piece.from, piece.len as u64] {
+                put_u64(&mut fields, v);
+            }
+            self.buf[piece.at - PIECE_HEADER_BYTES..piece.at].copy_from_slice(&fields);
+        }
+        let header = ChunkHeader {
+            timeline,
+            after,
+            last: SeqNo(last.seqno),
+            first_time_us: first.time_us.unwrap_or(0),
+            last_time_us: last.time_us.unwrap_or(0).max(first.time_us.unwrap_or(0)),
+            page_size_or_lost: page_size,
+            pieces: self.pieces.len() as u64,
+            last_commit: (last.start, last.end, last.checksum),
+            is_gap: false,
+        };
+        self.buf[..HEADER_BYTES].copy_from_slice(&header.encode());
+        header
+    }
+
+    /// The sealed chunk, to hand to a store.
+    pub(crate) fn sealed(&self) -> SealedChunk<'_> {
+        SealedChunk { body: &self.buf[..self.used], hashed: RefCell::new((Xxh3::new(), 0)) }
+    }
+
+    /// Log bytes in the pieces.
+    pub(crate) fn log_bytes(&self) -> u64 {
+        self.pieces.iter().map(|p| p.len as u64).sum()
+    }
+
+    /// Gives back memory a rare huge commit made it take, keeping about
+    /// `keep` bytes for the next chunk.
+    pub(crate) fn shrink_to(&mut self, keep: usize) {
+        if self.buf.len() > keep.saturating_mul(2) {
+            *self = LogChunkBuffer::default();
+        }
+    }
+}
+
+/// A sealed log chunk as a store reads it: the body, then its checksum,
+/// which is computed as the body is read. A store reads an object front to
+/// back in slices, so each slice is hashed while it is in cache, on its way
+/// to the store: the checksum costs no pass of its own over a chunk larger
+/// than the caches.
+pub(crate) struct SealedChunk<'a> {
+    /// Everything before the checksum.
+    body: &'a [u8],
+    /// The hash of `body[..n]`, and `n`.
+    hashed: RefCell<(Xxh3, usize)>,
+}
+
+impl SealedChunk<'_> {
+    /// The checksum of `body[..to]` hashed so far, extended to `to`.
+    fn hash_to(&self, to: usize) {
+        let mut hashed = self.hashed.borrow_mut();
+        let (hasher, done) = &mut *hashed;
+        if *done < to {
+            hasher.update(&self.body[*done..to]);
+            *done = to;
+        }
+    }
+
+    /// The trailing checksum.
+    fn checksum(&self) -> [u8; 8] {
+        self.hash_to(self.body.len());
+        self.hashed.borrow().0.digest().to_le_bytes()
+    }
+
+    /// The whole chunk.
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 8);
+        out.extend_from_slice(self.body);
+        out.extend_from_slice(&self.checksum());
+        out
+    }
+}
+
+impl Source for SealedChunk<'_> {
+    fn len_bytes(&self) -> u64 {
+        self.body.len() as u64 + 8
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let body_len = self.body.len();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        if start < body_len {
+            let n = buf.len().min(body_len - start);
+            // A read past the hashed part hashes what comes before it
+            // first (at most once: the hash only moves forward).
+            self.hash_to(start);
+            buf[..n].copy_from_slice(&self.body[start..start + n]);
+            let mut hashed = self.hashed.borrow_mut();
+            let (hasher, done) = &mut *hashed;
+            if *done < start + n {
+                hasher.update(&buf[*done - start..n]);
+                *done = start + n;
+            }
+            return Ok(n);
+        }
+        let trailer = self.checksum();
+        let at = (start - body_len).min(8);
+        let n = buf.len().min(8 - at);
+        buf[..n].copy_from_slice(&trailer[at..at + n]);
+        Ok(n)
+    }
 }
 
 /// A gap record: the history after `after` is lost up to `resume`, which
@@ -357,6 +540,86 @@ mod tests {
         assert!(chunk_key(timeline(), SeqNo(9)) < chunk_key(timeline(), SeqNo(10)));
         for bad in ["archive/x/00000000000000000042.chunk", "archive/5b2e9c0d4a7f4e1b8c3d2a1f0e9d8c7b-3/42.chunk"] {
             assert_eq!(parse_chunk_key(bad), None, "{bad}");
+        }
+    }
+
+    /// Pieces of made-up log bytes (the buffer does not read them) and a
+    /// commit ending `cut` bytes into the last piece.
+    fn fill(chunk: &mut LogChunkBuffer, lens: &[usize], seed: u8, cut: usize) -> Vec<CommitPoint> {
+        chunk.clear();
+        let mut from = 4096;
+        for (i, &len) in lens.iter().enumerate() {
+            let room = chunk.add_piece(7 + i as u64, from, from, len);
+            for (j, b) in room.iter_mut().enumerate() {
+                *b = (j as u8).wrapping_mul(31).wrapping_add(seed);
+            }
+            from += len as u64;
+        }
+        let end = from - (lens.last().copied().unwrap_or(0) - cut) as u64;
+        vec![CommitPoint { start: end - 48, end, seqno: 99, time_us: Some(5), checksum: 77 }]
+    }
+
+    #[test]
+    fn a_reused_buffer_builds_what_a_fresh_one_does() {
+        let mut reused = LogChunkBuffer::default();
+        fill(&mut reused, &[300_000, 200_000], 1, 150_000);
+        reused.seal(
+            timeline(),
+            SeqNo(3),
+            4096,
+            &[CommitPoint { start: 4096, end: 4096 + 400_000, seqno: 50, time_us: None, checksum: 1 }],
+        );
+        for (lens, cut) in [(&[1000usize, 2000][..], 1000), (&[64][..], 64), (&[5000, 6000, 7000][..], 1)] {
+            let commits = fill(&mut reused, lens, 9, cut);
+            let header = reused.seal(timeline(), SeqNo(3), 4096, &commits);
+            let mut fresh = LogChunkBuffer::default();
+            fill(&mut fresh, lens, 9, cut);
+            assert_eq!(fresh.seal(timeline(), SeqNo(3), 4096, &commits), header);
+            assert_eq!(reused.sealed().to_vec(), fresh.sealed().to_vec(), "pieces {lens:?}");
+            let expected_log: usize = lens[..lens.len() - 1].iter().sum::<usize>() + cut;
+            assert_eq!(reused.log_bytes(), expected_log as u64);
+            let bytes = reused.sealed().to_vec();
+            assert_eq!(checksum(&bytes[..bytes.len() - 8]).to_le_bytes(), bytes[bytes.len() - 8..]);
+        }
+    }
+
+    #[test]
+    fn a_sealed_chunk_reads_the_same_in_any_order_and_slicing() {
+        let mut chunk = LogChunkBuffer::default();
+        let commits = fill(&mut chunk, &[10_000, 7_000], 4, 3_333);
+        chunk.seal(timeline(), SeqNo(1), 4096, &commits);
+        let whole = chunk.sealed().to_vec();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..50 {
+            let source = chunk.sealed();
+            assert_eq!(source.len_bytes(), whole.len() as u64);
+            let mut out = vec![0u8; whole.len()];
+            // Slices of random sizes, front to back in the even rounds and
+            // in a random order in the odd ones.
+            let mut slices = Vec::new();
+            let mut at = 0;
+            while at < whole.len() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let n = (x % 4000) as usize + 1;
+                slices.push((at, n.min(whole.len() - at)));
+                at += n;
+            }
+            if round % 2 == 1 {
+                slices.sort_by_key(|&(at, _)| (at as u64).wrapping_mul(x) % 1009);
+            }
+            for (at, n) in slices {
+                let got = source.read_at(&mut out[at..at + n], at as u64).unwrap();
+                assert!(got > 0 && got <= n);
+                if got < n {
+                    // A short read (never past the body): read the rest.
+                    crate::backup::store::read_exact(&source, &mut out[at + got..at + n], (at + got) as u64, "t")
+                        .unwrap();
+                }
+            }
+            assert_eq!(out, whole, "round {round}");
+            assert_eq!(source.read_at(&mut [0u8; 4], whole.len() as u64).unwrap(), 0, "nothing past the end");
         }
     }
 

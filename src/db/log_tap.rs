@@ -124,9 +124,10 @@ impl LogTap {
         self.inner.hlog.page_size_bytes()
     }
 
-    /// Reads the durable bytes of `segment` at log addresses `from..to`.
-    pub(crate) fn read(&self, segment: &SegmentInfo, from: u64, to: u64) -> Result<Vec<u8>> {
-        if from < segment.start.0 || to > segment.durable_end.0 || from > to {
+    /// Reads the durable bytes of `segment` from log address `from` into `out`.
+    pub(crate) fn read_into(&self, segment: &SegmentInfo, from: u64, out: &mut [u8]) -> Result<()> {
+        let to = from.saturating_add(out.len() as u64);
+        if from < segment.start.0 || to > segment.durable_end.0 {
             return Err(Error::invalid(format!(
                 "log addresses {from}..{to} are not durable in segment {} ({}..{})",
                 segment.number, segment.start, segment.durable_end
@@ -134,9 +135,8 @@ impl LogTap {
         }
         let fs: &dyn Fs = &*self.inner.fs;
         let file = fs.open(&segment.path, OpenOptions::read())?;
-        let mut bytes = vec![0u8; usize::try_from(to - from).map_err(|_| Error::invalid("a log range too large"))?];
-        file.read_exact_at(&mut bytes, segment::HEADER_BYTES as u64 + (from - segment.start.0))?;
-        Ok(bytes)
+        file.read_exact_at(out, segment::HEADER_BYTES as u64 + (from - segment.start.0))?;
+        Ok(())
     }
 }
 

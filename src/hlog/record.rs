@@ -201,6 +201,22 @@ fn le_u64(b: &[u8]) -> u64 {
 /// Decodes the record starting at `buf[0]`. Never panics, never allocates,
 /// and reads no byte beyond `buf`.
 pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
+    decode_checked(buf, Checksum::Verify)
+}
+
+/// Whether [`decode_checked`] verifies a record's checksum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Checksum {
+    #[default]
+    Verify,
+    /// Only for records whose bytes something else proves: a key or
+    /// padding record that a commit's range hash covers. A commit record's
+    /// checksum is verified all the same.
+    SkipUnlessCommit,
+}
+
+/// [`decode`], leaving the checksum of records `checksum` says to the caller.
+pub fn decode_checked(buf: &[u8], checksum_rule: Checksum) -> Result<DecodedRecord<'_>, DecodeError> {
     if buf.len() < HEADER_BYTES {
         return Err(DecodeError::Incomplete);
     }
@@ -221,7 +237,8 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
         return Err(DecodeError::Incomplete);
     }
     let record = &buf[..record_len];
-    if checksum(record) != le_u64(&record[CHECKSUM_OFFSET..]) {
+    let verify = checksum_rule == Checksum::Verify || kind == Kind::Commit;
+    if verify && checksum(record) != le_u64(&record[CHECKSUM_OFFSET..]) {
         return Err(DecodeError::Invalid("record checksum mismatch"));
     }
     let key = &record[HEADER_BYTES..HEADER_BYTES + key_len];

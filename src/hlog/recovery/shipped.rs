@@ -3,7 +3,7 @@
 //! must be whole commits, each valid by the rules recovery applies
 //! (`docs/FORMAT.md`, "Recovery"), with nothing after the last one.
 
-use super::scan::{Body, CommitPoint, Scan, scan_after};
+use super::scan::{Body, CommitPoint, Records, Scan, scan_after};
 
 /// Bytes of one segment: log addresses `start..start + bytes.len()`.
 #[derive(Clone, Copy, Debug)]
@@ -19,9 +19,6 @@ pub struct LogPiece<'a> {
 pub struct CommittedRun {
     /// Its commits, in log order (at least one).
     pub commits: Vec<CommitPoint>,
-    /// Its key records (values and tombstones), in log order: the index of
-    /// the piece and the offset in it.
-    pub records: Vec<(usize, usize)>,
 }
 
 /// Why a run is not whole commits: in piece `piece`, at `offset`.
@@ -74,15 +71,14 @@ pub fn committed_prefix(pieces: &[LogPiece<'_>], page_size: u64, after_seqno: u6
 /// The recovery scan of `pieces` as log bodies, its damage named by piece.
 fn scan_pieces(pieces: &[LogPiece<'_>], page_size: u64, after_seqno: u64) -> Result<Scan, RunDamage> {
     let bodies: Vec<Body<'_>> = pieces.iter().map(|p| Body { start: p.start, bytes: p.bytes }).collect();
-    scan_after(&bodies, page_size, after_seqno).map_err(|d| RunDamage {
+    scan_after(&bodies, page_size, after_seqno, Records::Skip).map_err(|d| RunDamage {
         piece: d.index,
         offset: d.offset,
         what: d.what,
     })
 }
 
-/// The commits and key records a scan accepted.
+/// The commits a scan accepted.
 fn run_of(scan: Scan) -> CommittedRun {
-    let records = scan.accepted.iter().map(|&(index, offset, _)| (index, offset)).collect();
-    CommittedRun { commits: scan.points, records }
+    CommittedRun { commits: scan.points }
 }
