@@ -156,14 +156,13 @@ pub struct Cooperation(());
 /// beside it (a checkpoint, a restore): killed, it leaves that directory.
 pub fn staging_note(target: &Path) -> Registration {
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let start = cairndb::checkpoint::staging_name_start(target.file_name().unwrap_or_default(), std::process::id());
     say_on_interrupt(format!(
-        "nothing appeared at {}, but its staging directory may be left in {} as {}{name}.{}.*: the next \
+        "nothing appeared at {}, but its staging directory may be left in {} as {}*: the next \
          checkpoint or restore there removes it",
         target.display(),
         parent.display(),
-        cairndb::checkpoint::STAGING_PREFIX,
-        std::process::id()
+        start.to_string_lossy(),
     ))
 }
 

@@ -13,7 +13,7 @@ mod state;
 pub(crate) mod verify;
 
 pub use crate::schedule::ScheduleStats;
-pub use crate::staging::STAGING_PREFIX;
+pub use crate::staging::{STAGING_PREFIX, is_staging_name, staging_name_start};
 pub use delete::{DeletedCheckpoint, delete};
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
 pub(crate) use list::check_recovered_seqno;
