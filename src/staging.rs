@@ -248,9 +248,46 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
     Ok(removed)
 }
 
+/// Whether anyone is using a staging directory, as [`staging_state`] tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StagingState {
+    /// No process holds it: the leftover of a checkpoint or restore that
+    /// was killed (or of a checkpoint whose removal was), safe to remove.
+    Abandoned,
+    /// A live process holds its `LOCK`: a checkpoint or restore being
+    /// made, or a checkpoint being removed.
+    InUse,
+    /// Named like a staging directory, but without a `LOCK` and holding
+    /// files no staging directory holds then: not cairndb's, never removed.
+    Unrecognized,
+}
+
+/// Whether the staging directory `dir` is in use, or `None` when it is gone
+/// (renamed into place, or removed). Telling takes a free `LOCK` for an
+/// instant, as [`remove_leftovers`] does.
+pub(crate) fn staging_state(fs: &dyn Fs, dir: &Path) -> Result<Option<StagingState>> {
+    let lock = dir.join(DbLayout::LOCK);
+    if !fs.exists(&lock)? {
+        let entries = match fs.read_dir(dir) {
+            Err(e) if e.is_not_found() => return Ok(None),
+            other => other?,
+        };
+        // No `LOCK` yet: its creator died before locking it, or is about to.
+        let ours = entries.iter().all(|e| e.name == LOCK_NEW);
+        return Ok(Some(if ours { StagingState::Abandoned } else { StagingState::Unrecognized }));
+    }
+    match fs.lock(&lock) {
+        Ok(_held) => Ok(Some(StagingState::Abandoned)),
+        Err(Error::Locked { .. }) => Ok(Some(StagingState::InUse)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Removes the staging directory `dir` if no one is building it; returns
 /// whether it did.
-fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+pub(crate) fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
     if !fs.exists(&dir.join(DbLayout::LOCK))? {
         let removed = remove_unlocked_staging(fs, dir)?;
         if !removed && fs.exists(dir)? && !fs.exists(&dir.join(DbLayout::LOCK))? {

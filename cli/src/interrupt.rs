@@ -158,11 +158,12 @@ pub fn staging_note(target: &Path) -> Registration {
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let start = cairndb::checkpoint::staging_name_start(target.file_name().unwrap_or_default(), std::process::id());
     say_on_interrupt(format!(
-        "nothing appeared at {}, but its staging directory may be left in {} as {}*: the next \
-         checkpoint or restore there removes it",
+        "nothing appeared at {}, but its staging directory may be left in {} as {}*: `cairn gc {}` \
+         or the next checkpoint or restore there removes it",
         target.display(),
         parent.display(),
         start.to_string_lossy(),
+        parent.display(),
     ))
 }
 

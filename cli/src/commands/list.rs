@@ -1,14 +1,17 @@
 //! `cairn list DIR`: the checkpoints in a directory, newest first.
 
+use std::path::Path;
 use std::process::ExitCode;
-
 use std::sync::Arc;
 
-use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, latest_valid, list, state};
+use cairndb::checkpoint::{
+    CheckpointDescription, CheckpointListing, CheckpointState, latest_valid, leftovers, list, state,
+};
 use cairndb::fs::{Fs, StdFs};
 use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
+use crate::commands::gc::staging_dirs;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, utc};
 
@@ -55,8 +58,38 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
             out.line("none of them verifies: `cairn verify PATH` says what is wrong with each")?;
         }
     }
+    if !args.json {
+        mention_leftovers(&mut out, &*fs, &args.path)?;
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on the staging directories in `dir`, if any: the leftovers of
+/// killed checkpoints and restores (or ones under way), for `cairn gc`.
+/// Looking locks nothing; a folder that cannot be looked into says nothing.
+fn mention_leftovers(out: &mut Out, fs: &dyn Fs, dir: &Path) -> std::io::Result<()> {
+    let found = match leftovers(fs, dir) {
+        Ok(found) => found,
+        Err(e) => {
+            log::warn!("could not look for staging leftovers in {}: {e}", dir.display());
+            return Ok(());
+        }
+    };
+    if found.is_empty() {
+        return Ok(());
+    }
+    let total: u64 = found.iter().map(|l| l.bytes).sum();
+    out.field(
+        "staging",
+        format_args!(
+            "{}, {}: leftovers of killed checkpoints or restores, or ones under way; `cairn gc {}` removes \
+             those no process holds",
+            staging_dirs(found.len()),
+            bytes(total),
+            dir.display()
+        ),
+    )
 }
 
 fn to_json(listing: &CheckpointListing, state: &CheckpointState) -> Value {
