@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use cairndb::fs::{Fs as _, StdFs, remove_dir_all};
 
+use crate::escape;
 use crate::failure::Failure;
 
 /// The exit status of an interrupted command (128 + SIGINT, as shells report it).
@@ -85,8 +86,8 @@ fn end_now() -> ! {
     let mut said = Vec::new();
     for (_, path) in &plan.removals {
         match remove(path) {
-            Ok(()) => said.push(format!("removed {}", path.display())),
-            Err(e) => said.push(format!("could not remove {} ({e}); it is still there", path.display())),
+            Ok(()) => said.push(format!("removed {}", escape::path(path))),
+            Err(e) => said.push(format!("could not remove {} ({e}); it is still there", escape::path(path))),
         }
     }
     said.extend(plan.notes.iter().map(|(_, note)| note.clone()));
@@ -160,10 +161,10 @@ pub fn staging_note(target: &Path) -> Registration {
     say_on_interrupt(format!(
         "nothing appeared at {}, but its staging directory may be left in {} as {}*: `cairn gc {}` \
          or the next checkpoint or restore there removes it",
-        target.display(),
-        parent.display(),
-        start.to_string_lossy(),
-        parent.display(),
+        escape::path(target),
+        escape::path(parent),
+        escape::path(Path::new(&start)),
+        escape::path(parent),
     ))
 }
 

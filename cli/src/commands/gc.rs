@@ -9,6 +9,7 @@ use cairndb::fs::StdFs;
 use serde_json::{Value, json};
 
 use crate::args::GcArgs;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count};
 
@@ -42,7 +43,7 @@ pub fn run(args: &GcArgs) -> Result<ExitCode, Failure> {
 
 fn print_text(out: &mut Out, dir: &Path, dry_run: bool, rows: &[Row]) -> std::io::Result<()> {
     if rows.is_empty() {
-        return out.line(format_args!("no staging leftovers in {}", dir.display()));
+        return out.line(format_args!("no staging leftovers in {}", escape::path(dir)));
     }
     for row in rows {
         let (label, why) = match (row.state, row.removed) {
@@ -57,7 +58,7 @@ fn print_text(out: &mut Out, dir: &Path, dry_run: bool, rows: &[Row]) -> std::io
         let l = &row.leftover;
         out.field(
             label,
-            format_args!("{}: {}, {} ({why})", l.path.display(), count(l.files as usize, "file"), bytes(l.bytes)),
+            format_args!("{}: {}, {} ({why})", escape::path(&l.path), count(l.files as usize, "file"), bytes(l.bytes)),
         )?;
     }
     let done: Vec<_> = rows.iter().filter(|r| r.removed || (dry_run && r.state == StagingState::Abandoned)).collect();
@@ -85,10 +86,10 @@ fn state_name(state: StagingState) -> &'static str {
 fn to_json(dir: &Path, dry_run: bool, rows: &[Row]) -> Value {
     let removed: Vec<_> = rows.iter().filter(|r| r.removed).collect();
     json!({
-        "dir": dir.to_string_lossy(),
+        "dir": escape::path(dir),
         "dry_run": dry_run,
         "leftovers": rows.iter().map(|r| json!({
-            "path": r.leftover.path.to_string_lossy(),
+            "path": escape::path(&r.leftover.path),
             "state": state_name(r.state),
             "files": r.leftover.files,
             "bytes": r.leftover.bytes,
