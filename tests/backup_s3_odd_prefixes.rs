@@ -82,7 +82,7 @@ fn check_leases(engine: &BackupEngine, db: &Db) -> Result<(), String> {
 }
 
 /// Threads the characters are shared among (the server answers several at once).
-const THREADS: usize = 4;
+const THREADS: usize = 2;
 
 #[test]
 fn every_printable_ascii_character_in_a_prefix_round_trips() {

@@ -28,7 +28,7 @@ use crate::{Error, Result};
 const OS_NAMESPACE: u64 = 0;
 /// The longest path a system call takes: Linux's `PATH_MAX` (4096) counts
 /// the terminating NUL.
-pub(crate) const PATH_BYTES_MAX: usize = 4095;
+const PATH_BYTES_MAX: usize = 4095;
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
 
