@@ -2,8 +2,10 @@
 //! checking the target, creating its parent, and the staging directory
 //! beside it that the copy is built in and renamed from (`StagingGuard`).
 //!
-//! A staging directory is named `.cairn-staging.{target name}.{pid}.{n}` and
-//! holds a `LOCK` file its creator keeps locked (a real file lock, so other
+//! A staging directory is named `.cairn-staging.{target name}.{pid}.{n}`
+//! (a target name longer than [`NAME_KEPT_BYTES_MAX`] is cut and followed
+//! by `~` and a hash of the whole name, so the staging name fits wherever
+//! the target's does; see [`staging_name`]) and holds a `LOCK` file its creator keeps locked (a real file lock, so other
 //! processes see it) until the directory is renamed to its target or
 //! removed. Each checkpoint or restore into a parent first removes the leftovers of
 //! crashes there, and must never take a live one for a leftover, also in
@@ -18,7 +20,10 @@
 //!   empty directory, never anything else, and a creator that finds its
 //!   directory taken that way starts over under a fresh name.
 
+use std::ffi::{OsStr, OsString};
 use std::io;
+use std::io::Write as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,6 +33,26 @@ use crate::{Error, Result};
 
 /// Names of staging directories start with this.
 pub const STAGING_PREFIX: &str = ".cairn-staging.";
+
+/// The longest target name a staging name holds whole; a longer one is cut
+/// to [`NAME_HEAD_BYTES`] (at most) and followed by `~` and 16 hex digits of
+/// its hash.
+const NAME_KEPT_BYTES_MAX: usize = 64;
+/// How much of a longer target name a staging name keeps.
+const NAME_HEAD_BYTES: usize = 40;
+/// The longest staging name: the prefix, the kept name, `.{pid}.{n}` (a
+/// `u32` and a `u64` in decimal).
+pub(crate) const STAGING_NAME_BYTES_MAX: usize = STAGING_PREFIX.len() + NAME_KEPT_BYTES_MAX + 1 + 10 + 1 + 20;
+const _: () = assert!(NAME_HEAD_BYTES + 1 + 16 <= NAME_KEPT_BYTES_MAX);
+// Fits any file system's name limit (255 bytes on Linux's).
+const _: () = assert!(STAGING_NAME_BYTES_MAX <= 128);
+
+/// True for a name a staging directory has, in this format or the one
+/// before it (which kept the whole target name): the prefix, as bytes (a
+/// target name need not be UTF-8).
+pub fn is_staging_name(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(STAGING_PREFIX.as_bytes())
+}
 
 /// The name a staging directory's lock file is created and locked under
 /// before it becomes `LOCK`.
@@ -124,9 +149,43 @@ fn resolve(fs: &dyn Fs, path: &Path) -> Result<PathBuf> {
 /// A fresh staging directory name beside `target`.
 pub(crate) fn staging_path(target: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target.file_name().unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!("{STAGING_PREFIX}{name}.{}.{n}", std::process::id()))
+    target.with_file_name(staging_name(name, std::process::id(), n))
+}
+
+/// `.cairn-staging.{name}.{pid}.{n}`: [`staging_name_start`] and `n`.
+pub(crate) fn staging_name(name: &OsStr, pid: u32, n: u64) -> OsString {
+    let mut out = staging_name_start(name, pid).into_vec();
+    let _ = write!(out, "{n}");
+    debug_assert!(out.len() <= STAGING_NAME_BYTES_MAX);
+    OsString::from_vec(out)
+}
+
+/// How the names of the staging directories that process `pid` makes for
+/// a target named `name` begin, `.cairn-staging.{name}.{pid}.`, a counter
+/// following: the target name's bytes as they are (it need not be UTF-8),
+/// one over [`NAME_KEPT_BYTES_MAX`] bytes cut to its first
+/// [`NAME_HEAD_BYTES`] (less, to end on a whole UTF-8 character) and
+/// followed by `~` and the xxh3 of the whole name. Recognisable, and at
+/// most [`STAGING_NAME_BYTES_MAX`] bytes with the counter, however long
+/// the target's name.
+pub fn staging_name_start(name: &OsStr, pid: u32) -> OsString {
+    let name = name.as_bytes();
+    let mut out = STAGING_PREFIX.as_bytes().to_vec();
+    if name.len() <= NAME_KEPT_BYTES_MAX {
+        out.extend_from_slice(name);
+    } else {
+        let mut cut = NAME_HEAD_BYTES;
+        // A UTF-8 continuation byte (10xxxxxx) is inside a character.
+        while cut > 0 && name[cut] & 0xc0 == 0x80 {
+            cut -= 1;
+        }
+        out.extend_from_slice(&name[..cut]);
+        let _ = write!(out, "~{:016x}", xxhash_rust::xxh3::xxh3_64(name));
+    }
+    let _ = write!(out, ".{pid}.");
+    OsString::from_vec(out)
 }
 
 /// Creates a staging directory beside `target` and locks it; the lock is
@@ -173,8 +232,7 @@ fn lock_new_staging(fs: &dyn Fs, staging: &Path) -> Result<Box<dyn FsLock>> {
 pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
     let mut removed = 0;
     for entry in fs.read_dir(parent)? {
-        let is_staging = entry.name.to_str().is_some_and(|n| n.starts_with(STAGING_PREFIX));
-        if !is_staging || entry.kind != FileKind::Dir {
+        if !is_staging_name(&entry.name) || entry.kind != FileKind::Dir {
             continue;
         }
         let dir = parent.join(&entry.name);
@@ -190,9 +248,46 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
     Ok(removed)
 }
 
+/// Whether anyone is using a staging directory, as [`staging_state`] tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StagingState {
+    /// No process holds it: the leftover of a checkpoint or restore that
+    /// was killed (or of a checkpoint whose removal was), safe to remove.
+    Abandoned,
+    /// A live process holds its `LOCK`: a checkpoint or restore being
+    /// made, or a checkpoint being removed.
+    InUse,
+    /// Named like a staging directory, but without a `LOCK` and holding
+    /// files no staging directory holds then: not cairndb's, never removed.
+    Unrecognized,
+}
+
+/// Whether the staging directory `dir` is in use, or `None` when it is gone
+/// (renamed into place, or removed). Telling takes a free `LOCK` for an
+/// instant, as [`remove_leftovers`] does.
+pub(crate) fn staging_state(fs: &dyn Fs, dir: &Path) -> Result<Option<StagingState>> {
+    let lock = dir.join(DbLayout::LOCK);
+    if !fs.exists(&lock)? {
+        let entries = match fs.read_dir(dir) {
+            Err(e) if e.is_not_found() => return Ok(None),
+            other => other?,
+        };
+        // No `LOCK` yet: its creator died before locking it, or is about to.
+        let ours = entries.iter().all(|e| e.name == LOCK_NEW);
+        return Ok(Some(if ours { StagingState::Abandoned } else { StagingState::Unrecognized }));
+    }
+    match fs.lock(&lock) {
+        Ok(_held) => Ok(Some(StagingState::Abandoned)),
+        Err(Error::Locked { .. }) => Ok(Some(StagingState::InUse)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Removes the staging directory `dir` if no one is building it; returns
 /// whether it did.
-fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+pub(crate) fn remove_if_abandoned(fs: &dyn Fs, dir: &Path) -> Result<bool> {
     if !fs.exists(&dir.join(DbLayout::LOCK))? {
         let removed = remove_unlocked_staging(fs, dir)?;
         if !removed && fs.exists(dir)? && !fs.exists(&dir.join(DbLayout::LOCK))? {
@@ -419,15 +514,45 @@ mod tests {
         fs.create_dir(unnamed).unwrap();
         drop(fs.lock(&unnamed.join(LOCK_NEW)).unwrap());
         // Not ours: no LOCK, and something besides LOCK.new.
+        // A leftover of a target whose name is not UTF-8.
+        let (raw, lock) = create_staging(&fs, &Path::new("/b").join(OsStr::from_bytes(b"t\xff"))).unwrap();
+        drop(lock);
         let foreign = Path::new("/b/.cairn-staging.t5.1.1");
         fs.create_dir_all(&foreign.join("data")).unwrap();
         fs.create_dir(Path::new("/b/keep")).unwrap();
-        assert_eq!(remove_leftovers(&fs, Path::new("/b")).unwrap(), 3);
+        assert_eq!(remove_leftovers(&fs, Path::new("/b")).unwrap(), 4);
         assert!(fs.exists(&live.join(DbLayout::LOCK)).unwrap());
-        for gone in [&dead, bare, unnamed] {
+        for gone in [&dead, bare, unnamed, &raw] {
             assert!(!fs.exists(gone).unwrap(), "{}", gone.display());
         }
         assert!(fs.exists(&foreign.join("data")).unwrap() && fs.exists(Path::new("/b/keep")).unwrap());
+    }
+
+    #[test]
+    fn staging_names_are_bounded_and_recognisable() {
+        let name = |target: &[u8]| staging_name(OsStr::from_bytes(target), u32::MAX, u64::MAX);
+        assert_eq!(name(b"today"), OsStr::new(".cairn-staging.today.4294967295.18446744073709551615"));
+        let kept = [b'k'; NAME_KEPT_BYTES_MAX];
+        assert!(name(&kept).as_bytes().windows(kept.len()).any(|w| w == kept), "a name this long is kept whole");
+        let mut seen = std::collections::BTreeSet::new();
+        for len in NAME_KEPT_BYTES_MAX + 1..=255 {
+            let target = vec![b'x'; len];
+            let staging = name(&target);
+            assert!(staging.len() <= STAGING_NAME_BYTES_MAX, "{len}: {staging:?}");
+            assert!(is_staging_name(&staging));
+            assert!(staging.as_bytes().starts_with(b".cairn-staging.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx~"));
+            assert!(seen.insert(staging), "{len}: names of other targets differ");
+        }
+        // Cut on a character boundary: "é" is two bytes, and byte 40 of
+        // "aéé..." is the second byte of one; the head stays UTF-8.
+        let accented = format!("a{}", "é".repeat(100));
+        let staging = name(accented.as_bytes());
+        assert!(std::str::from_utf8(staging.as_bytes()).is_ok(), "{staging:?}");
+        // Not UTF-8 at all: the bytes as they are.
+        let raw = name(b"\xff\xfe\n");
+        assert_eq!(&raw.as_bytes()[STAGING_PREFIX.len()..][..3], b"\xff\xfe\n");
+        assert!(is_staging_name(&raw) && is_staging_name(OsStr::new(".cairn-staging.t.1.1")));
+        assert!(!is_staging_name(OsStr::new(".cairn-stagin")) && !is_staging_name(OsStr::new("cp")));
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub enum Command {
     /// List the checkpoints in a directory, newest first, marking the
     /// newest one that verifies.
     List(PathArgs),
+    /// Remove what killed checkpoints and restores left in the folder DIR:
+    /// their staging directories that no live process holds (never one in
+    /// use), each named with its size. Store gc is `cairn backup gc`.
+    Gc(GcArgs),
     /// Take a checkpoint of DB into the folder DIR every INTERVAL, keeping
     /// the newest N, until interrupted (Ctrl-C): a schedule without cron.
     Schedule(ScheduleArgs),
@@ -479,6 +483,20 @@ pub struct CheckpointPruneArgs {
     /// `7d`), except the newest.
     #[arg(long, value_name = "AGE", value_parser = crate::duration::parse)]
     pub max_age: Option<std::time::Duration>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cairn gc DIR`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The folder the checkpoints or restores were made in (the parent of
+    /// their targets).
+    pub dir: PathBuf,
+    /// Say what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,14 +1,19 @@
-//! Keys and values as text: printed safely, and read back from arguments.
+//! Keys, values and paths as text: printed safely, and read back from
+//! arguments.
 //!
 //! Printable characters (ASCII and other Unicode) appear as they are; a
 //! backslash is `\\`; tab, newline and carriage return are `\t`, `\n`, `\r`;
-//! other control characters are `\u{..}`; bytes that are not UTF-8 are
-//! `\xNN`. [`parse`] accepts the same escapes, so printed keys can be pasted
-//! back into a command.
+//! other ASCII control characters and bytes that are not UTF-8 are `\xNN`;
+//! other invisible or reordering characters `\u{..}`. [`parse`] accepts the
+//! same escapes, so printed keys can be pasted back into a command. Paths
+//! print the same way ([`path`]), in text and JSON alike: a file name can
+//! hold any byte but `/` and NUL, and none may break a line or reach the
+//! terminal raw.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt as _;
+use std::path::Path;
 
 /// `bytes` as one line of text that is safe for a terminal.
 pub fn show(bytes: &[u8]) -> String {
@@ -22,6 +27,11 @@ pub fn show(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// `path`'s bytes as [`show`] writes them: what every command prints for a path.
+pub fn path(path: &Path) -> String {
+    show(path.as_os_str().as_bytes())
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -105,6 +115,14 @@ mod tests {
     fn control_and_invalid_bytes_are_escaped() {
         assert_eq!(show(b"a\\b\tc\n\x1b[2J\xff\x00"), "a\\\\b\\tc\\n\\x1b[2J\\xff\\x00");
         assert_eq!(show("x\u{202e}y\u{85}".as_bytes()), "x\\u{202e}y\\u{85}");
+    }
+
+    #[test]
+    fn paths_show_their_bytes() {
+        let odd = Path::new(OsStr::from_bytes(b"/data/a\nb\\c\xff"));
+        assert_eq!(path(odd), "/data/a\\nb\\\\c\\xff");
+        assert_eq!(parse(OsStr::new(&path(odd))).unwrap(), odd.as_os_str().as_bytes());
+        assert_eq!(path(Path::new("/plain/caf\u{e9}")), "/plain/café");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::escape;
 use crate::interrupt;
 
 /// The exit status of a usage error, as clap gives it.
@@ -69,7 +70,7 @@ impl Failure {
     /// already names it, and what went wrong.
     pub fn line(&self) -> String {
         let detail = one_line(&self.detail);
-        let path = self.path.as_ref().map(|p| one_line(&p.display().to_string())).filter(|p| !detail.contains(p));
+        let path = self.path.as_ref().map(|p| escape::path(p)).filter(|p| !detail.contains(p));
         match path {
             Some(path) => format!("cairn {}: {path}: {detail}", self.command),
             None => format!("cairn {}: {detail}", self.command),

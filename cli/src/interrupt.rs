@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use cairndb::fs::{Fs as _, StdFs, remove_dir_all};
 
+use crate::escape;
 use crate::failure::Failure;
 
 /// The exit status of an interrupted command (128 + SIGINT, as shells report it).
@@ -85,8 +86,8 @@ fn end_now() -> ! {
     let mut said = Vec::new();
     for (_, path) in &plan.removals {
         match remove(path) {
-            Ok(()) => said.push(format!("removed {}", path.display())),
-            Err(e) => said.push(format!("could not remove {} ({e}); it is still there", path.display())),
+            Ok(()) => said.push(format!("removed {}", escape::path(path))),
+            Err(e) => said.push(format!("could not remove {} ({e}); it is still there", escape::path(path))),
         }
     }
     said.extend(plan.notes.iter().map(|(_, note)| note.clone()));
@@ -156,14 +157,14 @@ pub struct Cooperation(());
 /// beside it (a checkpoint, a restore): killed, it leaves that directory.
 pub fn staging_note(target: &Path) -> Registration {
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let start = cairndb::checkpoint::staging_name_start(target.file_name().unwrap_or_default(), std::process::id());
     say_on_interrupt(format!(
-        "nothing appeared at {}, but its staging directory may be left in {} as {}{name}.{}.*: the next \
-         checkpoint or restore there removes it",
-        target.display(),
-        parent.display(),
-        cairndb::checkpoint::STAGING_PREFIX,
-        std::process::id()
+        "nothing appeared at {}, but its staging directory may be left in {} as {}*: `cairn gc {}` \
+         or the next checkpoint or restore there removes it",
+        escape::path(target),
+        escape::path(parent),
+        escape::path(Path::new(&start)),
+        escape::path(parent),
     ))
 }
 

@@ -120,7 +120,8 @@ fn json_strings_are_escaped() {
     let quoted = dir.path().join("a \"quoted\" \\ name");
     ok([OsStr::new("put"), quoted.as_os_str(), OsStr::new("k"), OsStr::new("v"), OsStr::new("--create")]);
     let json = ok([OsStr::new("info"), quoted.as_os_str(), OsStr::new("--json")]);
-    assert!(json.contains("a \\\"quoted\\\" \\\\ name\""), "{json}");
+    // The path escaped as keys are (its backslash doubled), then as JSON.
+    assert!(json.contains("a \\\"quoted\\\" \\\\\\\\ name\""), "{json}");
 }
 
 #[test]

@@ -143,8 +143,10 @@ fn an_interrupted_restore_says_where_its_staging_directory_is_and_the_next_resto
         stderr,
         format!(
             "cairn backup restore: interrupted; nothing appeared at {}, but its staging directory may be left \
-             in {} as .cairn-staging.restored.{pid}.*: the next checkpoint or restore there removes it\n",
+             in {} as .cairn-staging.restored.{pid}.*: `cairn gc {}` or the next checkpoint or restore there \
+             removes it\n",
             target.display(),
+            parent.display(),
             parent.display()
         )
     );

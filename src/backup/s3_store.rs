@@ -24,6 +24,13 @@
 //!   fails is aborted; one a crash interrupts stays invisible until the
 //!   bucket's lifecycle rule (`AbortIncompleteMultipartUpload`) removes it.
 //! - Reads stream the object's body.
+//! - Keys sit under [`S3Config::prefix`] as `object_store` writes a path:
+//!   each segment of the prefix percent-encoded where S3 advises against
+//!   a character (`team#1` is the folder `team%231` in the bucket, `.` is
+//!   `%2E`), and listed under that same encoded path, so any prefix comes
+//!   back as it went in; [`BackupStore::location`] names the encoded key.
+//!   A prefix with an empty segment (`a//b`) is refused at open:
+//!   `object_store` drops empty segments, so it would be another folder.
 
 use std::io;
 use std::ops::Range;
@@ -148,6 +155,8 @@ pub struct S3Store {
     runtime: Runtime,
     client: AmazonS3,
     config: S3Config,
+    /// The folder of [`S3Config::prefix`] as every key is written and listed under.
+    root: ObjectPath,
     /// Where credentials come from when none were given, else `None`.
     metadata_endpoint: Option<String>,
     /// The create-only probe passed (it runs before the first write).
@@ -159,8 +168,10 @@ impl S3Store {
     /// for create-only writes before its first write, and refused then
     /// ([`Error::Unsupported`]) if it overwrites instead. An endpoint that
     /// is not a `http(s)://` URL, or a custom endpoint without
-    /// credentials, is [`Error::InvalidArgument`].
+    /// credentials, or a prefix with an empty segment, is
+    /// [`Error::InvalidArgument`].
     pub fn open(config: S3Config) -> Result<S3Store> {
+        let root = prefix_path(&config.bucket, &config.prefix)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -196,7 +207,7 @@ impl S3Store {
             )));
         }
         let client = builder.build().map_err(|e| Error::invalid(format!("S3 store s3://{}: {e}", config.bucket)))?;
-        Ok(S3Store { runtime, client, config, metadata_endpoint, create_only_checked: AtomicBool::new(false) })
+        Ok(S3Store { runtime, client, config, root, metadata_endpoint, create_only_checked: AtomicBool::new(false) })
     }
 
     /// Runs the create-only probe once, before the first write.
@@ -222,14 +233,12 @@ impl S3Store {
 
     fn path(&self, key: &str) -> Result<ObjectPath> {
         check_key(key)?;
-        Ok(ObjectPath::from(self.full_key(key)))
+        Ok(self.below_root(key))
     }
 
-    fn full_key(&self, key: &str) -> String {
-        match self.config.prefix.as_str() {
-            "" => key.to_owned(),
-            prefix => format!("{prefix}/{key}"),
-        }
+    /// `relative` (`/`-separated, empty segments ignored) under the root.
+    fn below_root(&self, relative: &str) -> ObjectPath {
+        relative.split('/').filter(|part| !part.is_empty()).fold(self.root.clone(), ObjectPath::join)
     }
 
     fn error(&self, op: &'static str, key: &str, e: object_store::Error) -> Error {
@@ -305,7 +314,10 @@ impl S3Store {
 
 impl BackupStore for S3Store {
     fn location(&self, key: &str) -> String {
-        format!("s3://{}/{}", self.config.bucket, self.full_key(key))
+        match self.root.as_ref() {
+            "" => format!("s3://{}/{key}", self.config.bucket),
+            root => format!("s3://{}/{root}/{key}", self.config.bucket),
+        }
     }
 
     fn put_if_absent(&self, key: &str, body: &dyn Source) -> Result<()> {
@@ -345,14 +357,14 @@ impl BackupStore for S3Store {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        // object_store lists whole path segments: ask for the folder, then
-        // keep the keys that start with the prefix.
-        let folder = prefix.rfind('/').map_or("", |i| &prefix[..i]);
-        let full_folder = self.full_key(folder);
-        let listed_prefix = (!full_folder.is_empty()).then(|| ObjectPath::from(full_folder.as_str()));
-        let strip = match self.config.prefix.as_str() {
+        // object_store lists whole path segments: ask for the folder, under
+        // the root as the keys were written, then keep the keys that start
+        // with the prefix (keys themselves need no encoding: `check_key`).
+        let folder = self.below_root(prefix.rfind('/').map_or("", |i| &prefix[..i]));
+        let listed_prefix = (!folder.is_root()).then_some(folder);
+        let strip = match self.root.as_ref() {
             "" => String::new(),
-            p => format!("{p}/"),
+            root => format!("{root}/"),
         };
         let mut stream = self.client.list(listed_prefix.as_ref());
         let mut out = Vec::new();
@@ -397,6 +409,20 @@ impl BackupStore for S3Store {
     }
 }
 
+/// The folder `prefix` names in `bucket`, each segment encoded as
+/// `object_store` encodes it; a prefix with an empty segment (`a//b`) is
+/// refused, since `object_store` would write its keys elsewhere (`a/b`).
+fn prefix_path(bucket: &str, prefix: &str) -> Result<ObjectPath> {
+    let trimmed = prefix.trim_matches('/');
+    if !trimmed.is_empty() && trimmed.split('/').any(str::is_empty) {
+        return Err(Error::invalid(format!(
+            "the S3 prefix {prefix:?} of s3://{bucket} has an empty path segment (a doubled '/'): the S3 client \
+             drops such segments, so the backups would land under another prefix; write it with single slashes"
+        )));
+    }
+    Ok(ObjectPath::from_iter(trimmed.split('/').filter(|part| !part.is_empty())))
+}
+
 /// Refuses an endpoint that is not a `http://` or `https://` URL with a
 /// host (object_store would panic on one without a scheme).
 fn check_endpoint(endpoint: &str) -> Result<()> {
@@ -433,6 +459,18 @@ fn instance_credentials(builder: &AmazonS3Builder) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_are_encoded_once_and_empty_segments_refused() {
+        let root = |prefix: &str| prefix_path("b", prefix).map(|p| p.as_ref().to_owned());
+        assert_eq!(root("").unwrap(), "");
+        assert_eq!(root("/a/b/").unwrap(), "a/b");
+        assert_eq!(root("team#1/100%/./x~y").unwrap(), "team%231/100%25/%2E/x%7Ey");
+        for bad in ["a//b", "a/b//c", "x///y"] {
+            let err = root(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")) && err.contains("empty path segment"), "{err}");
+        }
+    }
 
     #[test]
     fn endpoints_need_a_scheme_and_a_host() {

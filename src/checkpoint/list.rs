@@ -59,7 +59,7 @@ pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<CheckpointListing>> {
     let mut found = Vec::new();
     for entry in fs.read_dir(dir)? {
         // A staging name is a checkpoint being made or removed: never one.
-        if entry.kind != FileKind::Dir || entry.name.to_string_lossy().starts_with(crate::staging::STAGING_PREFIX) {
+        if entry.kind != FileKind::Dir || crate::staging::is_staging_name(&entry.name) {
             continue;
         }
         let path = dir.join(&entry.name);

@@ -1,11 +1,14 @@
 //! Checkpoints: exact, atomic, instant copies of a database that open as a
 //! database ([`Db::checkpoint`](crate::Db::checkpoint)); finding them
 //! ([`list`], [`describe`]), whether they were written since ([`state`]),
-//! checking them ([`verify`]) and removing them ([`delete`]).
+//! checking them ([`verify`]) and removing them ([`delete`]); the
+//! staging leftovers of killed checkpoints and restores ([`leftovers`],
+//! [`remove_leftover`]).
 
 mod create;
 mod delete;
 mod description;
+mod leftovers;
 mod list;
 mod retention;
 mod schedule;
@@ -13,9 +16,10 @@ mod state;
 pub(crate) mod verify;
 
 pub use crate::schedule::ScheduleStats;
-pub use crate::staging::STAGING_PREFIX;
+pub use crate::staging::{STAGING_PREFIX, is_staging_name, staging_name_start};
 pub use delete::{DeletedCheckpoint, delete};
 pub use description::{CHECKPOINT_FILE, CHECKPOINT_FORMAT_VERSION, CheckpointDescription};
+pub use leftovers::{Leftover, StagingState, leftover_state, leftovers, remove_leftover};
 pub(crate) use list::check_recovered_seqno;
 pub use list::{CheckpointListing, describe, list};
 pub use retention::{

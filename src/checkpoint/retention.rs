@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{CheckpointDescription, DeletedCheckpoint, delete, describe, list, verify};
 use crate::fs::{FileKind, Fs};
-use crate::staging::{STAGING_PREFIX, remove_leftovers};
+use crate::staging::{is_staging_name, remove_leftovers};
 use crate::{Error, Result, SeqNo};
 
 /// The name of a checkpoint taken at `unix_ms` (UTC) holding seqno
@@ -84,8 +84,7 @@ pub fn latest_valid(fs: &Arc<dyn Fs>, dir: &Path) -> Result<LatestValid> {
     let mut out = LatestValid::default();
     let mut found = Vec::new();
     for entry in fs.read_dir(dir)? {
-        let name = entry.name.to_string_lossy();
-        if entry.kind != FileKind::Dir || name.starts_with(STAGING_PREFIX) {
+        if entry.kind != FileKind::Dir || is_staging_name(&entry.name) {
             continue;
         }
         let path = dir.join(&entry.name);

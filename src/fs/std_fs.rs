@@ -1,8 +1,18 @@
 //! [`StdFs`]: the real file system, through `rustix` system calls.
+//!
+//! A system call takes a path of at most [`PATH_BYTES_MAX`] bytes, but a
+//! file system holds deeper ones: the files of a database whose directory
+//! path is close to that limit (a checkpoint made there, its staging
+//! directory) are longer. Every call therefore names its path relative to
+//! a directory ([`Located`]): the working directory for a path that fits,
+//! else a directory opened piece by piece along the path (each piece
+//! short enough, resolved by the kernel as the whole path would be).
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +26,9 @@ use crate::{Error, Result};
 
 /// Namespace of every path the operating system resolves.
 const OS_NAMESPACE: u64 = 0;
+/// The longest path a system call takes: Linux's `PATH_MAX` (4096) counts
+/// the terminating NUL.
+const PATH_BYTES_MAX: usize = 4095;
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
 
@@ -46,7 +59,11 @@ fn retry<T>(mut call: impl FnMut() -> rustix::io::Result<T>) -> io::Result<T> {
 }
 
 fn kind_of(mode: u32) -> FileKind {
-    match FileType::from_raw_mode(mode) {
+    kind_of_type(FileType::from_raw_mode(mode))
+}
+
+fn kind_of_type(file_type: FileType) -> FileKind {
+    match file_type {
         FileType::RegularFile => FileKind::File,
         FileType::Directory => FileKind::Dir,
         FileType::Symlink => FileKind::Symlink,
@@ -82,12 +99,90 @@ fn open_flags(options: OpenOptions) -> io::Result<OFlags> {
     Ok(flags)
 }
 
+/// A path as a system call takes it: `rest`, relative to `dir` (the
+/// working directory when `None`, which leaves an absolute `rest` as it is).
+struct Located<'a> {
+    dir: Option<OwnedFd>,
+    rest: &'a Path,
+}
+
+impl Located<'_> {
+    fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_ref().map_or(CWD, AsFd::as_fd)
+    }
+}
+
+/// Where a system call finds `path`: itself when it fits
+/// [`PATH_BYTES_MAX`]; else, from the start, the longest run of whole
+/// names that fits is opened (`O_PATH`, following links as a path walk
+/// would) and the walk goes on from there, until the rest fits. A single
+/// name longer than the limit is `ENAMETOOLONG`, as the kernel says.
+fn locate(path: &Path) -> io::Result<Located<'_>> {
+    let mut rest = path.as_os_str().as_bytes();
+    let mut dir: Option<OwnedFd> = None;
+    while rest.len() > PATH_BYTES_MAX {
+        let cut = rest[..=PATH_BYTES_MAX].iter().rposition(|&b| b == b'/').ok_or(Errno::NAMETOOLONG)?;
+        // A cut at 0 is the root directory itself.
+        let head = OsStr::from_bytes(&rest[..cut.max(1)]);
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let at = dir.as_ref().map_or(CWD, AsFd::as_fd);
+        dir = Some(retry(|| sys::openat(at, head, flags, Mode::empty()))?);
+        rest = &rest[cut..];
+        while let [b'/', tail @ ..] = rest {
+            rest = tail;
+        }
+    }
+    Ok(Located { dir, rest: Path::new(OsStr::from_bytes(rest)) })
+}
+
 fn open_fd(path: &Path, flags: OFlags) -> io::Result<OwnedFd> {
-    retry(|| sys::open(path, flags, Mode::from_raw_mode(FILE_MODE)))
+    let at = locate(path)?;
+    retry(|| sys::openat(at.dir(), at.rest, flags, Mode::from_raw_mode(FILE_MODE)))
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    retry(|| sys::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()))
+    let at = locate(path)?;
+    retry(|| sys::openat(at.dir(), at.rest, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()))
+}
+
+fn mkdir(path: &Path) -> io::Result<()> {
+    let at = locate(path)?;
+    retry(|| sys::mkdirat(at.dir(), at.rest, Mode::from_raw_mode(DIR_MODE)))
+}
+
+/// `stat`, following a final link or (`follow` false) not.
+fn stat(path: &Path, follow: bool) -> io::Result<sys::Stat> {
+    let at = locate(path)?;
+    let flags = if follow { AtFlags::empty() } else { AtFlags::SYMLINK_NOFOLLOW };
+    retry(|| sys::statat(at.dir(), at.rest, flags))
+}
+
+fn unlink(path: &Path, flags: AtFlags) -> io::Result<()> {
+    let at = locate(path)?;
+    retry(|| sys::unlinkat(at.dir(), at.rest, flags))
+}
+
+/// The entries of the open directory `fd`, without `.` and `..`; a kind the
+/// directory does not record is asked of the entry itself.
+fn list_dir(fd: OwnedFd) -> io::Result<Vec<DirEntry>> {
+    let mut dir = sys::Dir::new(fd)?;
+    let mut entries = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry?;
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            FileType::Unknown => {
+                let fd = dir.fd()?;
+                kind_of(retry(|| sys::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW))?.st_mode)
+            }
+            known => kind_of_type(known),
+        };
+        entries.push(DirEntry { name: OsStr::from_bytes(name.to_bytes()).to_os_string(), kind });
+    }
+    Ok(entries)
 }
 
 fn is_unsupported_clone(errno: Errno) -> bool {
@@ -103,17 +198,17 @@ impl Fs for StdFs {
     }
 
     fn create_dir(&self, path: &Path) -> Result<()> {
-        retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE))).map_err(|e| Error::io("create directory", path, e))
+        mkdir(path).map_err(|e| Error::io("create directory", path, e))
     }
 
     fn create_dir_all(&self, path: &Path) -> Result<()> {
         if path.as_os_str().is_empty() {
             return Ok(());
         }
-        match retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE))) {
+        match mkdir(path) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return match retry(|| sys::stat(path)) {
+                return match stat(path, true) {
                     Ok(st) if kind_of(st.st_mode) == FileKind::Dir => Ok(()),
                     Ok(_) => Err(Error::io("create directory", path, e)),
                     Err(e) => Err(Error::io("create directory", path, e)),
@@ -125,47 +220,36 @@ impl Fs for StdFs {
         if let Some(parent) = path.parent() {
             self.create_dir_all(parent)?;
         }
-        match retry(|| sys::mkdir(path, Mode::from_raw_mode(DIR_MODE))) {
+        match mkdir(path) {
             Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(Error::io("create directory", path, e)),
             _ => Ok(()),
         }
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>> {
-        let map = |e| Error::io("read directory", path, e);
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(map)? {
-            let entry = entry.map_err(map)?;
-            let file_type = entry.file_type().map_err(map)?;
-            let kind = if file_type.is_file() {
-                FileKind::File
-            } else if file_type.is_dir() {
-                FileKind::Dir
-            } else if file_type.is_symlink() {
-                FileKind::Symlink
-            } else {
-                FileKind::Other
-            };
-            entries.push(DirEntry { name: entry.file_name(), kind });
-        }
+        let mut entries = open_dir(path).and_then(list_dir).map_err(|e| Error::io("read directory", path, e))?;
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
     }
 
     fn remove_file(&self, path: &Path) -> Result<()> {
-        retry(|| sys::unlink(path)).map_err(|e| Error::io("remove file", path, e))
+        unlink(path, AtFlags::empty()).map_err(|e| Error::io("remove file", path, e))
     }
 
     fn remove_dir(&self, path: &Path) -> Result<()> {
-        retry(|| sys::rmdir(path)).map_err(|e| Error::io("remove directory", path, e))
+        unlink(path, AtFlags::REMOVEDIR).map_err(|e| Error::io("remove directory", path, e))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        retry(|| sys::renameat(CWD, from, CWD, to)).map_err(|e| Error::io2("rename", from, to, e))
+        (|| {
+            let (src, dst) = (locate(from)?, locate(to)?);
+            retry(|| sys::renameat(src.dir(), src.rest, dst.dir(), dst.rest))
+        })()
+        .map_err(|e| Error::io2("rename", from, to, e))
     }
 
     fn metadata(&self, path: &Path) -> Result<Metadata> {
-        let st = retry(|| sys::lstat(path)).map_err(|e| Error::io("stat", path, e))?;
+        let st = stat(path, false).map_err(|e| Error::io("stat", path, e))?;
         Ok(Metadata {
             kind: kind_of(st.st_mode),
             len: st.st_size as u64,
@@ -175,7 +259,7 @@ impl Fs for StdFs {
     }
 
     fn exists(&self, path: &Path) -> Result<bool> {
-        match retry(|| sys::lstat(path)) {
+        match stat(path, false) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error()) => Ok(false),
@@ -184,7 +268,11 @@ impl Fs for StdFs {
     }
 
     fn hard_link(&self, src: &Path, dst: &Path) -> Result<()> {
-        retry(|| sys::linkat(CWD, src, CWD, dst, AtFlags::empty())).map_err(|e| Error::io2("hard-link", src, dst, e))
+        (|| {
+            let (from, to) = (locate(src)?, locate(dst)?);
+            retry(|| sys::linkat(from.dir(), from.rest, to.dir(), to.rest, AtFlags::empty()))
+        })()
+        .map_err(|e| Error::io2("hard-link", src, dst, e))
     }
 
     fn reflink(&self, src: &Path, dst: &Path) -> Result<()> {
@@ -194,7 +282,7 @@ impl Fs for StdFs {
         let dst_fd = open_fd(dst, dst_flags).map_err(err)?;
         if let Err(e) = retry(|| sys::ioctl_ficlone(&dst_fd, &src_fd)) {
             drop(dst_fd);
-            let _ = retry(|| sys::unlink(dst));
+            let _ = unlink(dst, AtFlags::empty());
             return Err(err(e));
         }
         Ok(())
@@ -206,7 +294,7 @@ impl Fs for StdFs {
     }
 
     fn device_id(&self, path: &Path) -> Result<DeviceId> {
-        let st = retry(|| sys::stat(path)).map_err(|e| Error::io("stat", path, e))?;
+        let st = stat(path, true).map_err(|e| Error::io("stat", path, e))?;
         Ok(DeviceId { namespace: OS_NAMESPACE, device: st.st_dev })
     }
 
@@ -257,8 +345,8 @@ fn probe_reflink(dir: &Path) -> Result<bool> {
             Err(e) => Err(Error::io2("reflink", &src, &dst, e)),
         }
     })();
-    let _ = retry(|| sys::unlink(&src));
-    let _ = retry(|| sys::unlink(&dst));
+    let _ = unlink(&src, AtFlags::empty());
+    let _ = unlink(&dst, AtFlags::empty());
     result
 }
 
@@ -303,5 +391,48 @@ impl FsFile for StdFile {
 
     fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A path below `root` of at least `len` bytes, in names of 200 bytes.
+    fn deep(root: &Path, len: usize) -> PathBuf {
+        let mut path = root.to_path_buf();
+        let mut i = 0;
+        while path.as_os_str().len() < len {
+            path.push(format!("{i:03}{}", "d".repeat(197)));
+            i += 1;
+        }
+        path
+    }
+
+    #[test]
+    fn paths_longer_than_a_system_call_takes_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fs = StdFs::new();
+        let dir = deep(tmp.path(), 2 * PATH_BYTES_MAX);
+        fs.create_dir_all(&dir).unwrap();
+        assert!(fs.metadata(&dir).unwrap().is_dir());
+        let file = dir.join("f");
+        fs.open(&file, OpenOptions::create_new()).unwrap().write_all_at(b"abc", 0).unwrap();
+        fs.hard_link(&file, &dir.join("g")).unwrap();
+        fs.rename(&dir.join("g"), &tmp.path().join("g")).unwrap();
+        assert_eq!(fs.metadata(&tmp.path().join("g")).unwrap().nlink, 2, "one inode under both paths");
+        let names: Vec<_> = fs.read_dir(&dir).unwrap().into_iter().map(|e| (e.name, e.kind)).collect();
+        assert_eq!(names, [("f".into(), FileKind::File)]);
+        fs.sync_directory(&dir).unwrap();
+        let _held = fs.lock(&dir.join("LOCK")).unwrap();
+        assert!(matches!(fs.lock(&dir.join("LOCK")), Err(Error::Locked { .. })));
+        assert_eq!(fs.device_id(&dir).unwrap(), fs.device_id(tmp.path()).unwrap());
+        fs.remove_file(&file).unwrap();
+        assert!(!fs.exists(&file).unwrap());
+        let err = fs.open(&dir.join("x".repeat(300)), OpenOptions::create_new()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(Errno::NAMETOOLONG.raw_os_error()), "{err}");
+        // Relative to the working directory as well: `..` steps and all.
+        let relative = deep(Path::new("."), PATH_BYTES_MAX + 1);
+        assert!(!fs.exists(&relative).unwrap());
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::args::{CheckpointArgs, CheckpointPruneArgs};
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, files, ms};
@@ -22,7 +23,7 @@ pub fn run(args: &CheckpointArgs) -> Result<ExitCode, Failure> {
     if args.keep.is_some() && !into_folder {
         return Err(Failure::usage(format!(
             "--keep prunes a folder of checkpoints: give TARGET as a folder, ending in '/' (got {})",
-            target.display()
+            escape::path(target)
         )));
     }
     let db = open::writable(db_path, false)?;
@@ -72,10 +73,10 @@ pub fn prune(args: &CheckpointPruneArgs) -> Result<ExitCode, Failure> {
 
 fn print_prune(out: &mut Out, pruned: &CheckpointPrune) -> std::io::Result<()> {
     for removed in &pruned.removed {
-        out.field("removed", format_args!("{} (seqno {})", removed.path.display(), removed.description.seqno))?;
+        out.field("removed", format_args!("{} (seqno {})", escape::path(&removed.path), removed.description.seqno))?;
     }
     for refused in &pruned.refused {
-        out.field("left alone", format_args!("{}: {}", refused.path.display(), refused.reason))?;
+        out.field("left alone", format_args!("{}: {}", escape::path(&refused.path), refused.reason))?;
     }
     out.field("kept", pruned.kept.len())?;
     if pruned.leftovers_removed > 0 {
@@ -87,20 +88,20 @@ fn print_prune(out: &mut Out, pruned: &CheckpointPrune) -> std::io::Result<()> {
 fn prune_json(pruned: &CheckpointPrune) -> Value {
     json!({
         "removed": pruned.removed.iter().map(|r| json!({
-            "path": r.path.to_string_lossy(),
+            "path": escape::path(&r.path),
             "seqno": r.description.seqno.get(),
             "files": r.files,
             "bytes": r.bytes,
         })).collect::<Vec<_>>(),
-        "kept": pruned.kept.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
-        "refused": pruned.refused.iter().map(|r| json!({"path": r.path.to_string_lossy(), "reason": r.reason})).collect::<Vec<_>>(),
+        "kept": pruned.kept.iter().map(|p| escape::path(p)).collect::<Vec<_>>(),
+        "refused": pruned.refused.iter().map(|r| json!({"path": escape::path(&r.path), "reason": r.reason})).collect::<Vec<_>>(),
         "leftovers_removed": pruned.leftovers_removed,
     })
 }
 
 /// The fields of `info`, one per line.
 pub fn print_text(out: &mut Out, info: &CheckpointInfo) -> std::io::Result<()> {
-    out.field("checkpoint", info.path.display())?;
+    out.field("checkpoint", escape::path(&info.path))?;
     out.field("seqno", format_args!("{} (every write up to it, none after)", info.seqno))?;
     out.field("version", format_args!("v{}", info.version_id))?;
     out.field("files", files(info.table_files, info.blob_files, info.log_segments))?;
@@ -116,7 +117,7 @@ pub fn how(info: &CheckpointInfo) -> String {
 
 fn to_json(info: &CheckpointInfo) -> Value {
     json!({
-        "path": info.path.to_string_lossy(),
+        "path": escape::path(&info.path),
         "seqno": info.seqno.get(),
         "version_id": info.version_id.get(),
         "table_files": info.table_files,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
 use crate::commands::list::description_json;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count, utc};
 
@@ -24,8 +25,8 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
             "deleted",
             format_args!(
                 "checkpoint {} (of {} at seqno {}, taken {})",
-                deleted.path.display(),
-                d.source.display(),
+                escape::path(&deleted.path),
+                escape::path(&d.source),
                 d.seqno,
                 utc(d.created_unix_ms)
             ),
@@ -38,7 +39,7 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
 
 fn to_json(deleted: &DeletedCheckpoint) -> Value {
     json!({
-        "path": deleted.path.to_string_lossy(),
+        "path": escape::path(&deleted.path),
         "seqno": deleted.description.seqno.get(),
         "files": deleted.files,
         "bytes": deleted.bytes,

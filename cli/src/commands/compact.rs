@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::args::DbArgs;
 use crate::commands::open;
 use crate::commands::stats::{levels_json, print_levels};
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count, ms};
 
@@ -25,7 +26,7 @@ pub fn run(args: &DbArgs) -> Result<ExitCode, Failure> {
     if args.json {
         out.json(&to_json(args, &before, &after, took))?;
     } else {
-        out.field("compacted", args.db.display())?;
+        out.field("compacted", escape::path(&args.db))?;
         out.field("before", shape(&before))?;
         out.field("after", shape(&after))?;
         print_levels(&mut out, &after.levels)?;
@@ -60,7 +61,7 @@ fn side_json(s: &DbStats) -> Value {
 
 fn to_json(args: &DbArgs, before: &DbStats, after: &DbStats, took: Duration) -> Value {
     json!({
-        "path": args.db.to_string_lossy(),
+        "path": escape::path(&args.db),
         "before": side_json(before),
         "after": side_json(after),
         "compaction_bytes_read": after.compaction_bytes_read,

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::args::DumpArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::Failure;
 use crate::interrupt;
 use crate::output::{Out, bytes, ms, rate};
@@ -71,8 +72,8 @@ fn to_file(args: &DumpArgs, snapshot: &Snapshot, path: &Path) -> Result<ExitCode
     let result = result.and_then(|info| sync(&file, path).map(|()| info));
     drop(file);
     let removed = || match std::fs::remove_file(path) {
-        Ok(()) => format!("removed the unfinished dump {}", path.display()),
-        Err(e) => format!("could not remove the unfinished dump {} ({e})", path.display()),
+        Ok(()) => format!("removed the unfinished dump {}", escape::path(path)),
+        Err(e) => format!("could not remove the unfinished dump {} ({e})", escape::path(path)),
     };
     let info = match result {
         Ok(info) if info.complete => info,
@@ -86,7 +87,7 @@ fn to_file(args: &DumpArgs, snapshot: &Snapshot, path: &Path) -> Result<ExitCode
 fn create(path: &Path) -> Result<File, Failure> {
     OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists => Failure::at(path, "already exists: a dump goes into a new file"),
-        _ => Failure::at(path, format!("cannot create {}: {e}", path.display())),
+        _ => Failure::at(path, format!("cannot create {}: {e}", escape::path(path))),
     })
 }
 
@@ -101,8 +102,8 @@ fn report(args: &DumpArgs, path: &Path, info: &DumpInfo, took: Duration) -> Resu
     let mut out = Out::new();
     if args.json {
         out.json(&json!({
-            "db": args.db.to_string_lossy(),
-            "file": path.to_string_lossy(),
+            "db": escape::path(&args.db),
+            "file": escape::path(path),
             "seqno": info.seqno.get(),
             "records": info.records,
             "bytes": info.bytes,
@@ -110,8 +111,8 @@ fn report(args: &DumpArgs, path: &Path, info: &DumpInfo, took: Duration) -> Resu
         }))?;
     } else {
         let keys = indicatif::HumanCount(info.records);
-        out.field("dumped", format_args!("{keys} keys of {} at seqno {}", args.db.display(), info.seqno))?;
-        out.field("into", format_args!("{}: {}, checksummed", path.display(), bytes(info.bytes)))?;
+        out.field("dumped", format_args!("{keys} keys of {} at seqno {}", escape::path(&args.db), info.seqno))?;
+        out.field("into", format_args!("{}: {}, checksummed", escape::path(path), bytes(info.bytes)))?;
         out.field("took", format_args!("{} ({})", ms(took), rate(info.bytes, took)))?;
     }
     out.flush()?;

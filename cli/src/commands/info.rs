@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::args::PathArgs;
 use crate::commands::list::{description_json, state_text};
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count, files, utc};
 
@@ -74,7 +75,7 @@ fn summarize(path: &Path) -> Result<Summary, Failure> {
 }
 
 fn print_text(out: &mut Out, s: &Summary) -> std::io::Result<()> {
-    out.field("path", s.path.display())?;
+    out.field("path", escape::path(&s.path))?;
     out.field("database", identity_text(s))?;
     out.field("version", format_args!("v{}", s.stats.version_id))?;
     out.field("seqno", format_args!("{} (tables hold writes up to {})", s.stats.seqno, s.table_seqno))?;
@@ -110,7 +111,7 @@ fn checkpoint_text(checkpoint: Option<&(CheckpointDescription, CheckpointState)>
         None => "no (a database, not a checkpoint)".to_owned(),
         Some((d, state)) => format!(
             "yes: of {}, taken at seqno {}, {}; {}, {}; {}",
-            d.source.display(),
+            escape::path(&d.source),
             d.seqno,
             utc(d.created_unix_ms),
             files(d.table_files, d.blob_files, d.log_segments),
@@ -143,7 +144,7 @@ fn to_json(s: &Summary) -> Value {
         .iter()
         .map(|g| json!({"number": g.number, "start_address": g.start.map(|a| a.get()), "bytes": g.bytes}));
     json!({
-        "path": s.path.to_string_lossy(),
+        "path": escape::path(&s.path),
         "database": s.identity.map(|id| id.to_string()),
         "fork_pending": s.fork_pending,
         "version_id": s.stats.version_id.get(),

@@ -1,14 +1,18 @@
 //! `cairn list DIR`: the checkpoints in a directory, newest first.
 
+use std::path::Path;
 use std::process::ExitCode;
-
 use std::sync::Arc;
 
-use cairndb::checkpoint::{CheckpointDescription, CheckpointListing, CheckpointState, latest_valid, list, state};
+use cairndb::checkpoint::{
+    CheckpointDescription, CheckpointListing, CheckpointState, latest_valid, leftovers, list, state,
+};
 use cairndb::fs::{Fs, StdFs};
 use serde_json::{Map, Value, json};
 
 use crate::args::PathArgs;
+use crate::commands::gc::staging_dirs;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, utc};
 
@@ -32,7 +36,7 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
         });
         out.json(&rows.collect::<Vec<_>>())?;
     } else if found.is_empty() {
-        out.line(format_args!("no checkpoints in {}", args.path.display()))?;
+        out.line(format_args!("no checkpoints in {}", escape::path(&args.path)))?;
     } else {
         out.line(format_args!(
             "{:<23}  {:>12}  {:>6}  {:>11}  {:<26}  path",
@@ -48,20 +52,50 @@ pub fn run(args: &PathArgs) -> Result<ExitCode, Failure> {
             }
             out.line(format_args!(
                 "{created:<23}  {seqno:>12}  {files:>6}  {size:>11}  {state:<26}  {}",
-                listing.path.display()
+                escape::path(&listing.path)
             ))?;
         }
         if valid.is_none() {
             out.line("none of them verifies: `cairn verify PATH` says what is wrong with each")?;
         }
     }
+    if !args.json {
+        mention_leftovers(&mut out, &*fs, &args.path)?;
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line on the staging directories in `dir`, if any: the leftovers of
+/// killed checkpoints and restores (or ones under way), for `cairn gc`.
+/// Looking locks nothing; a folder that cannot be looked into says nothing.
+fn mention_leftovers(out: &mut Out, fs: &dyn Fs, dir: &Path) -> std::io::Result<()> {
+    let found = match leftovers(fs, dir) {
+        Ok(found) => found,
+        Err(e) => {
+            log::warn!("could not look for staging leftovers in {}: {e}", escape::path(dir));
+            return Ok(());
+        }
+    };
+    if found.is_empty() {
+        return Ok(());
+    }
+    let total: u64 = found.iter().map(|l| l.bytes).sum();
+    out.field(
+        "staging",
+        format_args!(
+            "{}, {}: leftovers of killed checkpoints or restores, or ones under way; `cairn gc {}` removes \
+             those no process holds",
+            staging_dirs(found.len()),
+            bytes(total),
+            escape::path(dir)
+        ),
+    )
+}
+
 fn to_json(listing: &CheckpointListing, state: &CheckpointState) -> Value {
     let mut object = Map::new();
-    object.insert("path".to_owned(), json!(listing.path.to_string_lossy()));
+    object.insert("path".to_owned(), json!(escape::path(&listing.path)));
     description_json(object, &listing.description, state)
 }
 
@@ -99,7 +133,7 @@ fn state_json(d: &CheckpointDescription, state: &CheckpointState) -> Value {
 /// The description's fields and the checkpoint's state appended to `object`.
 pub fn description_json(mut object: Map<String, Value>, d: &CheckpointDescription, state: &CheckpointState) -> Value {
     let fields = [
-        ("source", json!(d.source.to_string_lossy())),
+        ("source", json!(escape::path(&d.source))),
         ("database", json!(d.database.map(|id| id.to_string()))),
         ("seqno", json!(d.seqno.get())),
         ("version_id", json!(d.version_id.get())),

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::args::LoadArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, ms, rate};
@@ -40,7 +41,9 @@ pub fn run(args: &LoadArgs) -> Result<ExitCode, Failure> {
     let _cooperation = interrupt::cooperate();
     let on_interrupt = match created {
         true => interrupt::remove_on_interrupt(&args.db),
-        false => interrupt::say_on_interrupt(format!("{} holds the part of the dump loaded so far", args.db.display())),
+        false => {
+            interrupt::say_on_interrupt(format!("{} holds the part of the dump loaded so far", escape::path(&args.db)))
+        }
     };
     let bar = progress::pending(Unit::Bytes, "loading");
     let mut loaded = 0;
@@ -56,7 +59,7 @@ pub fn run(args: &LoadArgs) -> Result<ExitCode, Failure> {
     drop(db);
     let undo = || match created {
         true => removed(&args.db),
-        false => format!("{} holds the first {loaded} records of the dump", args.db.display()),
+        false => format!("{} holds the first {loaded} records of the dump", escape::path(&args.db)),
     };
     let info = match result {
         Ok(info) if info.complete => info,
@@ -90,7 +93,7 @@ fn input(args: &LoadArgs) -> Result<Input, Failure> {
         }
         Some(path) => {
             let file =
-                File::open(path).map_err(|e| Failure::at(path, format!("cannot open {}: {e}", path.display())))?;
+                File::open(path).map_err(|e| Failure::at(path, format!("cannot open {}: {e}", escape::path(path))))?;
             let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
             Ok(Input { stream: Box::new(file), name: path.to_path_buf(), len_bytes: len })
         }
@@ -99,8 +102,8 @@ fn input(args: &LoadArgs) -> Result<Input, Failure> {
 
 fn removed(db: &Path) -> String {
     match remove_dir_all(&StdFs::new(), db) {
-        Ok(()) => format!("removed the database {} it created", db.display()),
-        Err(e) => format!("could not remove the database {} it created ({e})", db.display()),
+        Ok(()) => format!("removed the database {} it created", escape::path(db)),
+        Err(e) => format!("could not remove the database {} it created ({e})", escape::path(db)),
     }
 }
 
@@ -108,8 +111,8 @@ fn report(args: &LoadArgs, name: &Path, created: bool, info: &LoadInfo, took: Du
     let mut out = Out::new();
     if args.json {
         out.json(&json!({
-            "db": args.db.to_string_lossy(),
-            "file": args.file.as_deref().filter(|f| *f != Path::new("-")).map(Path::to_string_lossy),
+            "db": escape::path(&args.db),
+            "file": args.file.as_deref().filter(|f| *f != Path::new("-")).map(escape::path),
             "created": created,
             "records": info.records,
             "bytes": info.bytes,
@@ -120,15 +123,15 @@ fn report(args: &LoadArgs, name: &Path, created: bool, info: &LoadInfo, took: Du
     } else {
         let keys = indicatif::HumanCount(info.records);
         let into = match created {
-            true => format!("the new database {}", args.db.display()),
-            false => args.db.display().to_string(),
+            true => format!("the new database {}", escape::path(&args.db)),
+            false => escape::path(&args.db),
         };
         out.field("loaded", format_args!("{keys} keys into {into}"))?;
         out.field(
             "from",
             format_args!(
                 "{}: {}, a dump at seqno {}, every checksum verified",
-                name.display(),
+                escape::path(name),
                 bytes(info.bytes),
                 info.dump_seqno
             ),

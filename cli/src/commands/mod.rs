@@ -7,6 +7,7 @@ mod compact;
 mod completions;
 mod demo;
 mod dump;
+mod gc;
 mod info;
 mod list;
 mod load;
@@ -45,6 +46,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         },
         Command::Verify(a) => verify::run(&a),
         Command::List(a) => list::run(&a),
+        Command::Gc(a) => gc::run(&a),
         Command::Schedule(a) => schedule::run(&a),
         Command::Backup(a) => backup::run(a),
         Command::Dump(a) => dump::run(&a),
@@ -71,6 +73,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::Verify(_) => "verify",
         Command::Info(_) => "info",
         Command::List(_) => "list",
+        Command::Gc(_) => "gc",
         Command::Schedule(_) => "schedule",
         Command::Get(_) => "get",
         Command::Put(_) => "put",

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use cairndb::{Config, Db};
 
+use crate::escape;
 use crate::failure::{At as _, Failure};
 
 /// Opens an existing database without writing a byte to it (and without
@@ -23,7 +24,7 @@ pub fn writable(path: &Path, create: bool) -> Result<Db, Failure> {
 /// words for reads and writes: nothing there (unless it may be created),
 /// or a file where a database directory should be.
 pub fn check_place(path: &Path, create: bool) -> Result<(), Failure> {
-    let cannot = |why: &str| Failure::at(path, format!("cannot open database {}: {why}", path.display()));
+    let cannot = |why: &str| Failure::at(path, format!("cannot open database {}: {why}", escape::path(path)));
     // Following symbolic links, as opening does.
     match path.metadata() {
         Ok(meta) if meta.is_dir() => Ok(()),

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::args::ScheduleArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, ms};
@@ -67,7 +68,7 @@ fn report(
         if json {
             out.json(&json!({
                 "event": "checkpoint",
-                "path": info.path.to_string_lossy(),
+                "path": escape::path(&info.path),
                 "seqno": info.seqno.get(),
                 "bytes_total": info.bytes_total,
                 "duration_us": u64::try_from(info.duration.as_micros()).unwrap_or(u64::MAX),
@@ -75,7 +76,7 @@ fn report(
         } else {
             out.line(format_args!(
                 "checkpoint {} at seqno {} ({}, {})",
-                info.path.display(),
+                escape::path(&info.path),
                 info.seqno,
                 bytes(info.bytes_total),
                 ms(info.duration)

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::args::DbArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::Failure;
 use crate::output::{Out, bytes, count};
 
@@ -77,7 +78,7 @@ pub fn levels_json(levels: &[LevelStats]) -> Value {
 /// The database at `path` and the fields of `s`, named as in `DbStats`.
 fn stats_json(path: &Path, s: &DbStats) -> Value {
     json!({
-        "path": path.to_string_lossy(),
+        "path": escape::path(path),
         "seqno": s.seqno.get(),
         "version_id": s.version_id.get(),
         "memtable_bytes": s.memtable_bytes,

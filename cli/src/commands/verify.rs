@@ -9,6 +9,7 @@ use cairndb::fs::{Fs, StdFs};
 use serde_json::{Value, json};
 
 use crate::args::PathArgs;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count, files};
 use crate::progress::{self, Unit};
@@ -42,7 +43,7 @@ pub fn check(path: &Path) -> Result<VerifyReport, Failure> {
 }
 
 fn print_text(out: &mut Out, path: &Path, report: &VerifyReport) -> std::io::Result<()> {
-    out.field("verified", path.display())?;
+    out.field("verified", escape::path(path))?;
     out.field("version", format_args!("v{}, seqno {}", report.version_id, report.seqno))?;
     out.field("checked", checked(report))?;
     if report.is_ok() {
@@ -62,15 +63,15 @@ pub fn checked(report: &VerifyReport) -> String {
 
 /// The problem on one line, naming its file once.
 fn describe(problem: &Problem) -> String {
-    let file = problem.file.display().to_string();
+    let file = escape::path(&problem.file);
     let what = problem.what.replace(char::is_control, " ");
     if what.contains(&file) { what } else { format!("{file}: {what}") }
 }
 
 fn to_json(path: &Path, report: &VerifyReport) -> Value {
-    let problems = report.problems.iter().map(|p| json!({"file": p.file.to_string_lossy(), "what": &p.what}));
+    let problems = report.problems.iter().map(|p| json!({"file": escape::path(&p.file), "what": &p.what}));
     json!({
-        "path": path.to_string_lossy(),
+        "path": escape::path(path),
         "ok": report.is_ok(),
         "version_id": report.version_id.get(),
         "seqno": report.seqno.get(),

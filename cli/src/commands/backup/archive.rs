@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::store::{self, Access};
 use crate::args::BackupArchiveArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, count, ms};
@@ -41,8 +42,8 @@ pub fn run(args: &BackupArchiveArgs) -> Result<ExitCode, Failure> {
     let note = interrupt::say_on_interrupt(format!(
         "the archive was stopped before it shipped everything durable: `cairn backup archive {} {}` continues \
          where the store's archive ends",
-        args.db.display(),
-        args.store.store
+        escape::path(&args.db),
+        escape::show(args.store.store.as_bytes())
     ));
     if !args.once {
         watch(&archive);
@@ -147,7 +148,10 @@ fn report(args: &BackupArchiveArgs, stats: &ArchiveStats, took: Duration) -> Res
     if args.store.json {
         out.json(&to_json(stats, took))?;
     } else {
-        out.field("archived", format_args!("{} to {}", args.db.display(), args.store.store))?;
+        out.field(
+            "archived",
+            format_args!("{} to {}", escape::path(&args.db), escape::show(args.store.store.as_bytes())),
+        )?;
         out.field("database", stats.timeline)?;
         out.field(
             "shipped",

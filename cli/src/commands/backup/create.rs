@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::store::{self, Access, advance, rate};
 use crate::args::BackupCreateArgs;
 use crate::commands::open;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, ms};
@@ -22,7 +23,7 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
         "unless `cairn backup list {0}` shows it, the backup was not committed: what it uploaded and its \
          lease are removed by `cairn backup gc {0}` once the lease is older than the grace period (an hour by \
          default)",
-        args.store.store
+        escape::show(args.store.store.as_bytes())
     ));
     let info = engine.create_backup_with(&db, options, &mut |p| advance(&bar, p));
     drop(note);
@@ -32,7 +33,7 @@ pub fn run(args: &BackupCreateArgs) -> Result<ExitCode, Failure> {
     if args.store.json {
         out.json(&to_json(&info))?;
     } else {
-        out.field("backup", format_args!("{} in {}", info.id, args.store.store))?;
+        out.field("backup", format_args!("{} in {}", info.id, escape::show(args.store.store.as_bytes())))?;
         out.field("database", store::database_text(info.database))?;
         out.field("seqno", format_args!("{} (every write up to it, none after)", info.seqno))?;
         out.field("version", format_args!("v{}", info.version_id))?;

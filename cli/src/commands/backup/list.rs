@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::store::{self, database_json, database_text};
 use crate::args::BackupListArgs;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count, utc};
 use crate::time;
@@ -40,7 +41,7 @@ pub fn run(args: &BackupListArgs) -> Result<ExitCode, Failure> {
         let json = listed.iter().zip(&latest).map(|(l, &latest)| to_json(l, latest, &ranges));
         out.json(&json.collect::<Vec<_>>())?;
     } else if listed.is_empty() {
-        out.line(format_args!("no backups in {}", args.store.store))?;
+        out.line(format_args!("no backups in {}", escape::show(args.store.store.as_bytes())))?;
     } else {
         out.line(format_args!(
             "{:>6}  {:<23}  {:>12}  {:>6}  {:>11}  {:<34}  source",
@@ -78,7 +79,7 @@ fn list_archive(args: &BackupListArgs, timelines: &[RestorableTimeline]) -> Resu
     if args.store.json {
         out.json(&timelines.iter().map(timeline_json).collect::<Vec<_>>())?;
     } else if timelines.is_empty() {
-        out.line(format_args!("no backups or archived log in {}", args.store.store))?;
+        out.line(format_args!("no backups or archived log in {}", escape::show(args.store.store.as_bytes())))?;
     } else {
         for (i, timeline) in timelines.iter().enumerate() {
             if i > 0 {
@@ -162,7 +163,7 @@ fn row(m: &Manifest) -> String {
         m.files.len(),
         bytes(m.bytes_total()),
         database_text(m.database),
-        m.source.replace(char::is_control, " ")
+        escape::show(m.source.as_bytes())
     )
 }
 
@@ -181,7 +182,7 @@ fn to_json(listing: &BackupListing, latest: bool, ranges: &[&RestorableRange]) -
         ("database", database_json(m.database)),
         ("latest", json!(latest)),
         ("created_unix_ms", json!(m.created_unix_ms)),
-        ("source", json!(m.source)),
+        ("source", json!(escape::show(m.source.as_bytes()))),
         ("seqno", json!(m.seqno.get())),
         ("version_id", json!(m.version_id.get())),
         ("files", json!(m.files.len())),

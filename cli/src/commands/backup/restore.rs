@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::store::{self, advance, database_json, database_text, rate};
 use crate::args::{BackupRestoreArgs, WhichBackup};
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, count, ms};
@@ -81,7 +82,7 @@ fn restore_backup(args: &BackupRestoreArgs, engine: &BackupEngine, which: WhichB
                 format_args!("backup {}: {}", skipped.id, skipped.reason.replace(char::is_control, " ")),
             )?;
         }
-        out.field("restored", format_args!("backup {} into {}", info.id, info.path.display()))?;
+        out.field("restored", format_args!("backup {} into {}", info.id, escape::path(&info.path)))?;
         common_fields(&mut out, &info)?;
     }
     out.flush()?;
@@ -101,7 +102,7 @@ fn restore_point(args: &BackupRestoreArgs, engine: &BackupEngine, point: Restore
         out.json(&to_json(&info, None, Some(point)))?;
     } else {
         let made = info.commit_time.map_or_else(String::new, |t| format!(", made {}", time::rfc3339(t)));
-        out.field("restored", format_args!("commit {}{made} into {}", info.seqno, info.path.display()))?;
+        out.field("restored", format_args!("commit {}{made} into {}", info.seqno, escape::path(&info.path)))?;
         out.field("asked for", point_text(point))?;
         out.field(
             "from",
@@ -149,7 +150,7 @@ fn to_json(info: &RestoreInfo, recovery: Option<&Recovery>, point: Option<Restor
     json!({
         "id": info.id.get(),
         "database": database_json(info.database),
-        "path": info.path.to_string_lossy(),
+        "path": escape::path(&info.path),
         "seqno": info.seqno.get(),
         "files": info.files,
         "bytes": info.bytes,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::store::{self, advance};
 use crate::args::{BackupVerifyArgs, WhichBackup};
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::output::{Out, bytes, count};
 
@@ -30,7 +31,7 @@ pub fn run(args: &BackupVerifyArgs) -> Result<ExitCode, Failure> {
     if args.store.json {
         out.json(&to_json(&report))?;
     } else {
-        out.field("verified", format_args!("backup {id} in {}", args.store.store))?;
+        out.field("verified", format_args!("backup {id} in {}", escape::show(args.store.store.as_bytes())))?;
         out.field("checked", format_args!("{}: {}", count(report.files_checked, "file"), bytes(report.bytes_checked)))?;
         if report.is_ok() {
             out.field("result", "ok: every file is there with its checksum")?;

@@ -21,6 +21,7 @@ use indicatif::HumanCount;
 
 use crate::args::DemoArgs;
 use crate::commands::{open, verify};
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::interrupt;
 use crate::output::{Out, bytes, count};
@@ -38,7 +39,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, Failure> {
     let cooperation = interrupt::cooperate();
     let on_interrupt = match place.temporary {
         true => interrupt::remove_on_interrupt(&place.root),
-        false => interrupt::say_on_interrupt(format!("what the demo made so far is in {}", place.root.display())),
+        false => interrupt::say_on_interrupt(format!("what the demo made so far is in {}", escape::path(&place.root))),
     };
     let result = demo_in(&place.root, args);
     let root = place.root.clone();
@@ -46,8 +47,8 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, Failure> {
     drop((on_interrupt, cooperation));
     if interrupt::interrupted() {
         return Err(Failure::interrupted(match removed {
-            true => format!("removed the workplace {}", root.display()),
-            false => format!("what the demo made so far is in {}", root.display()),
+            true => format!("removed the workplace {}", escape::path(&root)),
+            false => format!("what the demo made so far is in {}", escape::path(&root)),
         }));
     }
     result
@@ -61,7 +62,7 @@ fn demo_in(root: &Path, args: &DemoArgs) -> Result<ExitCode, Failure> {
         HumanCount(args.keys),
         bytes(args.value_bytes)
     ))?;
-    out.field("workplace", root.display())?;
+    out.field("workplace", escape::path(root))?;
     out.flush()?;
     let fs = StdFs::new();
     let db_path = root.join("db");

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cairndb::fs::{Fs, StdFs, remove_dir_all};
 
+use crate::escape;
 use crate::failure::{At as _, Failure};
 
 /// The demo's directory.
@@ -40,7 +41,7 @@ impl Workplace {
         match remove_dir_all(&StdFs::new(), &self.root) {
             Ok(()) => true,
             Err(e) => {
-                log::warn!("could not remove {}: {e}", self.root.display());
+                log::warn!("could not remove {}: {e}", escape::path(&self.root));
                 false
             }
         }

@@ -6,6 +6,7 @@ use cairndb::inspect::{BlobFile, TableEntry, TableFile, TableValue};
 
 use super::{SstFile, kind, open};
 use crate::args::SstDumpArgs;
+use crate::escape;
 use crate::failure::{At as _, Failure};
 use crate::notation::Notation;
 use crate::output::{Out, bytes, count};
@@ -17,7 +18,7 @@ pub fn run(args: &SstDumpArgs) -> Result<ExitCode, Failure> {
     let file = open(path, kind(&args.file)?).at(path)?;
     let notation = args.notation.notation();
     let mut out = Out::new();
-    out.field("file", path.display())?;
+    out.field("file", escape::path(path))?;
     match &file {
         SstFile::Table(table) => dump_table(&mut out, table, notation)?,
         SstFile::Blob(blobs) => dump_blob_file(&mut out, blobs, notation)?,

@@ -10,6 +10,7 @@ use cairndb::fs::StdFs;
 use cairndb::inspect::{BlobFile, TableFile};
 
 use crate::args::{SstArgs, SstCommand, SstFileArgs, SstKind};
+use crate::escape;
 use crate::failure::Failure;
 
 /// Runs one `cairn sst` subcommand.
@@ -46,7 +47,7 @@ fn kind(args: &SstFileArgs) -> Result<SstKind, Failure> {
         Failure::usage(format!(
             "cannot tell from its name whether {} is a table (.sst) or a blob file (.blob): pass --kind table \
              or --kind blob",
-            args.file.display()
+            escape::path(&args.file)
         ))
     })
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{SstFile, kind, open};
 use crate::args::{SstKind, SstVerifyArgs};
+use crate::escape;
 use crate::failure::Failure;
 use crate::output::{Out, count};
 
@@ -69,7 +70,7 @@ fn check(path: &Path, kind: SstKind) -> Result<(Report, Option<cairndb::Error>),
 }
 
 fn print_text(out: &mut Out, path: &Path, r: &Report) -> std::io::Result<()> {
-    out.field("verified", path.display())?;
+    out.field("verified", escape::path(path))?;
     let what = match (r.kind, r.entries, r.blocks) {
         (SstKind::Table, Some(n), Some(blocks)) => {
             let entries = if n == 1 { "entry" } else { "entries" };
@@ -95,7 +96,7 @@ fn to_json(path: &Path, r: &Report) -> Value {
     };
     let damage = r.damage.as_ref().map(|(offset, what)| json!({"offset": *offset, "what": what}));
     json!({
-        "path": path.to_string_lossy(),
+        "path": escape::path(path),
         "kind": kind,
         "ok": r.damage.is_none(),
         "entries": r.entries,
