@@ -95,8 +95,17 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// Opens or creates the database, recovering the memtable from the log.
+    /// Opens or creates the database, recovering the memtable from the log;
+    /// read-only, as a consistent view ([`Inner::open_view`]).
     pub(crate) fn open(config: Config) -> Result<Arc<Inner>> {
+        if config.read_only {
+            return Inner::open_view(config);
+        }
+        Inner::open_once(config)
+    }
+
+    /// [`Inner::open`], one attempt.
+    pub(super) fn open_once(config: Config) -> Result<Arc<Inner>> {
         let fs = Arc::clone(&config.fs);
         let layout = DbLayout::new(&config.path);
         let staging = config.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(STAGING_PREFIX));

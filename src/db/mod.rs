@@ -22,6 +22,7 @@ mod range;
 mod read;
 mod snapshot;
 mod stats;
+mod view;
 mod work;
 mod workers;
 
