@@ -3,6 +3,7 @@
 //! (see `backup_s3.rs`; without it these tests skip, saying why).
 //!
 //! For every printable ASCII character, a store whose prefix holds it
+//! (five characters to a prefix, `.` alone)
 //! lists its backups, takes the next one incrementally (not a false
 //! `BackupConflict`), sees its leases (a live gc lease stops a backup, a
 //! live backup lease stops gc) and restores each backup exactly. A prefix
@@ -88,7 +89,16 @@ const THREADS: usize = 2;
 fn every_printable_ascii_character_in_a_prefix_round_trips() {
     let Some(endpoint) = s3_endpoint() else { return };
     let run = unique_name("odd-prefix");
-    let chars: Vec<char> = (0x20u8..=0x7e).map(char::from).collect();
+    // Five characters to a prefix (a prefix fails if any of its characters
+    // breaks the store), `.` alone: as a whole segment it is special.
+    let mut chars: Vec<String> = (0x20u8..=0x7e)
+        .map(char::from)
+        .filter(|&c| c != '.')
+        .collect::<Vec<char>>()
+        .chunks(5)
+        .map(|group| group.iter().collect())
+        .collect();
+    chars.push(".".to_string());
     let failures: Vec<String> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
@@ -98,11 +108,11 @@ fn every_printable_ascii_character_in_a_prefix_round_trips() {
                     let mut model = Model::default();
                     model.fill(&db, 0, 100, 50);
                     let mut failures = Vec::new();
-                    for &c in chars.iter().skip(t).step_by(THREADS) {
-                        // The character inside a segment and as a whole
+                    for c in chars.iter().skip(t).step_by(THREADS) {
+                        // The characters inside a segment and as a whole
                         // segment (`.` among them); `/` makes nested folders.
                         let prefix = format!("{run}/p{c}q/{c}");
-                        let tag = format!("{:02x}", c as u32);
+                        let tag: String = c.bytes().map(|b| format!("{b:02x}")).collect();
                         if let Err(what) = round_trip(endpoint, &prefix, &db, &mut model, &tag) {
                             failures.push(format!("{prefix:?}: {what}"));
                         }
