@@ -11,11 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 mod common;
+#[path = "common/lease.rs"]
+mod lease;
 
 use cairndb::Error;
 use cairndb::backup::{BackupEngine, BackupId, BackupOptions, BackupProgress, BackupStore, DirStore, Manifest};
 use cairndb::fs::{Fs, MemFs};
 use common::backup::{Model, contents, leases, open_db, restored_state, unreferenced_files};
+use lease::lease_body;
 
 fn setup() -> (Arc<dyn Fs>, BackupEngine) {
     let disk: Arc<dyn Fs> = Arc::new(MemFs::new());
@@ -180,16 +183,6 @@ fn prune_keeps_the_newest_and_gc_removes_only_what_no_backup_uses() {
     engine.delete(BackupId(4)).unwrap();
     assert_eq!(engine.latest().unwrap(), Some(BackupId(3)));
     assert!(engine.delete(BackupId(4)).unwrap_err().is_not_found());
-}
-
-/// A lease object as another process writes it (`docs/FORMAT.md`, "Leases").
-fn lease_body(kind: &str, refreshed_unix_ms: u128) -> Vec<u8> {
-    let body = format!(
-        "{{\n  \"format\": \"cairndb-lease\",\n  \"format_version\": 2,\n  \"kind\": \"{kind}\",\n  \
-         \"pid\": 1,\n  \"refreshed_unix_ms\": {refreshed_unix_ms},\n"
-    );
-    let sum = xxhash_rust::xxh3::xxh3_64(body.as_bytes());
-    format!("{body}  \"checksum\": \"{sum:016x}\"\n}}\n").into_bytes()
 }
 
 #[test]

@@ -15,11 +15,14 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod common;
+#[path = "common/lease.rs"]
+mod lease;
 
 use cairndb::backup::{BackupEngine, BackupId, BackupStore, S3Config, S3Store};
 use cairndb::fs::MemFs;
 use cairndb::{Db, Error};
 use common::backup::{Model, open_db, restored_state, s3_bucket, s3_endpoint, unique_name};
+use lease::lease_body;
 
 fn config(endpoint: &str, prefix: &str) -> S3Config {
     S3Config::new(s3_bucket()).endpoint(endpoint).region("us-east-1").credentials("testing", "testing").prefix(prefix)
@@ -51,18 +54,6 @@ fn round_trip(endpoint: &str, prefix: &str, db: &Db, model: &mut Model, tag: &st
         }
     }
     Ok(())
-}
-
-/// A lease object as another process writes it (`docs/FORMAT.md`, "Leases";
-/// as in `backup_basics.rs`: `tests/common` is shared with the tool's tests,
-/// which do not link `xxhash_rust`).
-fn lease_body(kind: &str, refreshed_unix_ms: u128) -> Vec<u8> {
-    let body = format!(
-        "{{\n  \"format\": \"cairndb-lease\",\n  \"format_version\": 2,\n  \"kind\": \"{kind}\",\n  \
-         \"pid\": 1,\n  \"refreshed_unix_ms\": {refreshed_unix_ms},\n"
-    );
-    let sum = xxhash_rust::xxh3::xxh3_64(body.as_bytes());
-    format!("{body}  \"checksum\": \"{sum:016x}\"\n}}\n").into_bytes()
 }
 
 /// A live gc lease keeps a backup out, a live backup lease keeps gc out.
