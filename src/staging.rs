@@ -165,10 +165,10 @@ pub(crate) fn staging_name(name: &OsStr, pid: u32, n: u64) -> OsString {
 /// How the names of the staging directories that process `pid` makes for
 /// a target named `name` begin, `.cairn-staging.{name}.{pid}.`, a counter
 /// following: the target name's bytes as they are (it need not be UTF-8),
-/// one over [`NAME_KEPT_BYTES_MAX`] bytes cut to its first
-/// [`NAME_HEAD_BYTES`] (less, to end on a whole UTF-8 character) and
+/// one over 64 bytes (`NAME_KEPT_BYTES_MAX`) cut to its first
+/// 40 (`NAME_HEAD_BYTES`; less, to end on a whole UTF-8 character) and
 /// followed by `~` and the xxh3 of the whole name. Recognisable, and at
-/// most [`STAGING_NAME_BYTES_MAX`] bytes with the counter, however long
+/// most `STAGING_NAME_BYTES_MAX` bytes with the counter, however long
 /// the target's name.
 pub fn staging_name_start(name: &OsStr, pid: u32) -> OsString {
     let name = name.as_bytes();
@@ -248,7 +248,7 @@ pub(crate) fn remove_leftovers(fs: &dyn Fs, parent: &Path) -> Result<usize> {
     Ok(removed)
 }
 
-/// Whether anyone is using a staging directory, as [`staging_state`] tells.
+/// Whether anyone is using a staging directory, as `staging_state` tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StagingState {
