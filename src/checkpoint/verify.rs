@@ -69,12 +69,27 @@ pub struct VerifyProgress {
 /// segments, with no torn tail (a checkpoint's log ends at a commit by
 /// construction); opened read-write since, it must still hold at least
 /// that seqno. A database's torn tail is what a crash leaves and is not a
-/// problem (its next writable open cuts it). Damage is reported in
-/// [`VerifyReport::problems`]; an error means the directory could not be
-/// examined at all (not a database, or unreadable). Writes nothing.
+/// problem (its next writable open cuts it).
+///
+/// A database whose owner keeps writing beside the check moves on while
+/// it is read: it flushes, compacts and installs new versions, deleting
+/// files the check was about to read. What it deleted is no damage, so
+/// when the check finds a problem and `CURRENT` changed since it began,
+/// each problem is checked again against the newest version (a file it no
+/// longer names is dropped, the version and the log are read again); only
+/// what is still wrong is reported. A directory that keeps changing under
+/// every re-check is an error that says so.
+///
+/// Damage is reported in [`VerifyReport::problems`]; an error means the
+/// directory could not be examined at all (not a database, unreadable,
+/// or changing too fast to check). Writes nothing.
 pub fn verify(fs: &Arc<dyn Fs>, path: &Path) -> Result<VerifyReport> {
     verify_with_progress(fs, path, &mut |_| {})
 }
+
+/// How many times problems found while `CURRENT` changed are checked
+/// again against the newest version before the check gives up.
+const RECHECKS: u32 = 20;
 
 /// [`verify`], reporting progress after each file.
 pub fn verify_with_progress(
@@ -90,18 +105,71 @@ pub fn verify_with_progress(
             std::io::Error::new(std::io::ErrorKind::NotFound, "not a cairndb database or checkpoint (no CURRENT)"),
         ));
     }
-    let mut report = VerifyReport::default();
-    let record = match load_version(&**fs, &layout) {
+    let mut began = read_current(&**fs, &layout);
+    let mut check = check_all(fs, &layout, progress)?;
+    for attempt in 0..=RECHECKS {
+        if check.found.is_empty() {
+            break;
+        }
+        let now = read_current(&**fs, &layout);
+        if now == began {
+            break;
+        }
+        if attempt == RECHECKS {
+            return Err(Error::invalid(format!(
+                "{}: the database changed under each of {RECHECKS} re-checks of the problems found while its owner                  was writing; verify it again when it is quieter",
+                path.display()
+            )));
+        }
+        log::debug!("{}: CURRENT changed while it was checked; checking what was found again", path.display());
+        began = now;
+        check = recheck(fs, &layout, check)?;
+    }
+    Ok(check.into_report())
+}
+
+/// `CURRENT`'s bytes (`None` when it cannot be read): what tells whether
+/// the directory changed.
+fn read_current(fs: &dyn Fs, layout: &DbLayout) -> Option<Vec<u8>> {
+    read_to_vec(fs, &layout.current()).ok()
+}
+
+/// What a problem is about, to check it again after the directory changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Subject {
+    Table(TableId),
+    Blob(BlobFileId),
+    /// `CURRENT`, the version, the log or `CHECKPOINT`: read again whole.
+    VersionAndLog,
+}
+
+/// A check in progress: the report so far and what each problem is about.
+struct Check {
+    report: VerifyReport,
+    found: Vec<(Subject, Problem)>,
+}
+
+impl Check {
+    fn into_report(mut self) -> VerifyReport {
+        self.report.problems = self.found.into_iter().map(|(_, problem)| problem).collect();
+        self.report
+    }
+}
+
+/// Checks every file once, as [`verify`] describes.
+fn check_all(fs: &Arc<dyn Fs>, layout: &DbLayout, progress: &mut dyn FnMut(VerifyProgress)) -> Result<Check> {
+    let mut check = Check { report: VerifyReport::default(), found: Vec::new() };
+    let record = match load_version(&**fs, layout) {
         Ok(record) => record,
         Err(problem) => {
-            report.problems.push(problem);
-            return Ok(report);
+            check.found.push((Subject::VersionAndLog, problem));
+            return Ok(check);
         }
     };
-    report.version_id = record.id;
-    report.seqno = record.last_seqno;
+    check.report.version_id = record.id;
+    check.report.seqno = record.last_seqno;
     let tables: Vec<&TableInfo> = record.levels.iter().flatten().collect();
-    let segments = log_segments(&**fs, &layout)?;
+    let segments = log_segments(&**fs, layout)?;
     let mut done = VerifyProgress {
         files_total: tables.len() + record.blob_files.len() + segments.len(),
         bytes_total: tables.iter().map(|t| t.size_bytes).sum::<u64>()
@@ -110,21 +178,104 @@ pub fn verify_with_progress(
         ..VerifyProgress::default()
     };
     for table in tables {
-        let path = layout.table(table.id);
-        let checked = check_file(&**fs, &path, table.size_bytes, |fs, path| verify_table(fs, path, table.id));
-        account(&mut report, &mut done, progress, path, table.size_bytes, checked);
-        report.tables += 1;
+        let checked = check_table(&**fs, layout, table);
+        account(
+            &mut check,
+            &mut done,
+            progress,
+            Subject::Table(table.id),
+            layout.table(table.id),
+            table.size_bytes,
+            checked,
+        );
+        check.report.tables += 1;
     }
     for blob in &record.blob_files {
-        let path = layout.blob(blob.id);
-        let checked = check_file(&**fs, &path, blob.size_bytes, |fs, path| verify_blob(fs, path, blob.id));
-        account(&mut report, &mut done, progress, path, blob.size_bytes, checked);
-        report.blob_files += 1;
+        let checked = check_blob(&**fs, layout, blob.id, blob.size_bytes);
+        account(
+            &mut check,
+            &mut done,
+            progress,
+            Subject::Blob(blob.id),
+            layout.blob(blob.id),
+            blob.size_bytes,
+            checked,
+        );
+        check.report.blob_files += 1;
     }
-    let description = match describe(&**fs, path) {
+    let (seqno, problems) = check_log(fs, layout, &record, segments.len());
+    check.report.seqno = check.report.seqno.max(seqno);
+    check.found.extend(problems.into_iter().map(|problem| (Subject::VersionAndLog, problem)));
+    check.report.log_segments = segments.len();
+    for (_, len) in &segments {
+        done.files_done += 1;
+        done.bytes_done += len;
+        check.report.bytes_checked += len;
+        progress(done);
+    }
+    Ok(check)
+}
+
+/// Checks the problems of `check` again against the newest version: a
+/// table or blob file it no longer names was deleted by the owner, not
+/// damaged; one it still names is checked again; the version and the log
+/// are read again whole when any problem was about them.
+fn recheck(fs: &Arc<dyn Fs>, layout: &DbLayout, check: Check) -> Result<Check> {
+    let mut report = check.report;
+    let record = match load_version(&**fs, layout) {
+        Ok(record) => record,
+        Err(problem) => return Ok(Check { report, found: vec![(Subject::VersionAndLog, problem)] }),
+    };
+    report.version_id = record.id;
+    report.seqno = report.seqno.max(record.last_seqno);
+    let mut found = Vec::new();
+    let mut version_and_log = false;
+    for (subject, problem) in check.found {
+        match subject {
+            Subject::Table(id) => {
+                if let Some(table) = record.levels.iter().flatten().find(|t| t.id == id)
+                    && let Err(what) = check_table(&**fs, layout, table)
+                {
+                    found.push((subject, Problem { file: problem.file, what }));
+                }
+            }
+            Subject::Blob(id) => {
+                if let Some(blob) = record.blob_files.iter().find(|b| b.id == id)
+                    && let Err(what) = check_blob(&**fs, layout, id, blob.size_bytes)
+                {
+                    found.push((subject, Problem { file: problem.file, what }));
+                }
+            }
+            Subject::VersionAndLog => version_and_log = true,
+        }
+    }
+    if version_and_log {
+        let segments = log_segments(&**fs, layout)?;
+        let (seqno, problems) = check_log(fs, layout, &record, segments.len());
+        report.seqno = report.seqno.max(seqno);
+        report.log_segments = segments.len();
+        found.extend(problems.into_iter().map(|problem| (Subject::VersionAndLog, problem)));
+    }
+    Ok(Check { report, found })
+}
+
+fn check_table(fs: &dyn Fs, layout: &DbLayout, table: &TableInfo) -> std::result::Result<(), String> {
+    check_file(fs, &layout.table(table.id), table.size_bytes, |fs, path| verify_table(fs, path, table.id))
+}
+
+fn check_blob(fs: &dyn Fs, layout: &DbLayout, id: BlobFileId, size_bytes: u64) -> std::result::Result<(), String> {
+    check_file(fs, &layout.blob(id), size_bytes, |fs, path| verify_blob(fs, path, id))
+}
+
+/// Replays the log after `record` and holds a checkpoint to its
+/// description; returns the seqno the log recovers to and the problems.
+fn check_log(fs: &Arc<dyn Fs>, layout: &DbLayout, record: &VersionRecord, segments: usize) -> (SeqNo, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut seqno = record.last_seqno;
+    let description = match describe(&**fs, layout.root()) {
         Ok(description) => description,
         Err(e) => {
-            report.problems.push(Problem { file: path.join(CHECKPOINT_FILE), what: e.to_string() });
+            problems.push(Problem { file: layout.root().join(CHECKPOINT_FILE), what: e.to_string() });
             None
         }
     };
@@ -135,23 +286,16 @@ pub fn verify_with_progress(
         HlogConfig { read_only: true, page_size_bytes: 4096, memtable_size_bytes: 1 << 20, ..HlogConfig::default() };
     match HybridLog::open(Arc::clone(fs), &layout.log_dir(), config, replay) {
         Ok((_, recovered)) => {
-            report.seqno = report.seqno.max(recovered.last_seqno);
+            seqno = seqno.max(recovered.last_seqno);
             if let Some(description) = &description {
                 let pristine = description.version_id == record.id;
-                let found = Found { seqno: report.seqno, torn_at: recovered.torn_at, segments: segments.len() };
-                report.problems.extend(against_description(&layout, description, pristine, &found));
+                let found = Found { seqno, torn_at: recovered.torn_at, segments };
+                problems.extend(against_description(layout, description, pristine, &found));
             }
         }
-        Err(e) => report.problems.push(Problem { file: layout.log_dir(), what: e.to_string() }),
+        Err(e) => problems.push(Problem { file: layout.log_dir(), what: e.to_string() }),
     }
-    report.log_segments = segments.len();
-    for (_, len) in &segments {
-        done.files_done += 1;
-        done.bytes_done += len;
-        report.bytes_checked += len;
-        progress(done);
-    }
-    Ok(report)
+    (seqno, problems)
 }
 
 /// Reads the table `id` at `path` whole and checks it by its own checksums:
@@ -239,8 +383,12 @@ fn log_segments(fs: &dyn Fs, layout: &DbLayout) -> Result<Vec<(PathBuf, u64)>> {
     for entry in fs.read_dir(&dir)? {
         if entry.name.to_str().and_then(FileName::parse_log).is_some() {
             let path = dir.join(&entry.name);
-            let len = fs.metadata(&path)?.len;
-            segments.push((path, len));
+            // One the owner removed since the listing is no longer the log's.
+            match fs.metadata(&path) {
+                Ok(meta) => segments.push((path, meta.len)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(segments)
@@ -265,18 +413,19 @@ fn check_file(
 }
 
 fn account(
-    report: &mut VerifyReport,
+    check: &mut Check,
     done: &mut VerifyProgress,
     progress: &mut dyn FnMut(VerifyProgress),
+    subject: Subject,
     path: PathBuf,
     bytes: u64,
     checked: std::result::Result<(), String>,
 ) {
     if let Err(what) = checked {
-        report.problems.push(Problem { file: path, what });
+        check.found.push((subject, Problem { file: path, what }));
     }
     done.files_done += 1;
     done.bytes_done += bytes;
-    report.bytes_checked += bytes;
+    check.report.bytes_checked += bytes;
     progress(*done);
 }
