@@ -28,8 +28,8 @@ use super::clock::now_unix_us;
 use super::engine::BackupEngine;
 use super::store::{BackupStore, Source};
 use crate::db::{Db, LogStart, LogTap};
-use crate::hlog::{SegmentInfo, committed_prefix, record};
-use crate::sync::MutexExt;
+use crate::hlog::{CommitPoint, SegmentInfo, committed_prefix, record};
+use crate::sync::{MutexExt, ThreadPriority};
 use crate::version::DbIdentity;
 use crate::{Error, LogAddress, Result, SeqNo};
 
@@ -79,16 +79,18 @@ impl ArchiveOptions {
         self
     }
 
-    /// The archive thread's nice value, 0 to 19 (default 10; Linux's
-    /// per-thread nice, best effort): how readily it
-    /// gives the CPU to the writers, flushes and compactions of the same
-    /// machine. Reading, checking and storing the log costs about a
-    /// quarter of a core at 100 MB/s of log; at the default it takes the
-    /// CPU they leave, which under a full-speed writer on 2 cores still
-    /// keeps the lag within about a second of the interval (see the
-    /// README's numbers), while with 0 it competes with them as an equal.
-    /// A machine busy with other work at normal priority can starve a
-    /// niced archive: then it falls behind, up to `max_unshipped_bytes`.
+    /// How much the archive thread lowers its priority while it is within
+    /// its interval (0 to 19, a Linux nice value added to the thread's
+    /// own; default 10): reading, checking and storing the log costs about
+    /// 2 ms of CPU per MiB, and while the oldest commit not yet shipped is
+    /// younger than the interval the archive takes only the CPU the
+    /// writers, flushes and compactions of the machine leave. Once that
+    /// commit has waited an interval (or a `sync` or stop waits), it ships
+    /// at its normal priority until it has caught up, so a busy machine
+    /// delays it by about a chunk, not without bound. Where the system
+    /// does not let a thread raise its priority again (no `CAP_SYS_NICE`,
+    /// `RLIMIT_NICE` 0) the thread keeps its normal priority throughout;
+    /// 0 does the same everywhere.
     pub fn nice(mut self, nice: u8) -> Self {
         self.nice = nice.min(19);
         self
@@ -261,6 +263,7 @@ impl BackupEngine {
             gap,
             shared: Arc::clone(&shared),
             chunk: LogChunkBuffer::default(),
+            waited_for: false,
         };
         let thread = std::thread::Builder::new()
             .name("cairndb-archive".into())
@@ -478,6 +481,9 @@ struct Shipper {
     shared: Arc<Shared>,
     /// The chunk being built, its memory kept from one to the next.
     chunk: LogChunkBuffer,
+    /// Someone waits for the archive (a sync, a stop): ship at the
+    /// thread's normal priority, however recent the log.
+    waited_for: bool,
 }
 
 /// What one look at the log found to do.
@@ -488,7 +494,7 @@ enum Outcome {
 
 impl Shipper {
     fn run(&mut self) {
-        crate::sync::set_thread_nice(self.options.nice);
+        let mut priority = ThreadPriority::new(self.options.nice);
         let tick = (self.options.interval / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
         let mut last_ship = Instant::now();
         let mut retry_at: Option<Instant> = None;
@@ -511,7 +517,8 @@ impl Shipper {
                 || waiting >= self.options.chunk_bytes;
             let retry_wait = retry_at.is_some_and(|at| Instant::now() < at) && !sync_wanted && !stop;
             if due && !retry_wait {
-                match self.ship_all() {
+                self.waited_for = sync_wanted || stop;
+                match self.ship_all(&mut priority) {
                     Ok(_) => {
                         retry_at = None;
                         backoff = self.options.interval.max(Duration::from_millis(100));
@@ -538,6 +545,7 @@ impl Shipper {
                     }
                 }
             } else {
+                priority.set_behind(false);
                 self.note(|_| {});
             }
             if stop {
@@ -567,7 +575,7 @@ impl Shipper {
     }
 
     /// Ships everything durable now (at least one chunk's worth at a time).
-    fn ship_all(&mut self) -> Result<Outcome> {
+    fn ship_all(&mut self, priority: &mut ThreadPriority) -> Result<Outcome> {
         let mut outcome = Outcome::Idle;
         loop {
             if self.gap.is_none() && self.tap.released().is_some() {
@@ -577,7 +585,7 @@ impl Shipper {
                 self.record_gap(gap)?;
                 outcome = Outcome::Shipped;
             }
-            match self.ship_one()? {
+            match self.ship_one(priority)? {
                 Outcome::Idle => return Ok(outcome),
                 Outcome::Shipped => outcome = Outcome::Shipped,
             }
@@ -653,8 +661,16 @@ impl Shipper {
         }
     }
 
+    /// Whether the archive is behind: the oldest commit it has yet to ship
+    /// has waited an interval or more (at a full-speed writer chunks fill
+    /// in a fraction of one; at a slow one, when CPU is spare anyway, the
+    /// interval passes first).
+    fn behind(&self, oldest: &CommitPoint) -> bool {
+        oldest.time_us.is_none_or(|t| Duration::from_micros(now_unix_us().saturating_sub(t)) >= self.options.interval)
+    }
+
     /// Ships the next chunk of durable log, if there is any.
-    fn ship_one(&mut self) -> Result<Outcome> {
+    fn ship_one(&mut self, priority: &mut ThreadPriority) -> Result<Outcome> {
         let (durable, segments) = self.tap.durable_log();
         if durable.end.0 <= self.position.address {
             return Ok(Outcome::Idle);
@@ -693,6 +709,7 @@ impl Shipper {
             break commits;
         };
         let last = *commits.last().expect("at least one");
+        priority.set_behind(self.waited_for || self.behind(&commits[0]));
         self.chunk.seal(self.timeline, self.position.after, page_size, &commits);
         let shipped_bytes = self.chunk.log_bytes();
         let stored = self.put(&self.chunk.sealed());
