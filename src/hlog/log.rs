@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::config::{HlogConfig, HlogStats, LogAddresses, Op};
 use super::frozen::FrozenLog;
-use super::hash_index::{self, HashIndex};
+use super::hash_index::HashIndex;
 use super::iter::RangeIter;
 use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
@@ -131,7 +131,9 @@ impl HybridLog {
     /// [`persist`](Self::persist) returns. Fails with
     /// [`Error::Poisoned`] after a failed log write or fsync, with
     /// [`Error::ReadOnly`] when the log was opened read-only, and with
-    /// [`Error::InvalidArgument`] for an oversized key or value.
+    /// [`Error::InvalidArgument`] for an oversized key or value, a batch
+    /// the memtable has no room left for, or one that would pass the end
+    /// of the log's address space ([`record::ADDRESS_LIMIT`]).
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
         self.write_from(batch, None)
     }
@@ -182,8 +184,10 @@ impl HybridLog {
             }
             w.last_seqno = first - 1;
         }
-        let end = w.cursor.tail() + bytes + 2 * shared.page_size;
-        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) || end >= hash_index::ADDRESS_LIMIT {
+        if w.cursor.tail().saturating_add(bytes + 2 * shared.page_size) > record::ADDRESS_LIMIT {
+            return Err(past_address_limit(w.cursor.tail()));
+        }
+        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) {
             return Err(Error::invalid("the memtable is full: freeze it before writing more"));
         }
         let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
@@ -418,6 +422,15 @@ impl HybridLog {
             Err(other) => Some(other.to_string()),
         }
     }
+}
+
+/// The error for a write past the end of the log's address space.
+fn past_address_limit(tail: u64) -> Error {
+    Error::invalid(format!(
+        "the log's address space is used up: the log is at address {tail}, and its addresses end at {} (2^63); \
+         no more writes fit",
+        record::ADDRESS_LIMIT
+    ))
 }
 
 /// The log's persists held off, to remove obsolete segments; from

@@ -286,8 +286,9 @@ impl Memtable {
 
     /// The newest record of `key` (whose [`hash`](Self::hash) is `hash`).
     pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Head {
-        match self.hashed.get(hash, |address| self.key_is(address, key)) {
-            Probe::Found(address) => Head::Hashed(address),
+        let base = self.base();
+        match self.hashed.get(hash, |offset| self.key_is(base + offset, key)) {
+            Probe::Found(offset) => Head::Hashed(base + offset),
             Probe::Absent => Head::New,
             Probe::Unknown => self.index.get(key).map_or(Head::New, Head::Ordered),
         }
@@ -535,17 +536,19 @@ impl Memtable {
 
     /// Makes the complete record at `address` the newest of `key`.
     fn publish(&self, hash: u64, key: &[u8], address: u64, head: Head) {
+        let base = self.base();
+        let is_key = |offset: u64| self.key_is(base + offset, key);
         match head {
             // The sorted view holds some record of the key already.
             Head::Hashed(_) => {
-                let updated = self.hashed.publish(hash, address, |a| self.key_is(a, key));
+                let updated = self.hashed.publish(hash, address - base, is_key);
                 debug_assert!(updated, "a key in the hash table stays there");
             }
             Head::Ordered(_) => {
                 self.index.insert(key, address);
             }
             Head::New => {
-                if self.hashed.publish(hash, address, |a| self.key_is(a, key)) {
+                if self.hashed.publish(hash, address - base, is_key) {
                     lock(&self.pending).push(address);
                 } else {
                     // The table is full (and says so): the sorted view holds

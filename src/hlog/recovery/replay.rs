@@ -106,6 +106,14 @@ pub(crate) fn recover(
     read_only: bool,
     tail: Tail,
 ) -> Result<Recovered> {
+    if replay.address.0 > record::ADDRESS_LIMIT {
+        let what = format!(
+            "the log is to continue at address {}, past the end of the log's address space ({})",
+            replay.address,
+            record::ADDRESS_LIMIT
+        );
+        return Err(Error::corruption(log_dir, 0, what));
+    }
     let numbers = if !read_only {
         create_dir_all_durably(fs, log_dir)?;
         segment::list(fs, log_dir)?
@@ -160,9 +168,11 @@ fn list_file(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<SegmentFile> {
     let mut header_bytes = vec![0u8; segment::HEADER_BYTES.min(len_bytes as usize)];
     file.read_exact_at(&mut header_bytes, 0)?;
     let header = SegmentHeader::decode(&header_bytes).and_then(|h| {
+        // Decoded, so the file holds a whole header.
+        let body_bytes = len_bytes - segment::HEADER_BYTES as u64;
         if h.number != number {
             Err("segment header names another segment number")
-        } else if h.start.checked_add(len_bytes).is_none() {
+        } else if h.start.checked_add(body_bytes).is_none_or(|end| end > record::ADDRESS_LIMIT) {
             Err("segment start address out of range")
         } else {
             Ok(h)
