@@ -58,3 +58,14 @@ fn a_segment_reaching_past_the_end_of_the_address_space_is_corruption() {
     write_file(&fs, &segment::path(Path::new(LOG), 1), &beyond);
     expect_corruption(open(&fs, 0, 1), "1.hlog", "segment start address out of range");
 }
+
+#[test]
+fn a_log_ending_at_the_end_of_the_address_space_recovers() {
+    // The last page of the address space holds records and a commit.
+    let end = 1u64 << 63;
+    let fs = one_write_at(end - 4096, 1, b"last");
+    let log = open(&fs, end - 4096, 1).unwrap();
+    assert_eq!(log.get(b"last", None).unwrap().value(), Some(&b"value"[..]));
+    let error = log.put(b"more", b"no room").unwrap_err();
+    assert!(error.to_string().contains("address space"), "{error}");
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::Duration;
 
-use super::config::{HlogConfig, HlogStats, LogAddresses, Op};
+use super::config::{Appended, HlogConfig, HlogStats, LogAddresses, Op};
 use super::frozen::FrozenLog;
 use super::hash_index::HashIndex;
 use super::iter::RangeIter;
@@ -16,6 +16,7 @@ use super::page::Page;
 use super::persist::{IoState, PersistPoint, Poison, lock};
 use super::record::{self, FLAG_BATCH, KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
+use super::room::{self, Fit};
 use super::segment::{self, SegmentInfo};
 use super::shared::{EXPECTED_RECORD_BYTES, SegmentCursor, Shared, WriterState, plan_page};
 use super::snapshot::Snapshot;
@@ -132,10 +133,12 @@ impl HybridLog {
     /// [`Error::Poisoned`] after a failed log write or fsync, with
     /// [`Error::ReadOnly`] when the log was opened read-only, and with
     /// [`Error::InvalidArgument`] for an oversized key or value, a batch
-    /// the memtable has no room left for, or one that would pass the end
-    /// of the log's address space ([`record::ADDRESS_LIMIT`]).
+    /// larger than any memtable can hold, one the active memtable has no
+    /// room left for (freeze, then write it again: see
+    /// [`try_write`](Self::try_write)), or one that would pass the end of
+    /// the log's address space ([`record::ADDRESS_LIMIT`]).
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
-        self.write_from(batch, None)
+        self.try_write(batch, None)?.or_full()
     }
 
     /// Writes `batch` as [`write`](Self::write) does, its first operation
@@ -144,7 +147,7 @@ impl HybridLog {
     /// every write keeps its seqno. `first` at or below the last seqno
     /// written is an `InvalidArgument` error.
     pub fn write_at(&self, first: SeqNo, batch: &[Op<'_>]) -> Result<SeqNo> {
-        self.write_from(batch, Some(first.0))
+        self.try_write(batch, Some(first))?.or_full()
     }
 
     /// Moves the last seqno written to `seqno` if it is below (a replay
@@ -157,9 +160,13 @@ impl HybridLog {
         }
     }
 
-    fn write_from(&self, batch: &[Op<'_>], first: Option<u64>) -> Result<SeqNo> {
+    /// Writes `batch` as [`write`](Self::write) does (from seqno `first`
+    /// as [`write_at`](Self::write_at) does, when given), or reports
+    /// [`Appended::NeedsFreeze`], writing nothing, when the active memtable
+    /// has no room left for it but an empty one has: the caller freezes
+    /// and writes it again.
+    pub fn try_write(&self, batch: &[Op<'_>], first: Option<SeqNo>) -> Result<Appended> {
         self.refuse_if_read_only()?;
-        let mut bytes = 0;
         for op in batch {
             let (key, (_, value)) = (op.key(), op.kind_and_value());
             if key.len() > KEY_BYTES_MAX || value.len() > VALUE_BYTES_MAX {
@@ -169,26 +176,29 @@ impl HybridLog {
                     value.len()
                 )));
             }
-            bytes += record::record_len_for(key.len(), value.len()) as u64 + self.shared.page_size;
         }
         let shared = &*self.shared;
         let mut guard = lock(&shared.writer);
         shared.poison.check()?;
         let w = &mut *guard;
+        if let Some(first) = first
+            && first.0 <= w.last_seqno
+        {
+            return Err(Error::invalid(format!(
+                "a replayed write at seqno {first} does not follow the last one written, {}",
+                w.last_seqno
+            )));
+        }
+        // Decided before anything changes: a batch goes in whole or not at all.
+        let lens = || batch.iter().map(|op| record::record_len_for(op.key().len(), op.kind_and_value().1.len()) as u64);
+        match room::fit(w.active.base(), w.cursor.place(), lens, shared.page_size) {
+            Fit::Here => {}
+            Fit::AfterFreeze => return Ok(Appended::NeedsFreeze),
+            Fit::Never { bytes } => return Err(too_large(batch.len(), bytes, shared.page_size)),
+            Fit::PastAddressLimit => return Err(past_address_limit(w.cursor.tail())),
+        }
         if let Some(first) = first {
-            if first <= w.last_seqno {
-                return Err(Error::invalid(format!(
-                    "a replayed write at seqno {first} does not follow the last one written, {}",
-                    w.last_seqno
-                )));
-            }
-            w.last_seqno = first - 1;
-        }
-        if w.cursor.tail().saturating_add(bytes + 2 * shared.page_size) > record::ADDRESS_LIMIT {
-            return Err(past_address_limit(w.cursor.tail()));
-        }
-        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) {
-            return Err(Error::invalid("the memtable is full: freeze it before writing more"));
+            w.last_seqno = first.0 - 1;
         }
         let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
         let max_live = shared.snapshots.max_live();
@@ -208,7 +218,7 @@ impl HybridLog {
             active.append_key_record(cursor, *last_seqno, kind, flags, key, value, (hash, head), &mut on_page);
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
-        Ok(SeqNo(w.last_seqno))
+        Ok(Appended::Batch(SeqNo(w.last_seqno)))
     }
 
     /// Writes `batch` and persists it: when this returns `Ok`, the batch
@@ -422,6 +432,18 @@ impl HybridLog {
             Err(other) => Some(other.to_string()),
         }
     }
+}
+
+/// The error for a batch no memtable can hold: it needs `bytes` of log
+/// (its records, what page switches leave unused, and the commit record
+/// after it) from a page boundary, more than a memtable spans.
+fn too_large(ops: usize, bytes: u64, page_size: u64) -> Error {
+    let span = room::span_bytes_max(page_size);
+    Error::invalid(format!(
+        "a batch of {ops} operations needs {bytes} bytes of log, more than a memtable can hold: {span} bytes \
+         ({} pages of {page_size} bytes); split it into smaller batches",
+        span / page_size
+    ))
 }
 
 /// The error for a write past the end of the log's address space.

@@ -15,6 +15,7 @@ use super::record::{
     self, FLAG_BATCH, HEADER_BYTES, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
     layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
+use super::room::Place;
 use crate::SeqNo;
 use crate::sync::MutexExt;
 use crate::wire::key_prefix;
@@ -93,6 +94,11 @@ impl Cursor {
 
     pub(crate) fn take_uncommitted_start(&mut self) -> Option<u64> {
         self.uncommitted_start.take()
+    }
+
+    /// Where the next record goes, for [`Place::next`].
+    pub(crate) fn place(&self) -> Place {
+        Place { tail: self.tail, page_end: self.page.as_ref().map(|p| p.end()) }
     }
 }
 
@@ -260,11 +266,6 @@ impl Memtable {
 
     pub(crate) fn install_page(&self, page: Arc<Page>) {
         self.pages.install(page);
-    }
-
-    /// Whether a page of `len_bytes` at `start` can be addressed.
-    pub(crate) fn can_hold(&self, start: u64, len_bytes: u64) -> bool {
-        self.pages.fits(start, len_bytes)
     }
 
     fn locate(&self, address: u64) -> Option<(&Arc<Page>, usize)> {
@@ -618,33 +619,30 @@ impl Memtable {
         address
     }
 
-    /// Reserves `len` bytes at the tail, padding out the current page and
-    /// starting a new one when they do not fit. A record is enlarged to the
-    /// page end when what would remain could not hold a padding record.
+    /// Reserves `len` bytes at the tail where [`Place::next`] puts them,
+    /// padding out the current page when they start a new one. The
+    /// writer checked beforehand that the page fits this memtable
+    /// (`room::fit`).
     fn alloc(
         &self,
         cursor: &mut Cursor,
         len: usize,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> (Arc<Page>, u64, usize) {
-        let fits = cursor.page.as_ref().is_some_and(|p| p.end() - cursor.tail >= len as u64);
-        if !fits {
+        let (slot, _) = cursor.place().next(len as u64, self.page_size());
+        if let Some(page_len) = slot.new_page {
             if let Some(page) = cursor.page.take() {
                 self.pad_to_end(cursor, &page);
             }
-            let page_size = self.page_size() as usize;
-            let page_len = len.div_ceil(page_size).max(1) * page_size;
-            let page = Arc::new(Page::new(cursor.tail, page_len));
+            debug_assert_eq!(cursor.tail, slot.address, "a new page starts at the tail");
+            let page = Arc::new(Page::new(slot.address, page_len as usize));
             self.pages.install(Arc::clone(&page));
             on_new_page(&page);
             cursor.page = Some(page);
         }
         let page = Arc::clone(cursor.page.as_ref().expect("a page was just ensured"));
-        let address = cursor.tail;
-        let remaining = (page.end() - address) as usize - len;
-        let len = if remaining < HEADER_BYTES { len + remaining } else { len };
-        cursor.tail = address + len as u64;
-        (page, address, len)
+        cursor.tail = slot.address + slot.len;
+        (page, slot.address, slot.len as usize)
     }
 
     fn pad_to_end(&self, cursor: &mut Cursor, page: &Page) {
