@@ -1,6 +1,8 @@
 //! Recovery reads log addresses from disk: a segment whose addresses no
-//! writer could have given it is corruption, never a panic. No address
-//! reaches the end of the log's address space, 2^63.
+//! writer could have given it is corruption, never a panic or a huge
+//! allocation. A writer leaves less than a page between one segment and
+//! the next (a new memtable starts at the next page boundary), and no
+//! address reaches the end of the log's address space, 2^63.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +34,15 @@ fn write_file(fs: &MemFs, path: &Path, bytes: &[u8]) {
     file.sync_all().unwrap();
 }
 
+/// Copies segment 0 of `from` into `to` as segment `number`.
+fn add_segment(to: &MemFs, from: &MemFs, number: u64) {
+    let mut bytes = read_to_vec(from, &segment::path(Path::new(LOG), 0)).unwrap();
+    let mut header = segment::SegmentHeader::decode(&bytes).unwrap();
+    header.number = number;
+    bytes[..segment::HEADER_BYTES].copy_from_slice(&header.encode());
+    write_file(to, &segment::path(Path::new(LOG), number), &bytes);
+}
+
 fn expect_corruption(result: cairndb::Result<HybridLog>, file: &str, what: &str) {
     match result {
         Err(Error::Corruption { file: f, what: w, .. }) => {
@@ -40,6 +51,20 @@ fn expect_corruption(result: cairndb::Result<HybridLog>, file: &str, what: &str)
         }
         Err(e) => panic!("expected corruption, got {e}"),
         Ok(_) => panic!("expected corruption, the log opened"),
+    }
+}
+
+#[test]
+fn a_segment_far_past_the_one_before_is_corruption_not_a_panic() {
+    for distance in [1u64 << 33, 1 << 40, 1 << 62] {
+        let fs = one_write_at(0, 1, b"near");
+        // Whole, valid commits at a far address, numbered next.
+        add_segment(&fs, &one_write_at(distance, 2, b"far"), 1);
+        expect_corruption(open(&fs, 0, 1), "1.hlog", "a writer leaves less than a page");
+        // Nothing was changed: the log opens read-only the same way.
+        let config = HlogConfig { page_size_bytes: 4096, read_only: true, ..HlogConfig::default() };
+        let replay = ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) };
+        assert!(HybridLog::open(Arc::new(fs.clone()), Path::new(LOG), config, replay).unwrap_err().is_corruption());
     }
 }
 

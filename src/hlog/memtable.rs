@@ -199,8 +199,19 @@ impl Memtable {
     /// An empty memtable from `base` whose point index `hashed` was sized
     /// beforehand (allocating it is the only non-O(1) part).
     pub(crate) fn new(base: u64, page_size: u64, hashed: HashIndex) -> Memtable {
+        Self::with_pages(PageTable::new(base, page_size), hashed)
+    }
+
+    /// An empty memtable from `base` whose pages may span `span_bytes`,
+    /// more than the writer fills one with: for a recovered log.
+    pub(crate) fn recovered(base: u64, page_size: u64, span_bytes: u64, hashed: HashIndex) -> Memtable {
+        Self::with_pages(PageTable::with_span(base, page_size, span_bytes), hashed)
+    }
+
+    fn with_pages(pages: PageTable, hashed: HashIndex) -> Memtable {
+        let base = pages.base();
         Memtable {
-            pages: PageTable::new(base, page_size),
+            pages,
             index: Index::default(),
             hashed,
             pending: Mutex::new(Vec::new()),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::chain::{Chain, SegmentFile, chain};
 use super::scan::{Body, Damage, Scan, scan};
 use crate::fs::{Fs, OpenOptions, create_dir_all_durably};
-use crate::hlog::hash_index::HashIndex;
+use crate::hlog::hash_index::{self, HashIndex};
 use crate::hlog::memtable::Memtable;
 use crate::hlog::page::Page;
 use crate::hlog::persist::{Plan, PlannedSegment};
@@ -148,6 +148,9 @@ pub(crate) fn recover(
                     but this one does not: its tail is torn or damaged";
         return Err(segment::corrupt(log_dir, number, offset, what));
     }
+    // Before anything changes on disk: a corrupt log is left as it is.
+    let (base, _, next_address) = bounds(replay, &scan, page_size);
+    check_span(log_dir, &loaded[..cut.kept], next_address - base, page_size)?;
     if !read_only {
         cut.apply(fs, log_dir, &loaded)?;
         sync_kept(fs, log_dir, &loaded[..cut.kept])?;
@@ -272,10 +275,8 @@ fn build(
     scan: Scan,
     cut: Cut,
 ) -> Result<Recovered> {
-    let base = replay.address.0 - replay.address.0 % page_size;
-    let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
-    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
-    let memtable = Arc::new(Memtable::new(base, page_size, hashed));
+    let (base, durable_end, next_address) = bounds(replay, &scan, page_size);
+    let memtable = Arc::new(Memtable::recovered(base, page_size, next_address - base, hashed));
     // End of the last installed record: the gap before the next one (if on
     // the same page) holds records not installed, and gets padded over.
     let mut installed_to = base;
@@ -322,6 +323,39 @@ fn build(
         next_address: LogAddress(next_address),
     };
     Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, last_commit_us, report })
+}
+
+/// The recovered memtable's base (the replay address's page), the end of
+/// the last valid commit, and where new writes begin (the next page).
+fn bounds(replay: ReplayFrom, scan: &Scan, page_size: u64) -> (u64, u64, u64) {
+    let base = replay.address.0 - replay.address.0 % page_size;
+    let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
+    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
+    (base, durable_end, next_address)
+}
+
+/// Checks that the log to replay spans no more address space than its
+/// bytes fill. A writer leaves less than a page between one segment's end
+/// and the next one's start (a new memtable starts at the next page
+/// boundary), so the span is at most the segments' bytes and a page per
+/// segment; wider is damage, reported at the first segment placed further
+/// out, and would ask for page slots (and point-index offsets) no memtable
+/// needs.
+fn check_span(log_dir: &Path, loaded: &[Loaded], span: u64, page_size: u64) -> Result<()> {
+    let bytes: u64 = loaded.iter().map(|l| l.bytes.len() as u64).sum();
+    let explained = bytes.saturating_add((loaded.len() as u64 + 2).saturating_mul(page_size));
+    if span <= explained.min(hash_index::OFFSET_LIMIT) {
+        return Ok(());
+    }
+    let gap = |i: usize| loaded[i].start.saturating_sub(loaded[i - 1].end());
+    let far = (1..loaded.len()).find(|&i| gap(i) >= page_size).unwrap_or(loaded.len().saturating_sub(1));
+    let segment = loaded.get(far).expect("a span wider than two pages has segments");
+    let what = format!(
+        "the log spans {span} bytes of addresses for {bytes} bytes of segments: this segment starts {} bytes \
+         after the one before it ends, where a writer leaves less than a page ({page_size} bytes)",
+        if far == 0 { 0 } else { gap(far) }
+    );
+    Err(segment::corrupt(log_dir, segment.number, 0, what))
 }
 
 /// The segments the log knows after recovery, in address order, and the
