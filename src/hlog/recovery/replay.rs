@@ -136,6 +136,8 @@ pub(crate) fn recover(
     let bodies: Vec<Body<'_>> = loaded.iter().map(|l| Body { start: l.start, bytes: &l.bytes }).collect();
     let scan = scan(&bodies, page_size).map_err(|d| corrupt(log_dir, loaded[d.index].number, &d))?;
     let cut = Cut::plan(&files, &chain, &loaded, &scan);
+    // A copy's log ends at a commit when made: even a segment holding
+    // nothing after it is damage there, and nothing is removed.
     if tail == Tail::Refuse && (scan.tail_at.is_some() || !cut.remove.is_empty()) {
         let (number, offset) = match (scan.tail_at, loaded.last()) {
             (Some(at), Some(last)) => {
@@ -226,21 +228,25 @@ struct Cut {
 }
 
 impl Cut {
+    /// The segments after the one holding the last valid commit hold a
+    /// torn tail or nothing at all (the header of a segment an interrupted
+    /// persist created, whose records never reached the disk); either way
+    /// they go, so that the next segment, which starts where the log
+    /// continues, is never numbered after one that starts further on.
     fn plan(files: &[SegmentFile], chain: &Chain, loaded: &[Loaded], scan: &Scan) -> Cut {
-        let mut cut = Cut { kept: loaded.len(), ..Cut::default() };
+        let mut cut = Cut { kept: scan.commit_end.map_or(0, |(_, index)| index + 1), ..Cut::default() };
         if let Some(i) = chain.torn_creation {
             cut.remove.push(files[i].number);
         }
-        if scan.tail_at.is_some() {
-            cut.kept = scan.commit_end.map_or(0, |(_, index)| index + 1);
-            if let Some((end, index)) = scan.commit_end
-                && end < loaded[index].end()
-            {
-                let len = segment::HEADER_BYTES as u64 + (end - loaded[index].start);
-                cut.truncate = Some((loaded[index].number, len));
-            }
-            cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
+        debug_assert!(scan.tail_at.is_some() || loaded[cut.kept..].iter().all(|l| l.bytes.is_empty()));
+        if scan.tail_at.is_some()
+            && let Some((end, index)) = scan.commit_end
+            && end < loaded[index].end()
+        {
+            let len = segment::HEADER_BYTES as u64 + (end - loaded[index].start);
+            cut.truncate = Some((loaded[index].number, len));
         }
+        cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
         cut
     }
 
