@@ -10,7 +10,7 @@ use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 use super::log_hold::LogHolds;
 use super::work::Work;
 use crate::fs::{Fs, FsLock};
-use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
+use crate::hlog::{Appended, FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
 use crate::staging::STAGING_PREFIX;
 use crate::sync::{MutexExt, RwLockExt};
 use crate::table::BlockCache;
@@ -270,15 +270,20 @@ impl Inner {
             }
         }
         self.stall_if_needed()?;
-        let seqno = match first {
-            Some(first) => self.hlog.write_at(first, ops)?,
-            None => self.hlog.write(ops)?,
+        let mut froze = false;
+        let seqno = loop {
+            match self.hlog.try_write(ops, first)? {
+                Appended::Batch(seqno) => break seqno,
+                // The batch fits an empty memtable, not what is left of
+                // this one: a fresh one makes room.
+                Appended::NeedsFreeze => froze |= self.freeze_now(true).is_some(),
+            }
         };
         if self.config.sync == SyncMode::Always {
             self.hlog.persist()?;
         }
         let full = self.hlog.size_bytes() >= self.config.memtable_size_bytes;
-        let froze = full && self.freeze_now(false).is_some();
+        let froze = (full && self.freeze_now(false).is_some()) || froze;
         Ok(Written { seqno, froze })
     }
 

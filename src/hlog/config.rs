@@ -2,7 +2,7 @@
 //! ([`Op`]) and what it reports ([`LogAddresses`], [`HlogStats`]).
 
 use super::record::Kind;
-use crate::LogAddress;
+use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Tuning of a hybrid log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,30 @@ impl<'a> Op<'a> {
         match *self {
             Op::Put { value, .. } => (Kind::Value, value),
             Op::Delete { .. } => (Kind::Tombstone, &[]),
+        }
+    }
+}
+
+/// What [`HybridLog::try_write`](super::HybridLog::try_write) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Appended {
+    /// The batch is written; the seqno of its last operation.
+    Batch(SeqNo),
+    /// Nothing is written: the active memtable has no room left for the
+    /// batch, and an empty one has. Freeze, then write it again.
+    NeedsFreeze,
+}
+
+impl Appended {
+    /// The seqno of a written batch; a batch that needs a freeze first as
+    /// an `InvalidArgument` error, for callers that never freeze.
+    pub fn or_full(self) -> Result<SeqNo> {
+        match self {
+            Appended::Batch(seqno) => Ok(seqno),
+            Appended::NeedsFreeze => {
+                Err(Error::invalid("the memtable has no room left for this batch: freeze it, then write it again"))
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The point-lookup index: key hash -> newest record address, lock-free.
+//! The point-lookup index: key hash -> newest record, lock-free.
 //!
 //! An open-addressing table (linear probing) of atomic words, each holding a
-//! 16-bit tag of the key's hash and a 48-bit record address. Only the log's
+//! 16-bit tag of the key's hash and the record's 48-bit offset from its
+//! memtable's base (log addresses are 64-bit and only grow; a memtable's
+//! span is bounded, so the offsets never run out). Only the log's
 //! writer stores into it; readers probe without locks and confirm a tag
 //! match against the key in the record. The table has a fixed size chosen
 //! from the memtable budget; when it is three-quarters full it stops taking
@@ -11,10 +13,17 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-const ADDRESS_BITS: u32 = 48;
-/// Addresses the table can hold are below this.
-pub const ADDRESS_LIMIT: u64 = (1 << ADDRESS_BITS) - 1;
-const ADDRESS_MASK: u64 = (1 << ADDRESS_BITS) - 1;
+use super::record::{ADDRESS_LIMIT, NO_ADDRESS};
+
+const OFFSET_BITS: u32 = 48;
+/// Offsets the table can hold are below this: a memtable spans at most
+/// this many bytes of log.
+pub const OFFSET_LIMIT: u64 = (1 << OFFSET_BITS) - 1;
+const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
+// A log address plus a memtable's span and a page (its size a `u32`)
+// stays a log address: no overflow, never `NO_ADDRESS`.
+const _: () = assert!(ADDRESS_LIMIT + OFFSET_LIMIT + (u32::MAX as u64) < NO_ADDRESS);
+/// A free slot: no entry has it, as every offset is below [`OFFSET_LIMIT`].
 const EMPTY: u64 = u64::MAX;
 /// Largest table (128 MiB of slots); a memtable with more keys looks the
 /// rest up in the sorted view.
@@ -23,7 +32,7 @@ pub const SLOTS_MAX: usize = 1 << 24;
 /// What a probe found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Probe {
-    /// The key's newest record.
+    /// The key's newest record, as an offset from the memtable's base.
     Found(u64),
     /// The key is not in the memtable.
     Absent,
@@ -51,7 +60,7 @@ impl HashIndex {
     }
 
     fn tag(hash: u64) -> u64 {
-        hash >> ADDRESS_BITS
+        hash >> OFFSET_BITS
     }
 
     fn start(&self, hash: u64) -> usize {
@@ -59,7 +68,7 @@ impl HashIndex {
     }
 
     /// The newest record of the key whose hash is `hash`; `is_key` says
-    /// whether a record address holds the key.
+    /// whether the record at an offset holds the key.
     pub fn get(&self, hash: u64, is_key: impl Fn(u64) -> bool) -> Probe {
         let mask = self.slots.len() - 1;
         let mut i = self.start(hash);
@@ -70,22 +79,22 @@ impl HashIndex {
                 // reader that must see such a key sees the flag.
                 return if self.overflowed.load(Ordering::Acquire) { Probe::Unknown } else { Probe::Absent };
             }
-            if entry >> ADDRESS_BITS == Self::tag(hash) && is_key(entry & ADDRESS_MASK) {
-                return Probe::Found(entry & ADDRESS_MASK);
+            if entry >> OFFSET_BITS == Self::tag(hash) && is_key(entry & OFFSET_MASK) {
+                return Probe::Found(entry & OFFSET_MASK);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Points the key at `address` (below [`ADDRESS_LIMIT`]); returns false
-    /// when the key is new and the table is full (then `overflowed` is
-    /// raised and the caller must index the key elsewhere). Writer only:
-    /// callers are serialised. The record at `address` must be complete: the
-    /// release store publishes it.
-    pub fn publish(&self, hash: u64, address: u64, is_key: impl Fn(u64) -> bool) -> bool {
-        debug_assert!(address < ADDRESS_LIMIT);
+    /// Points the key at the record at `offset` (below [`OFFSET_LIMIT`]);
+    /// returns false when the key is new and the table is full (then
+    /// `overflowed` is raised and the caller must index the key elsewhere).
+    /// Writer only: callers are serialised. The record must be complete:
+    /// the release store publishes it.
+    pub fn publish(&self, hash: u64, offset: u64, is_key: impl Fn(u64) -> bool) -> bool {
+        assert!(offset < OFFSET_LIMIT, "record offset {offset} beyond what a memtable spans");
         let mask = self.slots.len() - 1;
-        let entry = Self::tag(hash) << ADDRESS_BITS | address;
+        let entry = Self::tag(hash) << OFFSET_BITS | offset;
         let mut i = self.start(hash);
         loop {
             let current = self.slots[i].load(Ordering::Relaxed);
@@ -99,7 +108,7 @@ impl HashIndex {
                 self.slots[i].store(entry, Ordering::Release);
                 return true;
             }
-            if current >> ADDRESS_BITS == Self::tag(hash) && is_key(current & ADDRESS_MASK) {
+            if current >> OFFSET_BITS == Self::tag(hash) && is_key(current & OFFSET_MASK) {
                 self.slots[i].store(entry, Ordering::Release);
                 return true;
             }
@@ -120,7 +129,7 @@ mod tests {
     #[test]
     fn finds_updates_and_overflows_honestly() {
         let table = HashIndex::with_capacity(10);
-        // Address == key id; every key hashes to the same tag and slot.
+        // Offset == key id; every key hashes to the same tag and slot.
         let same = |_: u64| 42u64;
         for key in 0..48u64 {
             assert!(table.publish(same(key), key, |a| a == key));

@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::Duration;
 
-use super::config::{HlogConfig, HlogStats, LogAddresses, Op};
+use super::config::{Appended, HlogConfig, HlogStats, LogAddresses, Op};
 use super::frozen::FrozenLog;
-use super::hash_index::{self, HashIndex};
+use super::hash_index::HashIndex;
 use super::iter::RangeIter;
 use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
 use super::persist::{IoState, PersistPoint, Poison, lock};
 use super::record::{self, FLAG_BATCH, KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
+use super::room::{self, Fit};
 use super::segment::{self, SegmentInfo};
 use super::shared::{EXPECTED_RECORD_BYTES, SegmentCursor, Shared, WriterState, plan_page};
 use super::snapshot::Snapshot;
@@ -131,9 +132,13 @@ impl HybridLog {
     /// [`persist`](Self::persist) returns. Fails with
     /// [`Error::Poisoned`] after a failed log write or fsync, with
     /// [`Error::ReadOnly`] when the log was opened read-only, and with
-    /// [`Error::InvalidArgument`] for an oversized key or value.
+    /// [`Error::InvalidArgument`] for an oversized key or value, a batch
+    /// larger than any memtable can hold, one the active memtable has no
+    /// room left for (freeze, then write it again: see
+    /// [`try_write`](Self::try_write)), or one that would pass the end of
+    /// the log's address space ([`record::ADDRESS_LIMIT`]).
     pub fn write(&self, batch: &[Op<'_>]) -> Result<SeqNo> {
-        self.write_from(batch, None)
+        self.try_write(batch, None)?.or_full()
     }
 
     /// Writes `batch` as [`write`](Self::write) does, its first operation
@@ -142,7 +147,7 @@ impl HybridLog {
     /// every write keeps its seqno. `first` at or below the last seqno
     /// written is an `InvalidArgument` error.
     pub fn write_at(&self, first: SeqNo, batch: &[Op<'_>]) -> Result<SeqNo> {
-        self.write_from(batch, Some(first.0))
+        self.try_write(batch, Some(first))?.or_full()
     }
 
     /// Moves the last seqno written to `seqno` if it is below (a replay
@@ -155,9 +160,13 @@ impl HybridLog {
         }
     }
 
-    fn write_from(&self, batch: &[Op<'_>], first: Option<u64>) -> Result<SeqNo> {
+    /// Writes `batch` as [`write`](Self::write) does (from seqno `first`
+    /// as [`write_at`](Self::write_at) does, when given), or reports
+    /// [`Appended::NeedsFreeze`], writing nothing, when the active memtable
+    /// has no room left for it but an empty one has: the caller freezes
+    /// and writes it again.
+    pub fn try_write(&self, batch: &[Op<'_>], first: Option<SeqNo>) -> Result<Appended> {
         self.refuse_if_read_only()?;
-        let mut bytes = 0;
         for op in batch {
             let (key, (_, value)) = (op.key(), op.kind_and_value());
             if key.len() > KEY_BYTES_MAX || value.len() > VALUE_BYTES_MAX {
@@ -167,24 +176,29 @@ impl HybridLog {
                     value.len()
                 )));
             }
-            bytes += record::record_len_for(key.len(), value.len()) as u64 + self.shared.page_size;
         }
         let shared = &*self.shared;
         let mut guard = lock(&shared.writer);
         shared.poison.check()?;
         let w = &mut *guard;
-        if let Some(first) = first {
-            if first <= w.last_seqno {
-                return Err(Error::invalid(format!(
-                    "a replayed write at seqno {first} does not follow the last one written, {}",
-                    w.last_seqno
-                )));
-            }
-            w.last_seqno = first - 1;
+        if let Some(first) = first
+            && first.0 <= w.last_seqno
+        {
+            return Err(Error::invalid(format!(
+                "a replayed write at seqno {first} does not follow the last one written, {}",
+                w.last_seqno
+            )));
         }
-        let end = w.cursor.tail() + bytes + 2 * shared.page_size;
-        if !w.active.can_hold(w.cursor.tail(), bytes + 2 * shared.page_size) || end >= hash_index::ADDRESS_LIMIT {
-            return Err(Error::invalid("the memtable is full: freeze it before writing more"));
+        // Decided before anything changes: a batch goes in whole or not at all.
+        let lens = || batch.iter().map(|op| record::record_len_for(op.key().len(), op.kind_and_value().1.len()) as u64);
+        match room::fit(w.active.base(), w.cursor.place(), lens, shared.page_size) {
+            Fit::Here => {}
+            Fit::AfterFreeze => return Ok(Appended::NeedsFreeze),
+            Fit::Never { bytes } => return Err(too_large(batch.len(), bytes, shared.page_size)),
+            Fit::PastAddressLimit => return Err(past_address_limit(w.cursor.tail())),
+        }
+        if let Some(first) = first {
+            w.last_seqno = first.0 - 1;
         }
         let (single, flags) = if batch.len() == 1 { (true, 0) } else { (false, FLAG_BATCH) };
         let max_live = shared.snapshots.max_live();
@@ -204,7 +218,7 @@ impl HybridLog {
             active.append_key_record(cursor, *last_seqno, kind, flags, key, value, (hash, head), &mut on_page);
         }
         shared.visible.store(w.last_seqno, Ordering::Release);
-        Ok(SeqNo(w.last_seqno))
+        Ok(Appended::Batch(SeqNo(w.last_seqno)))
     }
 
     /// Writes `batch` and persists it: when this returns `Ok`, the batch
@@ -418,6 +432,27 @@ impl HybridLog {
             Err(other) => Some(other.to_string()),
         }
     }
+}
+
+/// The error for a batch no memtable can hold: it needs `bytes` of log
+/// (its records, what page switches leave unused, and the commit record
+/// after it) from a page boundary, more than a memtable spans.
+fn too_large(ops: usize, bytes: u64, page_size: u64) -> Error {
+    let span = room::span_bytes_max(page_size);
+    Error::invalid(format!(
+        "a batch of {ops} operations needs {bytes} bytes of log, more than a memtable can hold: {span} bytes \
+         ({} pages of {page_size} bytes); split it into smaller batches",
+        span / page_size
+    ))
+}
+
+/// The error for a write past the end of the log's address space.
+fn past_address_limit(tail: u64) -> Error {
+    Error::invalid(format!(
+        "the log's address space is used up: the log is at address {tail}, and its addresses end at {} (2^63); \
+         no more writes fit",
+        record::ADDRESS_LIMIT
+    ))
 }
 
 /// The log's persists held off, to remove obsolete segments; from

@@ -15,6 +15,7 @@ use super::record::{
     self, FLAG_BATCH, HEADER_BYTES, Kind, LAYOUT_OFFSET, LENGTHS_OFFSET, NO_ADDRESS, PREV_OFFSET, SEQNO_OFFSET,
     layout_word, lengths_word, split_layout, split_lengths, value_offset,
 };
+use super::room::Place;
 use crate::SeqNo;
 use crate::sync::MutexExt;
 use crate::wire::key_prefix;
@@ -93,6 +94,11 @@ impl Cursor {
 
     pub(crate) fn take_uncommitted_start(&mut self) -> Option<u64> {
         self.uncommitted_start.take()
+    }
+
+    /// Where the next record goes, for [`Place::next`].
+    pub(crate) fn place(&self) -> Place {
+        Place { tail: self.tail, page_end: self.page.as_ref().map(|p| p.end()) }
     }
 }
 
@@ -193,8 +199,19 @@ impl Memtable {
     /// An empty memtable from `base` whose point index `hashed` was sized
     /// beforehand (allocating it is the only non-O(1) part).
     pub(crate) fn new(base: u64, page_size: u64, hashed: HashIndex) -> Memtable {
+        Self::with_pages(PageTable::new(base, page_size), hashed)
+    }
+
+    /// An empty memtable from `base` whose pages may span `span_bytes`,
+    /// more than the writer fills one with: for a recovered log.
+    pub(crate) fn recovered(base: u64, page_size: u64, span_bytes: u64, hashed: HashIndex) -> Memtable {
+        Self::with_pages(PageTable::with_span(base, page_size, span_bytes), hashed)
+    }
+
+    fn with_pages(pages: PageTable, hashed: HashIndex) -> Memtable {
+        let base = pages.base();
         Memtable {
-            pages: PageTable::new(base, page_size),
+            pages,
             index: Index::default(),
             hashed,
             pending: Mutex::new(Vec::new()),
@@ -262,11 +279,6 @@ impl Memtable {
         self.pages.install(page);
     }
 
-    /// Whether a page of `len_bytes` at `start` can be addressed.
-    pub(crate) fn can_hold(&self, start: u64, len_bytes: u64) -> bool {
-        self.pages.fits(start, len_bytes)
-    }
-
     fn locate(&self, address: u64) -> Option<(&Arc<Page>, usize)> {
         let page = self.pages.get(address)?;
         Some((page, (address - page.start()) as usize))
@@ -286,8 +298,9 @@ impl Memtable {
 
     /// The newest record of `key` (whose [`hash`](Self::hash) is `hash`).
     pub(crate) fn head(&self, hash: u64, key: &[u8]) -> Head {
-        match self.hashed.get(hash, |address| self.key_is(address, key)) {
-            Probe::Found(address) => Head::Hashed(address),
+        let base = self.base();
+        match self.hashed.get(hash, |offset| self.key_is(base + offset, key)) {
+            Probe::Found(offset) => Head::Hashed(base + offset),
             Probe::Absent => Head::New,
             Probe::Unknown => self.index.get(key).map_or(Head::New, Head::Ordered),
         }
@@ -535,17 +548,19 @@ impl Memtable {
 
     /// Makes the complete record at `address` the newest of `key`.
     fn publish(&self, hash: u64, key: &[u8], address: u64, head: Head) {
+        let base = self.base();
+        let is_key = |offset: u64| self.key_is(base + offset, key);
         match head {
             // The sorted view holds some record of the key already.
             Head::Hashed(_) => {
-                let updated = self.hashed.publish(hash, address, |a| self.key_is(a, key));
+                let updated = self.hashed.publish(hash, address - base, is_key);
                 debug_assert!(updated, "a key in the hash table stays there");
             }
             Head::Ordered(_) => {
                 self.index.insert(key, address);
             }
             Head::New => {
-                if self.hashed.publish(hash, address, |a| self.key_is(a, key)) {
+                if self.hashed.publish(hash, address - base, is_key) {
                     lock(&self.pending).push(address);
                 } else {
                     // The table is full (and says so): the sorted view holds
@@ -615,33 +630,30 @@ impl Memtable {
         address
     }
 
-    /// Reserves `len` bytes at the tail, padding out the current page and
-    /// starting a new one when they do not fit. A record is enlarged to the
-    /// page end when what would remain could not hold a padding record.
+    /// Reserves `len` bytes at the tail where [`Place::next`] puts them,
+    /// padding out the current page when they start a new one. The
+    /// writer checked beforehand that the page fits this memtable
+    /// (`room::fit`).
     fn alloc(
         &self,
         cursor: &mut Cursor,
         len: usize,
         on_new_page: &mut dyn FnMut(&Arc<Page>),
     ) -> (Arc<Page>, u64, usize) {
-        let fits = cursor.page.as_ref().is_some_and(|p| p.end() - cursor.tail >= len as u64);
-        if !fits {
+        let (slot, _) = cursor.place().next(len as u64, self.page_size());
+        if let Some(page_len) = slot.new_page {
             if let Some(page) = cursor.page.take() {
                 self.pad_to_end(cursor, &page);
             }
-            let page_size = self.page_size() as usize;
-            let page_len = len.div_ceil(page_size).max(1) * page_size;
-            let page = Arc::new(Page::new(cursor.tail, page_len));
+            debug_assert_eq!(cursor.tail, slot.address, "a new page starts at the tail");
+            let page = Arc::new(Page::new(slot.address, page_len as usize));
             self.pages.install(Arc::clone(&page));
             on_new_page(&page);
             cursor.page = Some(page);
         }
         let page = Arc::clone(cursor.page.as_ref().expect("a page was just ensured"));
-        let address = cursor.tail;
-        let remaining = (page.end() - address) as usize - len;
-        let len = if remaining < HEADER_BYTES { len + remaining } else { len };
-        cursor.tail = address + len as u64;
-        (page, address, len)
+        cursor.tail = slot.address + slot.len;
+        (page, slot.address, slot.len as usize)
     }
 
     fn pad_to_end(&self, cursor: &mut Cursor, page: &Page) {

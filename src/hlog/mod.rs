@@ -3,6 +3,8 @@
 //!
 //! - [`record`]: the record format shared by pages and segment files.
 //! - `page`: pages as atomic words, the per-record sequence lock, the page table.
+//! - `room`: where records go in a memtable's address range, and whether a
+//!   batch fits one.
 //! - [`hash_index`]: key hash -> newest record, lock-free (point lookups, the writer).
 //! - [`index`]: the sorted view of the keys (ranges, iteration); new keys
 //!   reach it in sorted batches when someone needs order.
@@ -11,7 +13,7 @@
 //! - [`segment`]: segment files `log/{n}.hlog`.
 //! - `persist`: the segment plan and the group-commit path.
 //! - `recovery`: replay from an address ([`ReplayFrom`], [`RecoveryReport`]).
-//! - `config`: [`HlogConfig`], [`Op`], [`LogAddresses`], [`HlogStats`].
+//! - `config`: [`HlogConfig`], [`Op`], [`Appended`], [`LogAddresses`], [`HlogStats`].
 //! - `shared`: what a log and its frozen logs share (writer state, persist plan).
 //! - `log`: [`HybridLog`], the active log; `frozen`: [`FrozenLog`].
 //! - `iter`: [`RangeIter`], [`SortedIter`].
@@ -44,11 +46,12 @@ mod page;
 mod persist;
 pub mod record;
 mod recovery;
+mod room;
 pub mod segment;
 mod shared;
 mod snapshot;
 
-pub use config::{HlogConfig, HlogStats, LogAddresses, Op};
+pub use config::{Appended, HlogConfig, HlogStats, LogAddresses, Op};
 pub use frozen::FrozenLog;
 pub use iter::{EntryKind, RangeIter, SortedEntry, SortedIter};
 pub use log::{HybridLog, SegmentRemoval};

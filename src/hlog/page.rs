@@ -141,7 +141,9 @@ const LEAF_BITS: u32 = 10;
 const LEAF_SLOTS: usize = 1 << LEAF_BITS;
 const ROOT_SLOTS: usize = 1 << 10;
 
-/// Largest number of page slots a memtable can address.
+/// Page slots of a memtable's table: the most pages a memtable the writer
+/// fills can address (a recovered one may be given more, see
+/// [`PageTable::with_span`]).
 pub const PAGE_SLOTS_MAX: u64 = (ROOT_SLOTS * LEAF_SLOTS) as u64;
 
 type Leaf = Box<[OnceLock<Arc<Page>>]>;
@@ -157,10 +159,26 @@ pub struct PageTable {
 }
 
 impl PageTable {
-    /// An empty table for pages from `base` (a multiple of `page_size`).
+    /// An empty table of [`PAGE_SLOTS_MAX`] slots for pages from `base` (a
+    /// multiple of `page_size`).
     pub fn new(base: u64, page_size: u64) -> PageTable {
-        let root = std::iter::repeat_with(OnceLock::new).take(ROOT_SLOTS).collect();
+        Self::with_span(base, page_size, 0)
+    }
+
+    /// An empty table for pages from `base` with slots for at least
+    /// `span_bytes` (and at least [`PAGE_SLOTS_MAX`]): a recovered log may
+    /// hold several memtables' worth. Leaves are allocated as used; the
+    /// root costs a few words per thousand slots.
+    pub fn with_span(base: u64, page_size: u64, span_bytes: u64) -> PageTable {
+        let leaves = span_bytes.div_ceil(page_size).div_ceil(LEAF_SLOTS as u64);
+        let leaves = usize::try_from(leaves).expect("a span checked against the log's bytes").max(ROOT_SLOTS);
+        let root = std::iter::repeat_with(OnceLock::new).take(leaves).collect();
         PageTable { base, page_size, root }
+    }
+
+    /// Number of page slots.
+    fn slot_count(&self) -> u64 {
+        (self.root.len() * LEAF_SLOTS) as u64
     }
 
     /// Address of the first slot.
@@ -181,7 +199,7 @@ impl PageTable {
 
     /// Whether a page may start at `start` and span `len_bytes` in this table.
     pub fn fits(&self, start: u64, len_bytes: u64) -> bool {
-        start >= self.base && (start + len_bytes - self.base).div_ceil(self.page_size) <= PAGE_SLOTS_MAX
+        start >= self.base && (start + len_bytes - self.base).div_ceil(self.page_size) <= self.slot_count()
     }
 
     /// Installs `page` in every slot it covers; they must be empty.
@@ -229,6 +247,17 @@ mod tests {
         assert_eq!(table.get(5120 + 3000).unwrap().start(), 5120);
         assert!(table.get(8192).is_none());
         assert!(table.get(0).is_none());
+    }
+
+    #[test]
+    fn a_table_for_a_wider_span_has_the_slots_for_it() {
+        let table = PageTable::new(0, 4096);
+        let span = PAGE_SLOTS_MAX * 4096;
+        assert!(table.fits(span - 4096, 4096) && !table.fits(span, 4096));
+        let wide = PageTable::with_span(0, 4096, 3 * span + 1);
+        assert!(wide.fits(3 * span, 4096) && !wide.fits(3 * span + 4096 * 1024, 4096));
+        wide.install(Arc::new(Page::new(3 * span, 4096)));
+        assert_eq!(wide.get(3 * span + 5).unwrap().start(), 3 * span);
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub const KEY_BYTES_MAX: usize = 1 << 16;
 pub const VALUE_BYTES_MAX: usize = (1 << 31) - (1 << 20);
 /// The `prev` of a key's oldest record in a memtable.
 pub const NO_ADDRESS: u64 = u64::MAX;
+/// Log addresses lie below this: 2^63 bytes of log, about 290 years of
+/// writing at 1 GB/s. A write that would pass it is refused; a segment or
+/// a log start beyond it is damage. Below it, an address plus a record,
+/// a page or a memtable's span never overflows a `u64`, and never reaches
+/// [`NO_ADDRESS`].
+pub const ADDRESS_LIMIT: u64 = 1 << 63;
 /// Flag bit: the record belongs to a batch of more than one operation.
 pub const FLAG_BATCH: u8 = 1;
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::chain::{Chain, SegmentFile, chain};
 use super::scan::{Body, Damage, Scan, scan};
 use crate::fs::{Fs, OpenOptions, create_dir_all_durably};
-use crate::hlog::hash_index::HashIndex;
+use crate::hlog::hash_index::{self, HashIndex};
 use crate::hlog::memtable::Memtable;
 use crate::hlog::page::Page;
 use crate::hlog::persist::{Plan, PlannedSegment};
@@ -106,6 +106,14 @@ pub(crate) fn recover(
     read_only: bool,
     tail: Tail,
 ) -> Result<Recovered> {
+    if replay.address.0 > record::ADDRESS_LIMIT {
+        let what = format!(
+            "the log is to continue at address {}, past the end of the log's address space ({})",
+            replay.address,
+            record::ADDRESS_LIMIT
+        );
+        return Err(Error::corruption(log_dir, 0, what));
+    }
     let numbers = if !read_only {
         create_dir_all_durably(fs, log_dir)?;
         segment::list(fs, log_dir)?
@@ -128,6 +136,8 @@ pub(crate) fn recover(
     let bodies: Vec<Body<'_>> = loaded.iter().map(|l| Body { start: l.start, bytes: &l.bytes }).collect();
     let scan = scan(&bodies, page_size).map_err(|d| corrupt(log_dir, loaded[d.index].number, &d))?;
     let cut = Cut::plan(&files, &chain, &loaded, &scan);
+    // A copy's log ends at a commit when made: even a segment holding
+    // nothing after it is damage there, and nothing is removed.
     if tail == Tail::Refuse && (scan.tail_at.is_some() || !cut.remove.is_empty()) {
         let (number, offset) = match (scan.tail_at, loaded.last()) {
             (Some(at), Some(last)) => {
@@ -140,6 +150,9 @@ pub(crate) fn recover(
                     but this one does not: its tail is torn or damaged";
         return Err(segment::corrupt(log_dir, number, offset, what));
     }
+    // Before anything changes on disk: a corrupt log is left as it is.
+    let (base, _, next_address) = bounds(replay, &scan, page_size);
+    check_span(log_dir, &loaded[..cut.kept], next_address - base, page_size)?;
     if !read_only {
         cut.apply(fs, log_dir, &loaded)?;
         sync_kept(fs, log_dir, &loaded[..cut.kept])?;
@@ -160,9 +173,11 @@ fn list_file(fs: &dyn Fs, log_dir: &Path, number: u64) -> Result<SegmentFile> {
     let mut header_bytes = vec![0u8; segment::HEADER_BYTES.min(len_bytes as usize)];
     file.read_exact_at(&mut header_bytes, 0)?;
     let header = SegmentHeader::decode(&header_bytes).and_then(|h| {
+        // Decoded, so the file holds a whole header.
+        let body_bytes = len_bytes - segment::HEADER_BYTES as u64;
         if h.number != number {
             Err("segment header names another segment number")
-        } else if h.start.checked_add(len_bytes).is_none() {
+        } else if h.start.checked_add(body_bytes).is_none_or(|end| end > record::ADDRESS_LIMIT) {
             Err("segment start address out of range")
         } else {
             Ok(h)
@@ -213,21 +228,25 @@ struct Cut {
 }
 
 impl Cut {
+    /// The segments after the one holding the last valid commit hold a
+    /// torn tail or nothing at all (the header of a segment an interrupted
+    /// persist created, whose records never reached the disk); either way
+    /// they go, so that the next segment, which starts where the log
+    /// continues, is never numbered after one that starts further on.
     fn plan(files: &[SegmentFile], chain: &Chain, loaded: &[Loaded], scan: &Scan) -> Cut {
-        let mut cut = Cut { kept: loaded.len(), ..Cut::default() };
+        let mut cut = Cut { kept: scan.commit_end.map_or(0, |(_, index)| index + 1), ..Cut::default() };
         if let Some(i) = chain.torn_creation {
             cut.remove.push(files[i].number);
         }
-        if scan.tail_at.is_some() {
-            cut.kept = scan.commit_end.map_or(0, |(_, index)| index + 1);
-            if let Some((end, index)) = scan.commit_end
-                && end < loaded[index].end()
-            {
-                let len = segment::HEADER_BYTES as u64 + (end - loaded[index].start);
-                cut.truncate = Some((loaded[index].number, len));
-            }
-            cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
+        debug_assert!(scan.tail_at.is_some() || loaded[cut.kept..].iter().all(|l| l.bytes.is_empty()));
+        if scan.tail_at.is_some()
+            && let Some((end, index)) = scan.commit_end
+            && end < loaded[index].end()
+        {
+            let len = segment::HEADER_BYTES as u64 + (end - loaded[index].start);
+            cut.truncate = Some((loaded[index].number, len));
         }
+        cut.remove.extend(loaded[cut.kept..].iter().rev().map(|l| l.number));
         cut
     }
 
@@ -262,10 +281,8 @@ fn build(
     scan: Scan,
     cut: Cut,
 ) -> Result<Recovered> {
-    let base = replay.address.0 - replay.address.0 % page_size;
-    let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
-    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
-    let memtable = Arc::new(Memtable::new(base, page_size, hashed));
+    let (base, durable_end, next_address) = bounds(replay, &scan, page_size);
+    let memtable = Arc::new(Memtable::recovered(base, page_size, next_address - base, hashed));
     // End of the last installed record: the gap before the next one (if on
     // the same page) holds records not installed, and gets padded over.
     let mut installed_to = base;
@@ -312,6 +329,39 @@ fn build(
         next_address: LogAddress(next_address),
     };
     Ok(Recovered { memtable, plan, page_size, last_seqno, next_address, last_commit_us, report })
+}
+
+/// The recovered memtable's base (the replay address's page), the end of
+/// the last valid commit, and where new writes begin (the next page).
+fn bounds(replay: ReplayFrom, scan: &Scan, page_size: u64) -> (u64, u64, u64) {
+    let base = replay.address.0 - replay.address.0 % page_size;
+    let durable_end = scan.commit_end.map_or(base, |(e, _)| e);
+    let next_address = durable_end.max(replay.address.0).next_multiple_of(page_size);
+    (base, durable_end, next_address)
+}
+
+/// Checks that the log to replay spans no more address space than its
+/// bytes fill. A writer leaves less than a page between one segment's end
+/// and the next one's start (a new memtable starts at the next page
+/// boundary), so the span is at most the segments' bytes and a page per
+/// segment; wider is damage, reported at the first segment placed further
+/// out, and would ask for page slots (and point-index offsets) no memtable
+/// needs.
+fn check_span(log_dir: &Path, loaded: &[Loaded], span: u64, page_size: u64) -> Result<()> {
+    let bytes: u64 = loaded.iter().map(|l| l.bytes.len() as u64).sum();
+    let explained = bytes.saturating_add((loaded.len() as u64 + 2).saturating_mul(page_size));
+    if span <= explained.min(hash_index::OFFSET_LIMIT) {
+        return Ok(());
+    }
+    let gap = |i: usize| loaded[i].start.saturating_sub(loaded[i - 1].end());
+    let far = (1..loaded.len()).find(|&i| gap(i) >= page_size).unwrap_or(loaded.len().saturating_sub(1));
+    let segment = loaded.get(far).expect("a span wider than two pages has segments");
+    let what = format!(
+        "the log spans {span} bytes of addresses for {bytes} bytes of segments: this segment starts {} bytes \
+         after the one before it ends, where a writer leaves less than a page ({page_size} bytes)",
+        if far == 0 { 0 } else { gap(far) }
+    );
+    Err(segment::corrupt(log_dir, segment.number, 0, what))
 }
 
 /// The segments the log knows after recovery, in address order, and the
