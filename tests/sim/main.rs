@@ -17,7 +17,8 @@
 //!
 //! - `CAIRNDB_SIM_SECONDS` (default 20): how long to try fresh seeds, after
 //!   the regression seeds in `tests/sim/seeds.txt` (`CAIRNDB_SIM_REGRESSIONS=0`
-//!   skips those).
+//!   skips those). Seeds run on `CAIRNDB_SIM_THREADS` threads at once
+//!   (default: one per core), each world on its own.
 //! - `CAIRNDB_SIM_SEED=<seed>` replays one seed (and nothing else);
 //!   `CAIRNDB_SIM_ACTIONS` sets the actions per seed (default 250).
 //! - Debugging a seed: `CAIRNDB_SIM_TRACE=1` prints each action and its
@@ -35,15 +36,19 @@ mod world;
 #[path = "../common/crash_points.rs"]
 mod crash_points;
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use plan::{Action, plan};
 use world::{Counts, World};
 
-/// Index of the action running, so a failure knows where it happened.
-static AT: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Index of the action this thread runs, so a failure knows where it happened.
+    static AT: Cell<usize> = const { Cell::new(0) };
+}
 
 fn actions_per_seed() -> usize {
     std::env::var("CAIRNDB_SIM_ACTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(250)
@@ -52,10 +57,10 @@ fn actions_per_seed() -> usize {
 fn run(actions: &[Action]) -> Counts {
     let mut world = World::new();
     for (i, action) in actions.iter().enumerate() {
-        AT.store(i, Ordering::Relaxed);
+        AT.set(i);
         world.step(action);
     }
-    AT.store(actions.len(), Ordering::Relaxed);
+    AT.set(actions.len());
     world.finish();
     world.counts
 }
@@ -69,7 +74,7 @@ fn attempt(actions: &[Action]) -> Result<Counts, (String, usize)> {
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "a panic".into());
-        (message, AT.load(Ordering::Relaxed))
+        (message, AT.get())
     })
 }
 
@@ -136,6 +141,9 @@ fn report_failure(seed: u64, actions: &[Action], message: &str, at: usize) -> ! 
     );
 }
 
+/// The first failing seed: its actions, the message and the action it failed at.
+type Failure = (u64, Vec<Action>, String, usize);
+
 #[test]
 #[expect(clippy::print_stderr, reason = "the summary is for people")]
 fn simulator() {
@@ -151,27 +159,49 @@ fn simulator() {
         }
     };
     let started = Instant::now();
-    let mut total = Counts::default();
-    let mut runs = 0u64;
     let base = fresh_seed_base();
     let fresh = (0u64..).map(|i| rng::Rng::new(base.wrapping_add(i)).next_u64());
-    let seeds = seeds.into_iter().map(|s| (s, false)).chain(fresh.map(|s| (s, true)));
-    for (seed, is_fresh) in seeds {
-        if is_fresh && (budget.is_zero() || started.elapsed() >= budget) {
-            break;
+    let seeds = Mutex::new(seeds.into_iter().map(|s| (s, false)).chain(fresh.map(|s| (s, true))));
+    // Seeds are independent worlds: one thread each per core, taking the
+    // next seed from the shared list, until the budget is spent or one fails.
+    let threads = std::env::var("CAIRNDB_SIM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let (total, runs) = (Mutex::new(Counts::default()), Mutex::new(0u64));
+    let failed = AtomicBool::new(false);
+    let failure: Mutex<Option<Failure>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !failed.load(Ordering::SeqCst) {
+                    let Some((seed, is_fresh)) = seeds.lock().unwrap().next() else { break };
+                    if is_fresh && (budget.is_zero() || started.elapsed() >= budget) {
+                        break;
+                    }
+                    let actions = plan(seed, count);
+                    match attempt(&actions) {
+                        Ok(counts) => {
+                            *total.lock().unwrap() += counts;
+                            *runs.lock().unwrap() += 1;
+                        }
+                        Err((message, at)) => {
+                            failed.store(true, Ordering::SeqCst);
+                            failure.lock().unwrap().get_or_insert((seed, actions, message, at));
+                        }
+                    }
+                }
+            });
         }
-        let actions = plan(seed, count);
-        match attempt(&actions) {
-            Ok(counts) => total += counts,
-            Err((message, at)) => {
-                eprintln!("simulator: found after {:.1} s and {runs} good seeds", started.elapsed().as_secs_f64());
-                report_failure(seed, &actions, &message, at)
-            }
-        }
-        runs += 1;
+    });
+    let (total, runs) = (total.into_inner().unwrap(), runs.into_inner().unwrap());
+    if let Some((seed, actions, message, at)) = failure.into_inner().unwrap() {
+        eprintln!("simulator: found after {:.1} s and {runs} good seeds", started.elapsed().as_secs_f64());
+        report_failure(seed, &actions, &message, at)
     }
     eprintln!(
-        "simulator: {runs} seeds (fresh from base {base}), {} actions, {} power cuts, {} faults, {} recoveries, \
+        "simulator: {runs} seeds (fresh from base {base}; {threads} threads), {} actions, {} power cuts, {} faults, {} recoveries, \
          {} checkpoints and {} backups checked, 0 failures, in {:.1} s",
         total.actions,
         total.power_cuts,
