@@ -15,6 +15,11 @@ use super::meta::TableMeta;
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::{Error, Result, SeqNo, TableId};
 
+/// Bytes an open reads from the end of a table: the footer and, in all but
+/// large tables, the filter, index and meta block before it, in one read (a
+/// larger table takes a second read for those).
+const TAIL_READ_BYTES: u64 = 16 << 10;
+
 /// An open table. Cheap to clone (clones share the open file); Send + Sync.
 ///
 /// Opening reads and verifies the footer, filter, index and meta block;
@@ -53,10 +58,23 @@ impl Table {
         let corrupt = |offset: u64, what: &str| Error::corruption(&path, offset, what);
         let footer_offset =
             file_len.checked_sub(FOOTER_BYTES as u64).ok_or_else(|| corrupt(0, "file shorter than a table footer"))?;
-        let mut footer_bytes = [0u8; FOOTER_BYTES];
-        file.read_exact_at(&mut footer_bytes, footer_offset)?;
-        let footer = Footer::decode(&footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
-        let read = |handle, kind| read_frame(file.as_ref(), &path, handle, kind);
+        let tail_start = file_len.saturating_sub(TAIL_READ_BYTES);
+        let mut tail = vec![0u8; (file_len - tail_start) as usize];
+        file.read_exact_at(&mut tail, tail_start)?;
+        let footer_bytes = &tail[(footer_offset - tail_start) as usize..];
+        let footer = Footer::decode(footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
+        // The filter, index and meta block tile the bytes before the footer.
+        let (region_start, region) = if footer.filter.offset >= tail_start {
+            (tail_start, tail)
+        } else {
+            let mut region = vec![0u8; (file_len - footer.filter.offset) as usize];
+            file.read_exact_at(&mut region, footer.filter.offset)?;
+            (footer.filter.offset, region)
+        };
+        let read = |h: BlockHandle, kind| {
+            let at = (h.offset - region_start) as usize;
+            decode_frame(kind, &region[at..at + h.len as usize]).map_err(|w| corrupt(h.offset, w))
+        };
         let meta = TableMeta::decode(&read(footer.meta, BlockKind::Meta)?, file_len)
             .map_err(|w| corrupt(footer.meta.offset, w))?;
         let data_end = footer.filter.offset;
