@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 use super::log_hold::LogHolds;
+use super::readers::Readers;
 use super::work::Work;
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
@@ -31,22 +32,6 @@ pub(crate) const FROZEN_STALL_MEMTABLES: u64 = 2;
 pub(crate) struct Super {
     pub(crate) frozen: Vec<Arc<FrozenLog>>,
     pub(crate) version: Arc<Version>,
-}
-
-/// What reads of the database's files share: the block cache. The readers
-/// of the files themselves live with the files' entries in the versions
-/// ([`TableFile`](crate::version::TableFile) and the version's blob file):
-/// each file is opened once, by its first read, and closed when the last
-/// version holding it goes, so no file the database deletes is kept open.
-#[derive(Debug)]
-pub(crate) struct Readers {
-    pub(crate) cache: Arc<BlockCache>,
-}
-
-impl Readers {
-    pub(crate) fn new(cache: Arc<BlockCache>) -> Readers {
-        Readers { cache }
-    }
 }
 
 /// What a write did: its seqno, and whether it froze the memtable (which
@@ -79,7 +64,7 @@ pub(crate) struct Inner {
     pub(crate) versions: VersionSet,
     pub(crate) hlog: HybridLog,
     memtables: RwLock<Super>,
-    pub(crate) readers: Readers,
+    pub(crate) readers: Arc<Readers>,
     pub(crate) work: Work,
     pub(crate) counters: Counters,
     poison: Mutex<Option<String>>,
@@ -173,7 +158,12 @@ impl Inner {
         }
         let version = versions.current();
         let inner = Arc::new(Inner {
-            readers: Readers::new(Arc::new(BlockCache::new(config.block_cache_bytes))),
+            readers: Arc::new(Readers::new(
+                Arc::clone(&fs),
+                layout.clone(),
+                BlockCache::new(config.block_cache_bytes),
+                config.max_open_files_now(),
+            )),
             config,
             fs,
             layout,

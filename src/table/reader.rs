@@ -37,6 +37,9 @@ struct Inner {
     file: Box<dyn FsFile>,
     cache: Arc<BlockCache>,
     cache_key: u64,
+    /// Whether the reader's blocks leave the cache when it closes: only
+    /// when its cache key is its own (see [`Table::open_cached_as`]).
+    forget_on_close: bool,
     index: Index,
     filter: Bloom,
     meta: TableMeta,
@@ -51,8 +54,29 @@ impl Table {
         Self::from_file(fs.open(path, OpenOptions::read())?, id, cache)
     }
 
+    /// Opens the table at `path`, its blocks cached under `cache_key` (from
+    /// [`BlockCache::new_file_key`]), which the caller keeps for the file:
+    /// a later reader of the same file opened under the same key finds the
+    /// blocks this one cached. They stay cached when this reader closes;
+    /// [`forget_cached_blocks`](Self::forget_cached_blocks) drops them.
+    pub(crate) fn open_cached_as(
+        fs: &dyn Fs,
+        path: &Path,
+        id: TableId,
+        cache: Arc<BlockCache>,
+        cache_key: u64,
+    ) -> Result<Self> {
+        Self::from_file_keyed(fs.open(path, OpenOptions::read())?, id, cache, Some(cache_key))
+    }
+
     /// Opens a table from a file already open for reading.
     pub fn from_file(file: Box<dyn FsFile>, id: TableId, cache: Arc<BlockCache>) -> Result<Self> {
+        Self::from_file_keyed(file, id, cache, None)
+    }
+
+    /// Opens `file`, its blocks cached under `cache_key`, or under a key of
+    /// its own that it forgets when it closes.
+    fn from_file_keyed(file: Box<dyn FsFile>, id: TableId, cache: Arc<BlockCache>, key: Option<u64>) -> Result<Self> {
         let path = file.path().to_path_buf();
         let file_len = file.len()?;
         let corrupt = |offset: u64, what: &str| Error::corruption(&path, offset, what);
@@ -83,8 +107,9 @@ impl Table {
         let filter =
             Bloom::decode(&read(footer.filter, BlockKind::Filter)?).map_err(|w| corrupt(footer.filter.offset, w))?;
         check_meta_against_index(&meta, &index, data_end).map_err(|w| corrupt(footer.meta.offset, w))?;
-        let cache_key = cache.new_file_key();
-        let inner = Inner { id, path, file, cache, cache_key, index, filter, meta };
+        let forget_on_close = key.is_none();
+        let cache_key = key.unwrap_or_else(|| cache.new_file_key());
+        let inner = Inner { id, path, file, cache, cache_key, forget_on_close, index, filter, meta };
         Ok(Table { inner: Arc::new(inner) })
     }
 
@@ -138,6 +163,11 @@ impl Table {
         tally.check(self.meta()).map_err(|w| self.corrupt(self.meta().data_bytes, w))
     }
 
+    /// Drops the table's blocks from the block cache (the file is going).
+    pub(crate) fn forget_cached_blocks(&self) {
+        self.inner.forget_cached_blocks();
+    }
+
     /// The first block that can hold (`key`, `seqno`) or a later entry.
     pub(crate) fn find_block(&self, key: &[u8], seqno: SeqNo) -> usize {
         self.inner.index.find(key, seqno)
@@ -175,10 +205,18 @@ impl Table {
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    fn forget_cached_blocks(&self) {
         let offsets = self.index.entries().iter().map(|e| e.handle.offset);
         self.cache.forget(self.cache_key, offsets);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.forget_on_close {
+            self.forget_cached_blocks();
+        }
     }
 }
 
