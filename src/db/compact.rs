@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::flush::new_output;
+use super::flush::{install_output, new_output};
 use super::inner::Inner;
 use super::level_iter::{LevelIter, OpenSource};
 use super::merge::{Forward, MergeIter, Source};
@@ -46,13 +46,14 @@ pub(crate) fn compact_everything(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-/// Runs a compaction; a failure poisons the database (see
+/// Runs a compaction; a failure poisons the database unless
+/// [`poisons`](super::inner::poisons) lets it go (see
 /// [`flush_oldest_locked`](super::flush::flush_oldest_locked)).
 /// `version` is the one `task` was picked from: it holds every blob file
 /// the inputs reference.
 fn run(inner: &Inner, version: &Version, task: &CompactionTask) -> Result<()> {
     inner.check_writable()?;
-    merge_tables(inner, version, task).inspect_err(|e| inner.set_poison(e))
+    merge_tables(inner, version, task).inspect_err(|e| inner.job_failed("a compaction", e))
 }
 
 /// The inputs as merge sources: each level-0 table on its own, and the
@@ -106,7 +107,7 @@ fn install(inner: &Inner, task: &CompactionTask, tables: Vec<TableInfo>, blobs: 
         remove_blobs,
         ..VersionEdit::default()
     };
-    let version = inner.versions.install(&edit)?;
+    let version = install_output(inner, &edit)?;
     inner.publish(&version);
     inner.counters.compactions.fetch_add(1, Ordering::Relaxed);
     inner.counters.compaction_bytes_read.fetch_add(bytes_read, Ordering::Relaxed);

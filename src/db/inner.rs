@@ -212,9 +212,15 @@ impl Inner {
         }
     }
 
-    /// Records the first background failure; every later write fails with it.
-    pub(crate) fn set_poison(&self, error: &Error) {
-        self.latch_poison(error.to_string());
+    /// Records a failed flush or compaction: the first that [`poisons`]
+    /// fails every later write; one that does not is logged, and the job
+    /// runs again (the next time it is due, or asked for).
+    pub(crate) fn job_failed(&self, job: &str, error: &Error) {
+        if poisons(error) {
+            self.latch_poison(error.to_string());
+        } else {
+            log::warn!("{job} in {} failed and will be tried again: {error}", self.layout.root().display());
+        }
     }
 
     fn latch_poison(&self, cause: String) {
@@ -409,6 +415,23 @@ impl Drop for DbDeletionPause<'_> {
             log::warn!("could not remove obsolete log segments: {e}");
         }
     }
+}
+
+/// Whether a failed flush or compaction poisons the database: the rule.
+///
+/// It does, unless the process (or the system) ran out of file descriptors
+/// (`EMFILE`, `ENFILE`). That is a shortage, not damage, and it leaves
+/// nothing behind that the memory does not know of: an input or output
+/// that could not be opened ends the job before its install, whose outputs
+/// are then removed (`Output`'s drop, or `install_output`), and a version
+/// install that runs out before it replaces `CURRENT` has changed nothing
+/// (`VersionSet::install` poisons itself otherwise). So the job can simply
+/// run again once descriptors are free. Anything else poisons: a failed
+/// write or fsync may have left the disk in a state the memory does not
+/// know, corruption says the data cannot be trusted. A failed log write or
+/// fsync poisons the log itself, whatever the cause (`hlog`'s `Poison`).
+pub(crate) fn poisons(error: &Error) -> bool {
+    !error.is_out_of_file_descriptors()
 }
 
 /// Makes the directories' entries durable: what a writable open builds on
