@@ -106,6 +106,16 @@ pub enum Error {
         /// What is missing, and where.
         what: String,
     },
+    /// A read-only view needed a file of the version it was opened at, and
+    /// the database's writer has removed it since. A view keeps at most
+    /// `max_open_files` of its files open and opens the others again as it
+    /// reads them; one the writer compacted away is gone. Open a new view.
+    ViewOutdated {
+        /// The file that is gone.
+        path: PathBuf,
+        /// What opening it reported.
+        source: io::Error,
+    },
 }
 
 impl From<crate::types::ParseIdentityError> for Error {
@@ -160,7 +170,7 @@ impl Error {
 
     fn io_source(&self) -> Option<&io::Error> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::ViewOutdated { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -240,6 +250,12 @@ impl fmt::Display for Error {
                  database timeline and store)"
             ),
             Error::Unsupported { what } => write!(f, "not supported: {what}"),
+            Error::ViewOutdated { path, source } => write!(
+                f,
+                "{} is gone ({source}): the database's writer removed it after this read-only view was opened; open \
+                 a new view to read the database as it is now",
+                path.display()
+            ),
         }
     }
 }
@@ -263,7 +279,7 @@ fn out_of_file_descriptors_hint(f: &mut fmt::Formatter<'_>, source: &io::Error) 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::ViewOutdated { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -297,5 +313,7 @@ mod tests {
         }
         let other = Error::io("open", "/db/tables/7.sst", io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(!other.is_out_of_file_descriptors() && !other.to_string().contains("max_open_files"));
+        let gone = Error::ViewOutdated { path: "/db/tables/7.sst".into(), source: io::ErrorKind::NotFound.into() };
+        assert!(gone.is_not_found() && gone.to_string().contains("/db/tables/7.sst"), "{gone}");
     }
 }

@@ -130,7 +130,10 @@ impl Config {
     /// stay in the block cache). An iterator or a compaction holds the
     /// files it is reading besides (level 0's tables and one table per
     /// deeper level), as do the log and the files being written: leave the
-    /// process some headroom under its descriptor limit.
+    /// process some headroom under its descriptor limit. A read-only view
+    /// reopens a closed file too, and fails with
+    /// [`Error::ViewOutdated`](crate::Error::ViewOutdated) if the
+    /// database's writer has removed it since.
     ///
     /// By default, half the process's soft `RLIMIT_NOFILE` as found at
     /// open, kept between 64 and 65,536 (512 under the common limit of

@@ -1,7 +1,9 @@
 //! [`Readers`]: opening the readers of the database's tables and blob
 //! files, within the bound on open files.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::blob::BlobFile;
 use crate::fs::Fs;
@@ -22,11 +24,20 @@ pub(crate) struct Readers {
     layout: DbLayout,
     pub(crate) cache: Arc<BlockCache>,
     pub(crate) open_files: OpenFiles,
+    /// A read-only view whose open is done: a file of its version that is
+    /// missing now was removed by the database's writer since.
+    view_opened: AtomicBool,
 }
 
 impl Readers {
     pub(crate) fn new(fs: Arc<dyn Fs>, layout: DbLayout, cache: BlockCache, max_open_files: usize) -> Readers {
-        Readers { fs, layout, cache: Arc::new(cache), open_files: OpenFiles::new(max_open_files) }
+        Readers {
+            fs,
+            layout,
+            cache: Arc::new(cache),
+            open_files: OpenFiles::new(max_open_files),
+            view_opened: AtomicBool::new(false),
+        }
     }
 
     /// The reader of a table of some version.
@@ -35,7 +46,7 @@ impl Readers {
         let key = *file.block_cache_key.get_or_init(|| self.cache.new_file_key());
         file.reader.get_or_open(&self.open_files, || {
             let path = self.layout.table(id);
-            Table::open_cached_as(&*self.fs, &path, id, Arc::clone(&self.cache), key)
+            Table::open_cached_as(&*self.fs, &path, id, Arc::clone(&self.cache), key).map_err(|e| self.gone(e, path))
         })
     }
 
@@ -47,6 +58,28 @@ impl Readers {
             let what = format!("a table references blob file {id}, which its version does not hold");
             return Err(Error::corruption(&path, 0, what));
         };
-        file.reader.get_or_open(&self.open_files, || BlobFile::open(&*self.fs, &path, id))
+        file.reader
+            .get_or_open(&self.open_files, || BlobFile::open(&*self.fs, &path, id).map_err(|e| self.gone(e, path)))
+    }
+
+    /// From now on, a missing file means the view is outdated (before, while
+    /// the view confirms its version, it means the version is not whole).
+    pub(crate) fn set_view_opened(&self) {
+        self.view_opened.store(true, Ordering::Release);
+    }
+
+    /// `error`, or, for a file of an opened view that is not found, that
+    /// the view is outdated.
+    fn gone(&self, error: Error, path: PathBuf) -> Error {
+        match error {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound && self.view_opened() => {
+                Error::ViewOutdated { path, source }
+            }
+            e => e,
+        }
+    }
+
+    fn view_opened(&self) -> bool {
+        self.view_opened.load(Ordering::Acquire)
     }
 }
