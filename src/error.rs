@@ -106,6 +106,16 @@ pub enum Error {
         /// What is missing, and where.
         what: String,
     },
+    /// A read-only view needed a file of the version it was opened at, and
+    /// the database's writer has removed it since. A view keeps at most
+    /// `max_open_files` of its files open and opens the others again as it
+    /// reads them; one the writer compacted away is gone. Open a new view.
+    ViewOutdated {
+        /// The file that is gone.
+        path: PathBuf,
+        /// What opening it reported.
+        source: io::Error,
+    },
 }
 
 impl From<crate::types::ParseIdentityError> for Error {
@@ -150,18 +160,27 @@ impl Error {
 
     /// The kind of the underlying I/O error, if this is an I/O error.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
-        match self {
-            Error::Io { source, .. } => Some(source.kind()),
-            _ => None,
-        }
+        self.io_source().map(io::Error::kind)
     }
 
     /// The raw OS error code of the underlying I/O error, if any.
     pub fn raw_os_error(&self) -> Option<i32> {
+        self.io_source().and_then(io::Error::raw_os_error)
+    }
+
+    fn io_source(&self) -> Option<&io::Error> {
         match self {
-            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. } | Error::ViewOutdated { source, .. } => Some(source),
             _ => None,
         }
+    }
+
+    /// True when the process or the system ran out of file descriptors
+    /// (`EMFILE`, `ENFILE`): a shortage, not damage. A flush or compaction
+    /// that runs out does not poison the database, and succeeds once
+    /// descriptors are free (a log persist that runs out still poisons it).
+    pub fn is_out_of_file_descriptors(&self) -> bool {
+        self.raw_os_error().is_some_and(is_out_of_file_descriptors)
     }
 
     /// True for [`Error::Corruption`].
@@ -184,10 +203,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { op, path, dest: None, source } => {
-                write!(f, "cannot {op} {}: {source}", path.display())
+                write!(f, "cannot {op} {}: {source}", path.display())?;
+                out_of_file_descriptors_hint(f, source)
             }
             Error::Io { op, path, dest: Some(dest), source } => {
-                write!(f, "cannot {op} {} to {}: {source}", path.display(), dest.display())
+                write!(f, "cannot {op} {} to {}: {source}", path.display(), dest.display())?;
+                out_of_file_descriptors_hint(f, source)
             }
             Error::Corruption { file, offset, what } => {
                 write!(f, "corruption in {} at offset {offset}: {what}", file.display())
@@ -229,14 +250,36 @@ impl fmt::Display for Error {
                  database timeline and store)"
             ),
             Error::Unsupported { what } => write!(f, "not supported: {what}"),
+            Error::ViewOutdated { path, source } => write!(
+                f,
+                "{} is gone ({source}): the database's writer removed it after this read-only view was opened; open \
+                 a new view to read the database as it is now",
+                path.display()
+            ),
         }
     }
+}
+
+fn is_out_of_file_descriptors(errno: i32) -> bool {
+    errno == rustix::io::Errno::MFILE.raw_os_error() || errno == rustix::io::Errno::NFILE.raw_os_error()
+}
+
+/// What to do about `EMFILE` and `ENFILE`, after the message that reports one.
+fn out_of_file_descriptors_hint(f: &mut fmt::Formatter<'_>, source: &io::Error) -> fmt::Result {
+    if !source.raw_os_error().is_some_and(is_out_of_file_descriptors) {
+        return Ok(());
+    }
+    write!(
+        f,
+        " (out of file descriptors: open the database with a lower `Config::max_open_files`, or raise the \
+         limit, `ulimit -n`)"
+    )
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::ViewOutdated { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -258,5 +301,19 @@ mod tests {
         assert_eq!(c.to_string(), "corruption in t/1.sst at offset 4096: block checksum mismatch");
         let r = Error::ReadOnly { path: "/db".into() };
         assert!(r.to_string().starts_with("/db is open read-only: "), "{r}");
+    }
+
+    #[test]
+    fn out_of_file_descriptors_is_named_and_explained() {
+        for errno in [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE] {
+            let e = Error::io("open", "/db/tables/7.sst", io::Error::from_raw_os_error(errno.raw_os_error()));
+            assert!(e.is_out_of_file_descriptors());
+            let text = e.to_string();
+            assert!(text.starts_with("cannot open /db/tables/7.sst: ") && text.contains("max_open_files"), "{text}");
+        }
+        let other = Error::io("open", "/db/tables/7.sst", io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(!other.is_out_of_file_descriptors() && !other.to_string().contains("max_open_files"));
+        let gone = Error::ViewOutdated { path: "/db/tables/7.sst".into(), source: io::ErrorKind::NotFound.into() };
+        assert!(gone.is_not_found() && gone.to_string().contains("/db/tables/7.sst"), "{gone}");
     }
 }

@@ -100,6 +100,7 @@ fn names_its_subject(e: &cairndb::Error) -> bool {
             | Error::ArchiveConflict { .. }
             | Error::StoreBusy { .. }
             | Error::AmbiguousDatabase { .. }
+            | Error::ViewOutdated { .. }
     )
 }
 

@@ -81,7 +81,9 @@ fn stats_shows_every_figure_as_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let db = layered(dir.path());
     let text = ok(&["stats", s(&db)]);
-    for label in ["seqno", "version", "memtable", "level ", "blob files", "flushes", "compactions", "write stalls"] {
+    for label in
+        ["seqno", "version", "memtable", "level ", "blob files", "open files", "flushes", "compactions", "write stalls"]
+    {
         assert!(text.lines().any(|l| l.starts_with(label)), "{label} missing:\n{text}");
     }
     let json = ok(&["stats", s(&db), "--json"]);
@@ -93,6 +95,8 @@ fn stats_shows_every_figure_as_text_and_json() {
         "frozen_memtables",
         "blob_files",
         "blob_bytes",
+        "open_files",
+        "max_open_files",
         "flushes",
         "compactions",
         "compaction_bytes_read",

@@ -2,15 +2,18 @@
 //! merging the input tables, moving live values out of collected blob
 //! files, and installing the result (`docs/DESIGN.md`, "Compaction").
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::flush::new_output;
+use super::flush::{install_output, new_output};
 use super::inner::Inner;
+use super::level_iter::{LevelIter, OpenSource};
 use super::merge::{Forward, MergeIter, Source};
 use crate::Result;
 use crate::compaction::{CompactionTask, Retention, dead_blob_files, full, pick};
 use crate::table::ValueKind;
-use crate::version::{BlobFileInfo, TableInfo, Version, VersionEdit};
+use crate::version::{BlobFileInfo, TableFile, TableInfo, Version, VersionEdit};
 
 /// Picks and runs one due compaction. Returns false when none is due.
 pub(crate) fn compact_once(inner: &Inner) -> Result<bool> {
@@ -43,20 +46,39 @@ pub(crate) fn compact_everything(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-/// Runs a compaction; a failure poisons the database (see
+/// Runs a compaction; a failure poisons the database unless
+/// [`poisons`](super::inner::poisons) lets it go (see
 /// [`flush_oldest_locked`](super::flush::flush_oldest_locked)).
 /// `version` is the one `task` was picked from: it holds every blob file
 /// the inputs reference.
 fn run(inner: &Inner, version: &Version, task: &CompactionTask) -> Result<()> {
     inner.check_writable()?;
-    merge_tables(inner, version, task).inspect_err(|e| inner.set_poison(e))
+    merge_tables(inner, version, task).inspect_err(|e| inner.job_failed("a compaction", e))
+}
+
+/// The inputs as merge sources: each level-0 table on its own, and the
+/// tables of each deeper level one after the other, opened as the merge
+/// reaches them ([`LevelIter`]).
+fn input_sources(inner: &Inner, task: &CompactionTask) -> Vec<Source> {
+    let mut levels: BTreeMap<usize, Vec<Arc<TableFile>>> = BTreeMap::new();
+    let mut sources: Vec<Source> = Vec::new();
+    let whole = || -> OpenSource { Box::new(|table| Box::new(table.iter())) };
+    for (level, file) in &task.inputs {
+        if *level == 0 {
+            sources.push(Box::new(LevelIter::new(&inner.readers, vec![Arc::clone(file)], whole())));
+        } else {
+            levels.entry(*level).or_default().push(Arc::clone(file));
+        }
+    }
+    for (_, mut files) in levels {
+        files.sort_by(|a, b| a.info.smallest_key.cmp(&b.info.smallest_key));
+        sources.push(Box::new(LevelIter::new(&inner.readers, files, whole())));
+    }
+    sources
 }
 
 fn merge_tables(inner: &Inner, version: &Version, task: &CompactionTask) -> Result<()> {
-    let mut sources: Vec<Source> = Vec::with_capacity(task.inputs.len());
-    for (_, file) in &task.inputs {
-        sources.push(Box::new(inner.table(file)?.iter()));
-    }
+    let sources = input_sources(inner, task);
     let retention = Retention::new(inner.hlog.live_snapshots(), task.bottommost);
     let mut output = new_output(inner);
     // Values of collected blob files are read inline, so the output moves
@@ -85,7 +107,7 @@ fn install(inner: &Inner, task: &CompactionTask, tables: Vec<TableInfo>, blobs: 
         remove_blobs,
         ..VersionEdit::default()
     };
-    let version = inner.versions.install(&edit)?;
+    let version = install_output(inner, &edit)?;
     inner.publish(&version);
     inner.counters.compactions.fetch_add(1, Ordering::Relaxed);
     inner.counters.compaction_bytes_read.fetch_add(bytes_read, Ordering::Relaxed);

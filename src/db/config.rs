@@ -26,6 +26,19 @@ const _: () = assert!(crate::table::VALUE_BYTES_MAX <= crate::hlog::record::VALU
 // Lengths are persisted as u32 (log records, blob records, dump records).
 const _: () = assert!(crate::hlog::record::KEY_BYTES_MAX + crate::hlog::record::VALUE_BYTES_MAX < u32::MAX as usize);
 
+/// The fewest files [`Config::max_open_files`] defaults to.
+const DEFAULT_MAX_OPEN_FILES_MIN: usize = 64;
+/// The most files [`Config::max_open_files`] defaults to (an unlimited or
+/// huge descriptor limit): 2 PiB of default-sized tables.
+const DEFAULT_MAX_OPEN_FILES_MAX: usize = 1 << 16;
+
+/// The default bound on open files under a soft descriptor limit of `soft`
+/// (`None`: unlimited): half of it, within bounds.
+fn default_max_open_files(soft: Option<u64>) -> usize {
+    let half = soft.map_or(u64::MAX, |limit| limit / 2);
+    usize::try_from(half).unwrap_or(usize::MAX).clamp(DEFAULT_MAX_OPEN_FILES_MIN, DEFAULT_MAX_OPEN_FILES_MAX)
+}
+
 /// When writes become durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncMode {
@@ -45,6 +58,8 @@ pub struct Config {
     pub(crate) memtable_size_bytes: u64,
     pub(crate) blob_threshold_bytes: usize,
     pub(crate) block_cache_bytes: usize,
+    /// `None`: derived from the descriptor limit at open.
+    pub(crate) max_open_files: Option<usize>,
     pub(crate) sync: SyncMode,
     pub(crate) read_only: bool,
     pub(crate) create_if_missing: bool,
@@ -69,6 +84,7 @@ impl Config {
             memtable_size_bytes: 64 << 20,
             blob_threshold_bytes: 4 << 10,
             block_cache_bytes: 64 << 20,
+            max_open_files: None,
             sync: SyncMode::Background,
             read_only: false,
             create_if_missing: true,
@@ -104,6 +120,29 @@ impl Config {
     /// Capacity of the block cache shared by all tables.
     pub fn block_cache_bytes(mut self, bytes: usize) -> Config {
         self.block_cache_bytes = bytes;
+        self
+    }
+
+    /// How many table and blob files the database keeps open for reads, at
+    /// most (at least 1). Past it, a read of a file that is not open closes
+    /// the least recently used one; reopening a table costs an `open`, a
+    /// read or two and parsing its index and filter again (its data blocks
+    /// stay in the block cache). An iterator or a compaction holds the
+    /// files it is reading besides (level 0's tables and one table per
+    /// deeper level), as do the log and the files being written: leave the
+    /// process some headroom under its descriptor limit. A read-only view
+    /// reopens a closed file too, and fails with
+    /// [`Error::ViewOutdated`](crate::Error::ViewOutdated) if the
+    /// database's writer has removed it since.
+    ///
+    /// By default, half the process's soft `RLIMIT_NOFILE` as found at
+    /// open, kept between 64 and 65,536 (512 under the common limit of
+    /// 1,024): the other half is for the log, the files flushes,
+    /// compactions and checkpoints write, and the application. A process
+    /// that opens several databases at once, or needs many descriptors of
+    /// its own, should set it.
+    pub fn max_open_files(mut self, files: usize) -> Config {
+        self.max_open_files = Some(files.max(1));
         self
     }
 
@@ -174,6 +213,15 @@ impl Config {
         }
     }
 
+    /// The bound on open files: as set, or derived from the process's
+    /// descriptor limit now.
+    pub(crate) fn max_open_files_now(&self) -> usize {
+        self.max_open_files.unwrap_or_else(|| {
+            let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+            default_max_open_files(soft)
+        })
+    }
+
     /// The knobs of the compaction policy.
     pub(crate) fn compaction_options(&self) -> CompactionOptions {
         CompactionOptions {
@@ -183,5 +231,21 @@ impl Config {
             level1_target_bytes: self.level1_target_bytes,
             ..CompactionOptions::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_open_files_defaults_to_half_the_descriptor_limit() {
+        assert_eq!(default_max_open_files(Some(1024)), 512);
+        assert_eq!(default_max_open_files(Some(256)), 128);
+        assert_eq!(default_max_open_files(Some(20)), DEFAULT_MAX_OPEN_FILES_MIN);
+        assert_eq!(default_max_open_files(Some(1 << 20)), DEFAULT_MAX_OPEN_FILES_MAX);
+        assert_eq!(default_max_open_files(None), DEFAULT_MAX_OPEN_FILES_MAX);
+        assert_eq!(Config::new("/db").max_open_files(0).max_open_files_now(), 1);
+        assert_eq!(Config::new("/db").max_open_files(300).max_open_files_now(), 300);
     }
 }

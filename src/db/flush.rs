@@ -10,7 +10,7 @@ use crate::Result;
 use crate::compaction::{Output, Retention};
 use crate::hlog::{EntryKind, FrozenLog};
 use crate::table::{Entry, ValueKind};
-use crate::version::VersionEdit;
+use crate::version::{Version, VersionEdit};
 
 /// Writes the oldest frozen memtable to level-0 tables and installs them.
 /// Returns false when there was nothing to flush.
@@ -20,14 +20,16 @@ pub(crate) fn flush_oldest(inner: &Inner) -> Result<bool> {
 }
 
 /// [`flush_oldest`] for a caller holding the flush lock. A failure poisons
-/// the database: the disk may hold a partial state only a reopen
-/// (recovering from the log) sorts out.
+/// the database (the disk may hold a partial state only a reopen,
+/// recovering from the log, sorts out), unless it is one that
+/// [`poisons`](super::inner::poisons) lets go: the memtable then stays
+/// frozen, for the next flush.
 pub(crate) fn flush_oldest_locked(inner: &Inner) -> Result<bool> {
     inner.check_writable()?;
     let Some(frozen) = inner.memtables().frozen.first().cloned() else {
         return Ok(false);
     };
-    write_frozen(inner, &frozen).inspect_err(|e| inner.set_poison(e))?;
+    write_frozen(inner, &frozen).inspect_err(|e| inner.job_failed("a flush", e))?;
     Ok(true)
 }
 
@@ -61,13 +63,31 @@ fn write_frozen(inner: &Inner, frozen: &Arc<FrozenLog>) -> Result<()> {
     if let Some(keeps) = inner.log_holds.lowest_below(frozen.address_range().end.0) {
         inner.log_holds.persist(&*inner.fs, inner.layout.root(), Some(keeps))?;
     }
-    let version = inner.versions.install(&edit)?;
+    let version = install_output(inner, &edit)?;
     inner.replace_frozen(frozen, &version);
     inner.counters.flushes.fetch_add(1, Ordering::Relaxed);
     inner.counters.flush_bytes_written.fetch_add(written, Ordering::Relaxed);
     inner.remove_obsolete_log()?;
     inner.work.notify_all();
     Ok(())
+}
+
+/// Installs `edit`, whose new tables and blob files a flush or compaction
+/// just wrote. When the install fails without poisoning the version set
+/// (nothing on disk names the new files), they are removed again: the job
+/// runs again later and writes its own.
+pub(crate) fn install_output(inner: &Inner, edit: &VersionEdit) -> Result<Arc<Version>> {
+    inner.versions.install(edit).inspect_err(|_| {
+        if inner.versions.is_poisoned() {
+            return;
+        }
+        let tables = edit.add_tables.iter().map(|(_, t)| inner.layout.table(t.id));
+        for path in tables.chain(edit.add_blobs.iter().map(|b| inner.layout.blob(b.id))) {
+            if let Err(e) = inner.fs.remove_file(&path) {
+                log::warn!("could not remove {}, written by a job that failed: {e}", path.display());
+            }
+        }
+    })
 }
 
 /// A fresh output for flush or compaction, laid out as the configuration says.

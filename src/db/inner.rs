@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::config::{Config, KEY_BYTES_MAX, SyncMode, VALUE_BYTES_MAX};
 use super::log_hold::LogHolds;
+use super::readers::Readers;
 use super::work::Work;
 use crate::fs::{Fs, FsLock};
 use crate::hlog::{Appended, FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom, Snapshot as LogSnapshot, Tail};
@@ -31,22 +32,6 @@ pub(crate) const FROZEN_STALL_MEMTABLES: u64 = 2;
 pub(crate) struct Super {
     pub(crate) frozen: Vec<Arc<FrozenLog>>,
     pub(crate) version: Arc<Version>,
-}
-
-/// What reads of the database's files share: the block cache. The readers
-/// of the files themselves live with the files' entries in the versions
-/// ([`TableFile`](crate::version::TableFile) and the version's blob file):
-/// each file is opened once, by its first read, and closed when the last
-/// version holding it goes, so no file the database deletes is kept open.
-#[derive(Debug)]
-pub(crate) struct Readers {
-    pub(crate) cache: Arc<BlockCache>,
-}
-
-impl Readers {
-    pub(crate) fn new(cache: Arc<BlockCache>) -> Readers {
-        Readers { cache }
-    }
 }
 
 /// What a write did: its seqno, and whether it froze the memtable (which
@@ -79,7 +64,7 @@ pub(crate) struct Inner {
     pub(crate) versions: VersionSet,
     pub(crate) hlog: HybridLog,
     memtables: RwLock<Super>,
-    pub(crate) readers: Readers,
+    pub(crate) readers: Arc<Readers>,
     pub(crate) work: Work,
     pub(crate) counters: Counters,
     poison: Mutex<Option<String>>,
@@ -173,7 +158,12 @@ impl Inner {
         }
         let version = versions.current();
         let inner = Arc::new(Inner {
-            readers: Readers::new(Arc::new(BlockCache::new(config.block_cache_bytes))),
+            readers: Arc::new(Readers::new(
+                Arc::clone(&fs),
+                layout.clone(),
+                BlockCache::new(config.block_cache_bytes),
+                config.max_open_files_now(),
+            )),
             config,
             fs,
             layout,
@@ -222,9 +212,15 @@ impl Inner {
         }
     }
 
-    /// Records the first background failure; every later write fails with it.
-    pub(crate) fn set_poison(&self, error: &Error) {
-        self.latch_poison(error.to_string());
+    /// Records a failed flush or compaction: the first that [`poisons`]
+    /// fails every later write; one that does not is logged, and the job
+    /// runs again (the next time it is due, or asked for).
+    pub(crate) fn job_failed(&self, job: &str, error: &Error) {
+        if poisons(error) {
+            self.latch_poison(error.to_string());
+        } else {
+            log::warn!("{job} in {} failed and will be tried again: {error}", self.layout.root().display());
+        }
     }
 
     fn latch_poison(&self, cause: String) {
@@ -424,6 +420,23 @@ impl Drop for DbDeletionPause<'_> {
             log::warn!("could not remove obsolete log segments: {e}");
         }
     }
+}
+
+/// Whether a failed flush or compaction poisons the database: the rule.
+///
+/// It does, unless the process (or the system) ran out of file descriptors
+/// (`EMFILE`, `ENFILE`). That is a shortage, not damage, and it leaves
+/// nothing behind that the memory does not know of: an input or output
+/// that could not be opened ends the job before its install, whose outputs
+/// are then removed (`Output`'s drop, or `install_output`), and a version
+/// install that runs out before it replaces `CURRENT` has changed nothing
+/// (`VersionSet::install` poisons itself otherwise). So the job can simply
+/// run again once descriptors are free. Anything else poisons: a failed
+/// write or fsync may have left the disk in a state the memory does not
+/// know, corruption says the data cannot be trusted. A failed log write or
+/// fsync poisons the log itself, whatever the cause (`hlog`'s `Poison`).
+pub(crate) fn poisons(error: &Error) -> bool {
+    !error.is_out_of_file_descriptors()
 }
 
 /// Makes the directories' entries durable: what a writable open builds on

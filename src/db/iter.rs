@@ -6,11 +6,12 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::Inner;
+use super::level_iter::LevelIter;
 use super::merge::{Backward, Forward, MergeIter, Order, Source};
 use super::range::KeyBounds;
 use crate::hlog::{Lookup, RangeIter, Snapshot as LogSnapshot};
 use crate::table::{Entry, Table, ValueKind};
-use crate::version::Version;
+use crate::version::{TableFile, Version};
 use crate::{Result, SeqNo};
 
 /// Keys and values in key order, as of the read point the iterator was
@@ -91,8 +92,10 @@ impl DbIter {
     }
 
     /// The memtables' and the overlapping tables' entries in direction `D`,
-    /// merged, with the version the tables belong to.
-    fn walk<D: Direction>(&self) -> Result<Walk<D>> {
+    /// merged, with the version the tables belong to. Each level-0 table is
+    /// a source of its own; each deeper level is one, its tables opened one
+    /// at a time as the walk reaches them ([`LevelIter`]).
+    fn walk<D: Direction>(&self) -> Walk<D> {
         let at = Some(self.read_point.seqno());
         let range = (borrow(&self.bounds.0), borrow(&self.bounds.1));
         let mut sources: Vec<Source> = Vec::new();
@@ -104,17 +107,25 @@ impl DbIter {
             }
             Arc::clone(&s.version)
         };
-        for (_, file) in version.tables() {
-            if overlaps(&self.bounds, &file.info.smallest_key, &file.info.largest_key) {
-                sources.push(D::table(&*self.inner.table(file)?, &self.bounds));
+        for (level, tables) in version.levels.iter().enumerate() {
+            let overlapping =
+                tables.iter().filter(|t| overlaps(&self.bounds, &t.info.smallest_key, &t.info.largest_key));
+            let level_files: Vec<Arc<TableFile>> = overlapping.cloned().collect();
+            let groups =
+                if level == 0 { level_files.into_iter().map(|t| vec![t]).collect() } else { vec![level_files] };
+            for mut files in groups {
+                D::walk_order(&mut files);
+                let bounds = self.bounds.clone();
+                let source = LevelIter::new(&self.inner.readers, files, Box::new(move |t| D::table(t, &bounds)));
+                sources.push(Box::new(source));
             }
         }
-        Ok(Walk { merge: MergeIter::new(sources), version })
+        Walk { merge: MergeIter::new(sources), version }
     }
 
     fn advance(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         if self.front.is_none() {
-            self.front = Some(self.walk()?);
+            self.front = Some(self.walk());
         }
         let front = self.front.as_mut().expect("opened above");
         let seqno = self.read_point.seqno();
@@ -144,7 +155,7 @@ impl DbIter {
     /// kept for the next step) and takes the newest the read point sees.
     fn advance_back(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         if self.back.is_none() {
-            self.back = Some(self.walk()?);
+            self.back = Some(self.walk());
         }
         let back = self.back.as_mut().expect("opened above");
         let seqno = self.read_point.seqno();
@@ -215,15 +226,19 @@ impl DoubleEndedIterator for DbIter {
 impl FusedIterator for DbIter {}
 
 /// How a walk in one direction reads the memtables and the tables.
-trait Direction: Order + Sized {
+trait Direction: Order + Sized + 'static {
     fn memtable(iter: RangeIter) -> Source;
     fn table(table: &Table, bounds: &KeyBounds) -> Source;
+    /// Puts a level's tables, sorted by key, in the order the walk meets them.
+    fn walk_order(files: &mut [Arc<TableFile>]);
 }
 
 impl Direction for Forward {
     fn memtable(iter: RangeIter) -> Source {
         memtable_source(iter)
     }
+
+    fn walk_order(_: &mut [Arc<TableFile>]) {}
 
     fn table(table: &Table, bounds: &KeyBounds) -> Source {
         Box::new(match &bounds.0 {
@@ -236,6 +251,10 @@ impl Direction for Forward {
 impl Direction for Backward {
     fn memtable(iter: RangeIter) -> Source {
         memtable_source(iter.rev())
+    }
+
+    fn walk_order(files: &mut [Arc<TableFile>]) {
+        files.reverse();
     }
 
     fn table(table: &Table, bounds: &KeyBounds) -> Source {

@@ -1,5 +1,5 @@
 //! Point reads: the active memtable, frozen memtables, then tables newest
-//! first; and opening the readers of table and blob files.
+//! first.
 
 use std::sync::Arc;
 
@@ -13,18 +13,13 @@ use crate::{BlobFileId, Error, Result, SeqNo};
 impl Inner {
     /// The reader of a table of some version.
     pub(crate) fn table(&self, file: &TableFile) -> Result<Arc<Table>> {
-        let id = file.info.id;
-        file.reader.get_or_open(|| Table::open(&*self.fs, &self.layout.table(id), id, Arc::clone(&self.readers.cache)))
+        self.readers.table(file)
     }
 
     /// The reader of blob file `id` of `version`: the version a read's
     /// tables come from holds every blob file they reference.
     pub(crate) fn blob_file(&self, version: &Version, id: BlobFileId) -> Result<Arc<BlobFile>> {
-        let file = version.blob_files.get(&id).ok_or_else(|| {
-            let what = format!("a table references blob file {id}, which its version does not hold");
-            Error::corruption(&self.layout.blob(id), 0, what)
-        })?;
-        file.reader.get_or_open(|| BlobFile::open(&*self.fs, &self.layout.blob(id), id))
+        self.readers.blob_file(version, id)
     }
 
     /// The value an entry of `version`'s tables stands for: inline, from a

@@ -36,6 +36,15 @@ pub struct DbStats {
     pub blob_files: usize,
     /// Bytes of live blob files.
     pub blob_bytes: u64,
+    /// Table and blob files the database holds open now, for reads (at
+    /// most [`max_open_files`](Self::max_open_files)). An iterator or a
+    /// compaction may hold a few more while it reads them, and the log
+    /// and the files being written hold their own descriptors.
+    pub open_files: u64,
+    /// The bound on [`open_files`](Self::open_files):
+    /// [`Config::max_open_files`](crate::Config::max_open_files), or the
+    /// default derived from the descriptor limit at open.
+    pub max_open_files: u64,
     /// Flushes completed.
     pub flushes: u64,
     /// Compactions completed.
@@ -86,6 +95,8 @@ impl Inner {
                 .collect(),
             blob_files: version.blob_files.len(),
             blob_bytes: version.blob_files.values().map(|b| b.info.size_bytes).sum(),
+            open_files: self.readers.open_files.count() as u64,
+            max_open_files: self.readers.open_files.max() as u64,
             flushes: c.flushes.load(Ordering::Relaxed),
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),

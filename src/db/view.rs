@@ -11,11 +11,14 @@
 //! So a view is opened as an attempt that is kept only when nothing it
 //! read changed under it: `CURRENT` is the same before and after the whole
 //! open, which includes opening every table and blob file of the version
-//! (open files stay readable once the owner deletes them, so the view then
-//! never fails later for a file a compaction removed). Every version
-//! installs a new `CURRENT` before its files go, so an unchanged `CURRENT`
-//! proves the version's tables and the log from its start were all there
-//! while they were read, and the log read is a prefix of commits: a cut.
+//! once (each checked, then kept open or closed again within the bound on
+//! open files). Every version installs a new `CURRENT` before its files
+//! go, so an unchanged `CURRENT` proves the version's tables and the log
+//! from its start were all there while they were read, and the log read is
+//! a prefix of commits: a cut. A file the view holds open stays readable
+//! when the owner deletes it; one it closed and needs again may be gone,
+//! and the read fails with [`Error::ViewOutdated`]: a view never reads
+//! another version's files.
 //! An attempt that failed counts as the database's answer only when
 //! neither `CURRENT` nor the log's files changed during it (a failure
 //! beside a live writer, such as a persist half-seen, is retried); else
@@ -77,8 +80,11 @@ impl Inner {
                 // files, whose opening fails only if a newer version
                 // removed them (once open, they stay readable).
                 Ok(inner) if read_to_vec(&*fs, &layout.current()).ok() == before.current => {
-                    match inner.open_every_file() {
-                        Ok(()) => return Ok(inner),
+                    match inner.check_every_file() {
+                        Ok(()) => {
+                            inner.readers.set_view_opened();
+                            return Ok(inner);
+                        }
                         Err(e) if read_to_vec(&*fs, &layout.current()).ok() == before.current => return Err(e),
                         Err(e) => log::debug!("attempt {attempt} at a view of {}: {e}", layout.root().display()),
                     }
@@ -99,9 +105,10 @@ impl Inner {
         )))
     }
 
-    /// Opens the readers of every table and blob file of the current
-    /// version, so they stay readable whatever the owner deletes.
-    fn open_every_file(&self) -> Result<()> {
+    /// Opens the reader of every table and blob file of the current
+    /// version, each checked (footer, index, filter), at most
+    /// `max_open_files` of them kept open: the version is whole on disk.
+    fn check_every_file(&self) -> Result<()> {
         let version = self.current_version();
         for file in version.levels.iter().flatten() {
             self.table(file)?;

@@ -98,15 +98,27 @@ fn after_freeze(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
+/// How long a background job that failed without poisoning the database
+/// (it ran out of file descriptors) waits before it tries again.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
 /// Flushes frozen memtables as they appear.
 fn flusher(inner: &Inner) {
     while !inner.work.is_shutdown() {
+        let mut failed = false;
         while inner.poison_cause().is_none() {
             match flush_oldest(inner) {
                 Ok(true) => continue,
                 Ok(false) => break,
-                Err(e) => inner.set_poison(&e),
+                Err(e) => {
+                    inner.job_failed("a flush", &e);
+                    failed = true;
+                    break;
+                }
             }
+        }
+        if failed && !inner.work.sleep(RETRY_PAUSE) {
+            return;
         }
         let flushable = inner.poison_cause().is_none() && !inner.memtables().frozen.is_empty();
         if !flushable && !inner.work.wait_for_change(Duration::from_millis(100)) {
@@ -123,7 +135,8 @@ fn persister(inner: &Inner) {
         if inner.poison_cause().is_none()
             && let Err(e) = inner.hlog.persist()
         {
-            inner.set_poison(&e);
+            // The log poisoned itself; the database takes that over.
+            log::error!("background persist of {} failed: {e}", inner.layout.root().display());
         }
     }
 }
@@ -131,14 +144,21 @@ fn persister(inner: &Inner) {
 /// Runs compactions while any is due.
 fn compactor(inner: &Inner) {
     loop {
+        let mut failed = false;
         while inner.poison_cause().is_none() && !inner.work.is_manual() {
             match compact_once(inner) {
                 Ok(true) => continue,
                 Ok(false) => break,
-                Err(e) => inner.set_poison(&e),
+                Err(e) => {
+                    inner.job_failed("a compaction", &e);
+                    failed = true;
+                    break;
+                }
             }
         }
-        if !inner.work.wait_for_change(Duration::from_millis(200)) {
+        let wait =
+            if failed { inner.work.sleep(RETRY_PAUSE) } else { inner.work.wait_for_change(Duration::from_millis(200)) };
+        if !wait {
             return;
         }
     }

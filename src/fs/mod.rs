@@ -38,6 +38,7 @@ pub use fault::{FaultFs, FaultKind, FaultRule, OpKind};
 pub use link::{LinkOutcome, LinkStrategy, copy_file, link_or_copy};
 pub use mem::{DeviceOptions, MemFs};
 pub use std_fs::StdFs;
+pub(crate) use util::replace_file;
 pub use util::{create_dir_all_durably, read_to_vec, remove_dir_all, sync_parent, write_file_atomic};
 
 use std::ffi::OsString;

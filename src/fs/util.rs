@@ -28,6 +28,14 @@ pub fn read_to_vec(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>> {
 /// file beside it, fsyncs it, renames it over `path`, and fsyncs the
 /// directory. After a crash the file holds either its old content or `data`.
 pub fn write_file_atomic(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
+    replace_file(fs, path, data)?;
+    sync_parent(fs, path)
+}
+
+/// [`write_file_atomic`] but for the directory fsync: after a crash the
+/// file may hold its old content even once this returned. On an error
+/// `path` is as it was (the rename is the last step).
+pub(crate) fn replace_file(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
     let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(".tmp");
@@ -39,7 +47,7 @@ pub fn write_file_atomic(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
         let _ = fs.remove_file(&tmp);
         return Err(e);
     }
-    sync_parent(fs, path)
+    Ok(())
 }
 
 /// Fsyncs the directory that holds `path`.

@@ -15,6 +15,11 @@ use super::meta::TableMeta;
 use crate::fs::{Fs, FsFile, OpenOptions};
 use crate::{Error, Result, SeqNo, TableId};
 
+/// Bytes an open reads from the end of a table: the footer and, in all but
+/// large tables, the filter, index and meta block before it, in one read (a
+/// larger table takes a second read for those).
+const TAIL_READ_BYTES: u64 = 16 << 10;
+
 /// An open table. Cheap to clone (clones share the open file); Send + Sync.
 ///
 /// Opening reads and verifies the footer, filter, index and meta block;
@@ -32,6 +37,9 @@ struct Inner {
     file: Box<dyn FsFile>,
     cache: Arc<BlockCache>,
     cache_key: u64,
+    /// Whether the reader's blocks leave the cache when it closes: only
+    /// when its cache key is its own (see [`Table::open_cached_as`]).
+    forget_on_close: bool,
     index: Index,
     filter: Bloom,
     meta: TableMeta,
@@ -46,17 +54,51 @@ impl Table {
         Self::from_file(fs.open(path, OpenOptions::read())?, id, cache)
     }
 
+    /// Opens the table at `path`, its blocks cached under `cache_key` (from
+    /// [`BlockCache::new_file_key`]), which the caller keeps for the file:
+    /// a later reader of the same file opened under the same key finds the
+    /// blocks this one cached. They stay cached when this reader closes;
+    /// [`forget_cached_blocks`](Self::forget_cached_blocks) drops them.
+    pub(crate) fn open_cached_as(
+        fs: &dyn Fs,
+        path: &Path,
+        id: TableId,
+        cache: Arc<BlockCache>,
+        cache_key: u64,
+    ) -> Result<Self> {
+        Self::from_file_keyed(fs.open(path, OpenOptions::read())?, id, cache, Some(cache_key))
+    }
+
     /// Opens a table from a file already open for reading.
     pub fn from_file(file: Box<dyn FsFile>, id: TableId, cache: Arc<BlockCache>) -> Result<Self> {
+        Self::from_file_keyed(file, id, cache, None)
+    }
+
+    /// Opens `file`, its blocks cached under `cache_key`, or under a key of
+    /// its own that it forgets when it closes.
+    fn from_file_keyed(file: Box<dyn FsFile>, id: TableId, cache: Arc<BlockCache>, key: Option<u64>) -> Result<Self> {
         let path = file.path().to_path_buf();
         let file_len = file.len()?;
         let corrupt = |offset: u64, what: &str| Error::corruption(&path, offset, what);
         let footer_offset =
             file_len.checked_sub(FOOTER_BYTES as u64).ok_or_else(|| corrupt(0, "file shorter than a table footer"))?;
-        let mut footer_bytes = [0u8; FOOTER_BYTES];
-        file.read_exact_at(&mut footer_bytes, footer_offset)?;
-        let footer = Footer::decode(&footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
-        let read = |handle, kind| read_frame(file.as_ref(), &path, handle, kind);
+        let tail_start = file_len.saturating_sub(TAIL_READ_BYTES);
+        let mut tail = vec![0u8; (file_len - tail_start) as usize];
+        file.read_exact_at(&mut tail, tail_start)?;
+        let footer_bytes = &tail[(footer_offset - tail_start) as usize..];
+        let footer = Footer::decode(footer_bytes, file_len).map_err(|w| corrupt(footer_offset, w))?;
+        // The filter, index and meta block tile the bytes before the footer.
+        let (region_start, region) = if footer.filter.offset >= tail_start {
+            (tail_start, tail)
+        } else {
+            let mut region = vec![0u8; (file_len - footer.filter.offset) as usize];
+            file.read_exact_at(&mut region, footer.filter.offset)?;
+            (footer.filter.offset, region)
+        };
+        let read = |h: BlockHandle, kind| {
+            let at = (h.offset - region_start) as usize;
+            decode_frame(kind, &region[at..at + h.len as usize]).map_err(|w| corrupt(h.offset, w))
+        };
         let meta = TableMeta::decode(&read(footer.meta, BlockKind::Meta)?, file_len)
             .map_err(|w| corrupt(footer.meta.offset, w))?;
         let data_end = footer.filter.offset;
@@ -65,8 +107,9 @@ impl Table {
         let filter =
             Bloom::decode(&read(footer.filter, BlockKind::Filter)?).map_err(|w| corrupt(footer.filter.offset, w))?;
         check_meta_against_index(&meta, &index, data_end).map_err(|w| corrupt(footer.meta.offset, w))?;
-        let cache_key = cache.new_file_key();
-        let inner = Inner { id, path, file, cache, cache_key, index, filter, meta };
+        let forget_on_close = key.is_none();
+        let cache_key = key.unwrap_or_else(|| cache.new_file_key());
+        let inner = Inner { id, path, file, cache, cache_key, forget_on_close, index, filter, meta };
         Ok(Table { inner: Arc::new(inner) })
     }
 
@@ -120,6 +163,11 @@ impl Table {
         tally.check(self.meta()).map_err(|w| self.corrupt(self.meta().data_bytes, w))
     }
 
+    /// Drops the table's blocks from the block cache (the file is going).
+    pub(crate) fn forget_cached_blocks(&self) {
+        self.inner.forget_cached_blocks();
+    }
+
     /// The first block that can hold (`key`, `seqno`) or a later entry.
     pub(crate) fn find_block(&self, key: &[u8], seqno: SeqNo) -> usize {
         self.inner.index.find(key, seqno)
@@ -157,10 +205,18 @@ impl Table {
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    fn forget_cached_blocks(&self) {
         let offsets = self.index.entries().iter().map(|e| e.handle.offset);
         self.cache.forget(self.cache_key, offsets);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.forget_on_close {
+            self.forget_cached_blocks();
+        }
     }
 }
 

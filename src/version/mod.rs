@@ -11,6 +11,7 @@ mod deletion;
 mod file;
 mod identity;
 mod layout;
+mod open_files;
 mod set;
 #[expect(clippy::module_inception, reason = "the subsystem is named after its main type")]
 mod version;
@@ -20,6 +21,7 @@ pub use deletion::{Deleter, DeletionPause};
 pub use identity::DbIdentity;
 pub(crate) use identity::as_copy;
 pub use layout::{DbLayout, FileName};
+pub(crate) use open_files::OpenFiles;
 pub use set::VersionSet;
 pub(crate) use set::encode_version_file;
 pub use version::{BlobFile, BlobFileInfo, TableFile, TableInfo, Version, VersionEdit};

@@ -11,7 +11,7 @@ use super::{
     BlobFile, DbIdentity, DbLayout, Deleter, FileName, TableFile, Version, VersionEdit, decode_current, decode_version,
     encode_current, encode_version,
 };
-use crate::fs::{FileKind, Fs, OpenOptions, read_to_vec, sync_parent, write_file_atomic};
+use crate::fs::{FileKind, Fs, OpenOptions, read_to_vec, replace_file, sync_parent, write_file_atomic};
 use crate::sync::{MutexExt, RwLockExt};
 use crate::wire::checksum;
 use crate::{Error, Result};
@@ -20,9 +20,12 @@ use crate::{Error, Result};
 ///
 /// Each change writes the full new version to `v{N}` (fsynced, directory
 /// fsynced), then replaces `CURRENT` atomically. A crash at any point leaves
-/// `CURRENT` naming either the old or the new version, both complete. Any
-/// failure while installing poisons the set: the disk may hold a state the
-/// memory does not, so later installs fail until the database is reopened.
+/// `CURRENT` naming either the old or the new version, both complete. A
+/// failure while installing poisons the set — the disk may hold a state the
+/// memory does not, so later installs fail until the database is reopened —
+/// unless it is a shortage of file descriptors before `CURRENT` was
+/// replaced: then nothing that is read changed, and the install can be
+/// tried again.
 #[derive(Debug)]
 pub struct VersionSet {
     pub(super) fs: Arc<dyn Fs>,
@@ -162,8 +165,10 @@ impl VersionSet {
         let mut next = old.apply(edit, |role| self.lease(role))?;
         next.next_file_id = next.next_file_id.max(self.next_file_id.load(Ordering::Relaxed));
         let next = Arc::new(next);
-        if let Err(e) = self.persist(&next) {
-            self.poisoned.store(true, Ordering::Release);
+        if let Err((e, replaced)) = self.persist(&next) {
+            if replaced || !e.is_out_of_file_descriptors() {
+                self.poisoned.store(true, Ordering::Release);
+            }
             return Err(e);
         }
         for id in &edit.remove_tables {
@@ -181,14 +186,23 @@ impl VersionSet {
         Ok(next)
     }
 
-    fn persist(&self, version: &Version) -> Result<()> {
+    /// Whether a version change failed and poisoned the set.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Writes `v{N}` and points `CURRENT` at it. On failure, also says
+    /// whether `CURRENT` may have been replaced already (a failed directory
+    /// fsync after the rename): the disk may then name the new version.
+    fn persist(&self, version: &Version) -> Result<(), (Error, bool)> {
         let bytes = encode_version(&to_record(version));
         let path = self.layout.version(version.id);
-        write_synced(&*self.fs, &path, &bytes)?;
-        // One directory fsync, at the end of write_file_atomic, makes both
-        // new entries durable; `v{N}` was created first, so no crash can
-        // keep the new `CURRENT` without it.
-        write_file_atomic(&*self.fs, &self.layout.current(), &encode_current(version.id, checksum(&bytes)))
+        let current = self.layout.current();
+        write_synced(&*self.fs, &path, &bytes).map_err(|e| (e, false))?;
+        replace_file(&*self.fs, &current, &encode_current(version.id, checksum(&bytes))).map_err(|e| (e, false))?;
+        // One directory fsync makes both new entries durable; `v{N}` was
+        // created first, so no crash can keep the new `CURRENT` without it.
+        sync_parent(&*self.fs, &current).map_err(|e| (e, true))
     }
 
     fn lease(&self, role: FileRole) -> FileLease {

@@ -1,11 +1,11 @@
 //! The [`Version`] value and the edits that derive one version from another.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use super::DbIdentity;
 use super::deletion::FileLease;
+use super::open_files::ReaderSlot;
 use crate::table::Table;
 use crate::{BlobFileId, Error, LogAddress, Result, SeqNo, TableId, VersionId};
 
@@ -50,16 +50,29 @@ pub struct BlobFileInfo {
     pub value_bytes: u64,
 }
 
-/// A table as part of versions: its info, its reader once a read opened
-/// it, and a lease that deletes the file once it has left every live
-/// version.
+/// A table as part of versions: its info, its reader while it is open,
+/// and a lease that deletes the file once it has left every live version.
 #[derive(Debug)]
 pub struct TableFile {
     /// What the version records.
     pub info: TableInfo,
     /// Declared before the lease: the file closes before it is deleted.
     pub(crate) reader: ReaderSlot<Table>,
+    /// The name the table's blocks have in the block cache, the same for
+    /// every reader of it, so a reader closed by the bound on open files
+    /// and opened again finds its blocks still cached.
+    pub(crate) block_cache_key: OnceLock<u64>,
     pub(super) lease: FileLease,
+}
+
+impl Drop for TableFile {
+    /// The file has left every version: its cached blocks go now rather
+    /// than age out (those of a reader the bound closed age out).
+    fn drop(&mut self) {
+        if let Some(table) = self.reader.current() {
+            table.forget_cached_blocks();
+        }
+    }
 }
 
 /// A blob file as part of versions.
@@ -73,7 +86,7 @@ pub struct BlobFile {
 
 impl TableFile {
     pub(super) fn new(info: TableInfo, lease: FileLease) -> Arc<TableFile> {
-        Arc::new(TableFile { info, reader: ReaderSlot::default(), lease })
+        Arc::new(TableFile { info, reader: ReaderSlot::default(), block_cache_key: OnceLock::new(), lease })
     }
 
     /// A table with no file behind it (for policy tests and simulations).
@@ -90,36 +103,6 @@ impl BlobFile {
     /// A blob file with no file behind it (for policy tests and simulations).
     pub fn detached(info: BlobFileInfo) -> Arc<BlobFile> {
         Self::new(info, FileLease::detached())
-    }
-}
-
-/// The reader of one file of the versions: opened by the first read through
-/// any version holding the file, shared by all of them, and closed with the
-/// last one, so a file no version holds is never kept open (nor reopened
-/// into a cache that outlives it).
-pub(crate) struct ReaderSlot<R>(OnceLock<Arc<R>>);
-
-impl<R> ReaderSlot<R> {
-    /// The reader, opened with `open` if no read has opened it yet (two
-    /// racing first reads may both open it; one reader is kept).
-    pub(crate) fn get_or_open(&self, open: impl FnOnce() -> Result<R>) -> Result<Arc<R>> {
-        if let Some(reader) = self.0.get() {
-            return Ok(Arc::clone(reader));
-        }
-        let opened = Arc::new(open()?);
-        Ok(Arc::clone(self.0.get_or_init(|| opened)))
-    }
-}
-
-impl<R> Default for ReaderSlot<R> {
-    fn default() -> Self {
-        ReaderSlot(OnceLock::new())
-    }
-}
-
-impl<R> fmt::Debug for ReaderSlot<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.get().is_some() { "open" } else { "not open" })
     }
 }
 

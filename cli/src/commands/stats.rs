@@ -39,6 +39,7 @@ fn print_text(out: &mut Out, s: &DbStats) -> std::io::Result<()> {
     )?;
     print_levels(out, &s.levels)?;
     out.field("blob files", format_args!("{}, {}", s.blob_files, bytes(s.blob_bytes)))?;
+    out.field("open files", format_args!("{} tables and blob files, at most {}", s.open_files, s.max_open_files))?;
     out.line("since open (this process's work; a read-only open does none):")?;
     out.field("flushes", format_args!("{}, {} written", s.flushes, bytes(s.flush_bytes_written)))?;
     out.field(
@@ -87,6 +88,8 @@ fn stats_json(path: &Path, s: &DbStats) -> Value {
         "levels": levels_json(&s.levels),
         "blob_files": s.blob_files,
         "blob_bytes": s.blob_bytes,
+        "open_files": s.open_files,
+        "max_open_files": s.max_open_files,
         "flushes": s.flushes,
         "flush_bytes_written": s.flush_bytes_written,
         "compactions": s.compactions,
