@@ -223,7 +223,7 @@ impl Inner {
         }
     }
 
-    fn latch_poison(&self, cause: String) {
+    pub(crate) fn latch_poison(&self, cause: String) {
         let mut poison = self.poison.locked();
         if poison.is_none() {
             log::error!("database poisoned: {cause}");

@@ -135,8 +135,9 @@ fn persister(inner: &Inner) {
         if inner.poison_cause().is_none()
             && let Err(e) = inner.hlog.persist()
         {
-            // The log poisoned itself; the database takes that over.
-            log::error!("background persist of {} failed: {e}", inner.layout.root().display());
+            // The log poisoned itself (whatever the error): the database
+            // is poisoned with it, said once.
+            inner.latch_poison(e.to_string());
         }
     }
 }
