@@ -14,8 +14,8 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use rustix::fs::{self as sys, AtFlags, CWD, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
@@ -313,14 +313,62 @@ impl Fs for StdFs {
     }
 
     fn lock(&self, path: &Path) -> Result<Box<dyn FsLock>> {
+        // Under `HELD` from the look-up to the lock, so no other handle of
+        // this process opens (and, closing, unlocks) a file it holds.
+        let mut held = held_locks();
+        if let Ok(st) = stat(path, true)
+            && held.contains_key(&FileId::of(&st))
+        {
+            return Err(Error::Locked { path: path.to_path_buf() });
+        }
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::CLOEXEC;
         let fd = open_fd(path, flags).map_err(|e| Error::io("open lock file", path, e))?;
-        match retry(|| sys::flock(&fd, FlockOperation::NonBlockingLockExclusive)) {
-            Ok(()) => Ok(Box::new(StdLock { _fd: fd })),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::Locked { path: path.to_path_buf() }),
+        let id = FileId::of(&retry(|| sys::fstat(&fd)).map_err(|e| Error::io("stat", path, e))?);
+        if let Some(strays) = held.get_mut(&id) {
+            // Renamed onto `path` since the look-up (a staging `LOCK.new`
+            // becoming `LOCK`): closing this descriptor now would release
+            // the holder's lock, so it closes with the holder's.
+            strays.push(fd);
+            return Err(Error::Locked { path: path.to_path_buf() });
+        }
+        match retry(|| sys::fcntl_lock(&fd, FlockOperation::NonBlockingLockExclusive)) {
+            Ok(()) => {
+                held.insert(id, Vec::new());
+                Ok(Box::new(StdLock { fd: Some(fd), id }))
+            }
+            Err(e) if matches!(e.raw_os_error().map(Errno::from_raw_os_error), Some(Errno::AGAIN | Errno::ACCESS)) => {
+                Err(Error::Locked { path: path.to_path_buf() })
+            }
             Err(e) => Err(Error::io("lock", path, e)),
         }
     }
+}
+
+/// A file by identity, however it is named now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FileId {
+    device: u64,
+    inode: u64,
+}
+
+impl FileId {
+    fn of(st: &sys::Stat) -> FileId {
+        FileId { device: st.st_dev, inode: st.st_ino }
+    }
+}
+
+/// The lock files this process holds, each with descriptors of it opened
+/// since that must stay open until its lock is released.
+///
+/// The locks are `fcntl` record locks: they belong to the process, so a
+/// child forked while a database is open does not keep it locked after the
+/// database closes (an `flock` belongs to the descriptor, which the child
+/// holds a copy of until it execs). Two costs of process-owned locks are
+/// paid here: they never exclude another handle of the same process, and
+/// closing any descriptor of the file releases them.
+fn held_locks() -> std::sync::MutexGuard<'static, HashMap<FileId, Vec<OwnedFd>>> {
+    static HELD: OnceLock<Mutex<HashMap<FileId, Vec<OwnedFd>>>> = OnceLock::new();
+    HELD.get_or_init(Default::default).locked()
 }
 
 fn lock_map(map: &Mutex<HashMap<u64, bool>>) -> std::sync::MutexGuard<'_, HashMap<u64, bool>> {
@@ -352,10 +400,22 @@ fn probe_reflink(dir: &Path) -> Result<bool> {
 
 #[derive(Debug)]
 struct StdLock {
-    _fd: OwnedFd,
+    fd: Option<OwnedFd>,
+    id: FileId,
 }
 
 impl FsLock for StdLock {}
+
+impl Drop for StdLock {
+    fn drop(&mut self) {
+        // Closed under `HELD`: a handle of this process locking the file
+        // once it is out of the map must not have its lock released by
+        // this close.
+        let mut held = held_locks();
+        drop(self.fd.take());
+        held.remove(&self.id);
+    }
+}
 
 #[derive(Debug)]
 struct StdFile {
