@@ -83,7 +83,7 @@ impl Config {
             fs: Arc::new(StdFs::new()),
             memtable_size_bytes: 64 << 20,
             blob_threshold_bytes: 4 << 10,
-            block_cache_bytes: 64 << 20,
+            block_cache_bytes: super::memory::default_block_cache_bytes(),
             max_open_files: None,
             sync: SyncMode::Background,
             read_only: false,
@@ -117,7 +117,15 @@ impl Config {
         self
     }
 
-    /// Capacity of the block cache shared by all tables.
+    /// Capacity of the block cache shared by all tables (decoded blocks;
+    /// 0 disables caching).
+    ///
+    /// By default, a sixteenth of the memory the process may use — the
+    /// machine's, or its control group's limit when lower — kept between
+    /// 64 MiB and 1 GiB (1 GiB on a machine of 16 GiB or more, 64 MiB in a
+    /// container limited to 1 GiB or less). The cache grows only as blocks
+    /// are read. Each open database has its own: a process that opens
+    /// several at once should set it.
     pub fn block_cache_bytes(mut self, bytes: usize) -> Config {
         self.block_cache_bytes = bytes;
         self

@@ -18,6 +18,7 @@ mod iter;
 mod level_iter;
 mod log_hold;
 mod log_tap;
+mod memory;
 mod merge;
 mod range;
 mod read;
