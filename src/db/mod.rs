@@ -212,6 +212,17 @@ impl Db {
         self.workers.compact_full()
     }
 
+    /// Returns once no flush and no compaction is due or running: the
+    /// level shape (and the space) a database settles at once compaction
+    /// is idle. Due work runs in the caller's thread beside the background
+    /// threads'; writes made meanwhile can make more due, so under a
+    /// steady writer it returns only when compaction catches up. A
+    /// read-only database returns at once; a poisoned one fails with
+    /// [`Error::Poisoned`](crate::Error::Poisoned).
+    pub fn wait_for_compactions(&self) -> Result<()> {
+        self.workers.wait_for_compactions()
+    }
+
     /// Counters and sizes.
     pub fn stats(&self) -> DbStats {
         self.inner.stats()

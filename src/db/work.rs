@@ -83,6 +83,11 @@ impl Work {
         }
     }
 
+    /// Whether no compaction is running now.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state().busy.is_empty()
+    }
+
     /// Holds off (`true`) or lets go on (`false`) background compaction
     /// picking, for a manual full compaction; letting go wakes every waiter.
     pub(crate) fn set_manual(&self, manual: bool) {

@@ -63,6 +63,30 @@ impl Workers {
         Ok(())
     }
 
+    /// Runs in the caller every flush and compaction that is due, and waits
+    /// for those the background threads run, until none is due and none
+    /// runs (see [`Db::wait_for_compactions`](super::Db::wait_for_compactions)).
+    pub(crate) fn wait_for_compactions(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.config.read_only {
+            return Ok(());
+        }
+        loop {
+            inner.check_writable()?;
+            while flush_oldest(inner)? {}
+            if compact_once(inner)? {
+                continue;
+            }
+            // Nothing this caller could pick: done if nothing runs either
+            // (a job picked after the look-up became due after it) and no
+            // memtable froze meanwhile.
+            if inner.work.is_idle() && inner.memtables().frozen.is_empty() {
+                return Ok(());
+            }
+            inner.work.wait_until_idle();
+        }
+    }
+
     /// Flushes, then compacts everything into one sorted run and runs
     /// every compaction that became due.
     pub(crate) fn compact_full(&self) -> Result<()> {
