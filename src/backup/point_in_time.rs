@@ -349,7 +349,10 @@ impl BackupEngine {
     /// Replays the archived writes after `from` up to `to` into the restored
     /// base in `staging`, then flushes it.
     fn replay(&self, staging: &Path, links: &[Link], from: SeqNo, to: SeqNo) -> Result<Replayed> {
-        let mut config = Config::new(staging).fs(std::sync::Arc::clone(&self.local)).create_if_missing(false);
+        let mut config = Config::new(staging)
+            .fs(std::sync::Arc::clone(&self.local))
+            .create_if_missing(false)
+            .background_persist_interval(None);
         config.replaying_into_copy = true;
         let db = config.open()?;
         let mut replayed = Replayed::default();
