@@ -30,6 +30,7 @@
 
 mod fault;
 mod link;
+pub(crate) mod machine;
 mod mem;
 mod std_fs;
 mod util;
