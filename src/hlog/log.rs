@@ -1,6 +1,5 @@
 //! [`HybridLog`]: the active memtable, seqno assignment, persist and freeze.
 
-use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,7 +110,7 @@ impl HybridLog {
             snapshots: Arc::default(),
             durable_end: AtomicU64::new(recovered.plan.durable_end),
             plan: Mutex::new(recovered.plan),
-            io: Mutex::new(IoState { written: recovered.next_address, files: HashMap::new() }),
+            io: Mutex::new(IoState::at(recovered.next_address)),
             poison: Poison::default(),
             persist_calls: AtomicU64::new(0),
             persist_runs: AtomicU64::new(0),
@@ -489,7 +488,7 @@ impl SegmentRemoval<'_> {
                 break;
             }
             let number = first.number;
-            self.io.files.remove(&number);
+            self.io.forget(number);
             match shared.fs.remove_file(&segment::path(&shared.log_dir, number)) {
                 Ok(()) => {}
                 // Never persisted: the file was never created.
