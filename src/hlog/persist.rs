@@ -210,7 +210,7 @@ struct Chunk {
     memtable: Arc<Memtable>,
 }
 
-/// Everything [`flush_to`] needs.
+/// Everything the group commits ([`Durable::flush_to`], [`Durable::write_to`]) need.
 pub(crate) struct Durable<'a> {
     pub(crate) fs: &'a dyn Fs,
     pub(crate) log_dir: &'a Path,
