@@ -39,14 +39,45 @@ fn default_max_open_files(soft: Option<u64>) -> usize {
     usize::try_from(half).unwrap_or(usize::MAX).clamp(DEFAULT_MAX_OPEN_FILES_MIN, DEFAULT_MAX_OPEN_FILES_MAX)
 }
 
-/// When writes become durable.
+/// When an acknowledged write is safe from which crash: three durability
+/// classes, cheapest last.
+///
+/// | mode | survives the process's death | survives a power cut | cost per write |
+/// |---|---|---|---|
+/// | [`Always`](Self::Always) | yes | yes | a `write` and an fsync (shared by concurrent writers) |
+/// | [`OsBuffered`](Self::OsBuffered) | yes | up to the last fsync | a `write` (shared by concurrent writers) |
+/// | [`Background`](Self::Background) | up to the last fsync | up to the last fsync | none |
+///
+/// "The last fsync" is the newest [`Db::persist`](super::Db::persist), background persist
+/// ([`Config::background_persist_interval`], 100 ms by default), flush or
+/// checkpoint. In every mode a crash loses at most a suffix of the writes:
+/// what a reopen finds is a prefix of the write order, whole batches, no
+/// holes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncMode {
-    /// Every write returns only once it is durable (a group commit that
-    /// concurrent writers share).
+    /// Every write returns only once it is durable: written to its log
+    /// segment and fsynced (a group commit that concurrent writers share).
+    /// It survives any crash, a power cut included.
     Always,
-    /// Writes become durable at the next [`Db::persist`](super::Db::persist) or background
-    /// persist; a crash loses at most a suffix of them.
+    /// Every write returns only once it is in the operating system's hands:
+    /// written (`pwrite`) to its log segment with a commit record, without
+    /// an fsync; concurrent writers share one write (group commit). A
+    /// process that dies however it dies (a panic, the OOM killer,
+    /// `kill -9`) loses no acknowledged write: the next open recovers them
+    /// from the file system's cache. An operating system crash or a power
+    /// cut loses at most the writes since the last fsync, as
+    /// [`Background`](Self::Background) does. This is the class of RocksDB's
+    /// and LevelDB's default (`sync = false`: the WAL is written to the OS
+    /// at every write).
+    ///
+    /// Named for where an acknowledged write is, which says what it
+    /// survives: in the OS's buffers, not yet on the disk.
+    OsBuffered,
+    /// Writes stay in the process's memory until the next
+    /// [`Db::persist`](super::Db::persist), background persist, flush or checkpoint
+    /// writes and fsyncs them: any crash, the process's death included,
+    /// loses at most the writes since then (up to 100 ms of them with the
+    /// default interval).
     Background,
 }
 
@@ -154,7 +185,8 @@ impl Config {
         self
     }
 
-    /// When writes become durable.
+    /// When writes become safe from which crash ([`SyncMode`]; default
+    /// [`SyncMode::Background`]).
     pub fn sync(mut self, mode: SyncMode) -> Config {
         self.sync = mode;
         self
@@ -173,7 +205,9 @@ impl Config {
         self
     }
 
-    /// How often a background thread persists unsynced writes (`None`: never).
+    /// How often a background thread persists (writes and fsyncs) the
+    /// writes not yet durable (`None`: never). In every [`SyncMode`] but
+    /// `Always`, it bounds what a power cut can lose.
     pub fn background_persist_interval(mut self, interval: Option<Duration>) -> Config {
         self.background_persist_interval = interval;
         self

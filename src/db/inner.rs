@@ -275,8 +275,10 @@ impl Inner {
                 Appended::NeedsFreeze => froze |= self.freeze_now(true).is_some(),
             }
         };
-        if self.config.sync == SyncMode::Always {
-            self.hlog.persist()?;
+        match self.config.sync {
+            SyncMode::Always => drop(self.hlog.persist()?),
+            SyncMode::OsBuffered => drop(self.hlog.write_out()?),
+            SyncMode::Background => {}
         }
         let full = self.hlog.size_bytes() >= self.config.memtable_size_bytes;
         let froze = (full && self.freeze_now(false).is_some()) || froze;

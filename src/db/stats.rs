@@ -19,6 +19,15 @@ pub struct LevelStats {
 pub struct DbStats {
     /// Seqno of the newest complete write.
     pub seqno: SeqNo,
+    /// Every write with a seqno at or below this is in the operating
+    /// system's hands (written to the log, fsynced or not): it survives
+    /// the death of this process. At or past
+    /// [`durable_seqno`](Self::durable_seqno); it runs ahead of it only
+    /// in [`SyncMode::OsBuffered`](crate::SyncMode::OsBuffered).
+    pub written_seqno: SeqNo,
+    /// Every write with a seqno at or below this is fsynced: it survives
+    /// a power cut.
+    pub durable_seqno: SeqNo,
     /// Id of the current version.
     pub version_id: VersionId,
     /// Bytes of the records the active memtable holds: keys, values and
@@ -84,6 +93,8 @@ impl Inner {
         let c = &self.counters;
         DbStats {
             seqno: self.hlog.visible_seqno(),
+            written_seqno: self.hlog.written_point().seqno,
+            durable_seqno: self.hlog.durable_point().seqno,
             version_id: version.id,
             memtable_bytes: hlog.record_bytes,
             memtable_keys: hlog.key_count,

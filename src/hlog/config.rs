@@ -128,4 +128,9 @@ pub struct HlogStats {
     /// Write-and-fsync runs those calls needed: fewer than the calls when
     /// concurrent persists shared a group commit.
     pub persist_runs: u64,
+    /// Calls to `write_out` since open.
+    pub write_out_calls: u64,
+    /// Write runs (no fsync) those calls needed: fewer than the calls when
+    /// concurrent write-outs shared one.
+    pub write_out_runs: u64,
 }

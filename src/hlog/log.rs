@@ -1,6 +1,5 @@
 //! [`HybridLog`]: the active memtable, seqno assignment, persist and freeze.
 
-use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +12,7 @@ use super::hash_index::HashIndex;
 use super::iter::RangeIter;
 use super::memtable::{Cursor, Lookup, Memtable, ReadAt};
 use super::page::Page;
-use super::persist::{IoState, PersistPoint, Poison, lock};
+use super::persist::{IoState, PersistPoint, Poison, WrittenPoint, lock};
 use super::record::{self, FLAG_BATCH, KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use super::recovery::{RecoveryReport, ReplayFrom, Tail, recover};
 use super::room::{self, Fit};
@@ -109,12 +108,12 @@ impl HybridLog {
             active: RwLock::new(memtable),
             visible: AtomicU64::new(recovered.last_seqno),
             snapshots: Arc::default(),
+            written_end: AtomicU64::new(recovered.plan.written_end),
             durable_end: AtomicU64::new(recovered.plan.durable_end),
             plan: Mutex::new(recovered.plan),
-            io: Mutex::new(IoState { written: recovered.next_address, files: HashMap::new() }),
+            io: Mutex::new(IoState::at(recovered.next_address)),
             poison: Poison::default(),
-            persist_calls: AtomicU64::new(0),
-            persist_runs: AtomicU64::new(0),
+            counters: Default::default(),
             read_only: config.read_only,
         };
         let shared = Arc::new(shared);
@@ -307,6 +306,20 @@ impl HybridLog {
         self.shared.persist()
     }
 
+    /// Hands every write acknowledged so far to the file system, without
+    /// an fsync: reserves a commit record at the tail (as
+    /// [`persist`](Self::persist) does) and writes all committed log bytes
+    /// not yet written. Concurrent callers share the work (group commit).
+    ///
+    /// On `Ok(point)`, every write with seqno <= `point.seqno` survives
+    /// the death of this process (a reopen recovers it), but not a crash
+    /// of the operating system or a power cut: for that, a later
+    /// `persist` must cover it. Errors as `persist`.
+    pub fn write_out(&self) -> Result<WrittenPoint> {
+        self.refuse_if_read_only()?;
+        self.shared.write_out()
+    }
+
     fn refuse_if_read_only(&self) -> Result<()> {
         if self.shared.read_only {
             return Err(Error::ReadOnly { path: self.shared.log_dir.clone() });
@@ -314,9 +327,15 @@ impl HybridLog {
         Ok(())
     }
 
-    /// The newest durable commit.
+    /// The newest durable (fsynced) commit.
     pub fn durable_point(&self) -> PersistPoint {
         lock(&self.shared.plan).durable_point()
+    }
+
+    /// The newest commit handed to the file system, fsynced or not: at or
+    /// past [`durable_point`](Self::durable_point).
+    pub fn written_point(&self) -> WrittenPoint {
+        lock(&self.shared.plan).written_point()
     }
 
     /// The newest durable commit and the segments holding the log, read
@@ -386,8 +405,10 @@ impl HybridLog {
             key_count: active.key_count(),
             record_bytes: active.record_bytes(),
             live_snapshots: self.shared.snapshots.count(),
-            persist_calls: self.shared.persist_calls.load(Ordering::Relaxed),
-            persist_runs: self.shared.persist_runs.load(Ordering::Relaxed),
+            persist_calls: self.shared.counters.persist_calls.load(Ordering::Relaxed),
+            persist_runs: self.shared.counters.persist_runs.load(Ordering::Relaxed),
+            write_out_calls: self.shared.counters.write_out_calls.load(Ordering::Relaxed),
+            write_out_runs: self.shared.counters.write_out_runs.load(Ordering::Relaxed),
         }
     }
 
@@ -489,7 +510,7 @@ impl SegmentRemoval<'_> {
                 break;
             }
             let number = first.number;
-            self.io.files.remove(&number);
+            self.io.forget(number);
             match shared.fs.remove_file(&segment::path(&shared.log_dir, number)) {
                 Ok(()) => {}
                 // Never persisted: the file was never created.

@@ -11,7 +11,7 @@
 //! - `memtable`: read, append and in-place paths of one memtable.
 //! - `snapshot`: the registry of live read points ([`Snapshot`]).
 //! - [`segment`]: segment files `log/{n}.hlog`.
-//! - `persist`: the segment plan and the group-commit path.
+//! - `persist`: the segment plan and the group-commit paths (write out, fsync).
 //! - `recovery`: replay from an address ([`ReplayFrom`], [`RecoveryReport`]).
 //! - `config`: [`HlogConfig`], [`Op`], [`Appended`], [`LogAddresses`], [`HlogStats`].
 //! - `shared`: what a log and its frozen logs share (writer state, persist plan).
@@ -31,6 +31,9 @@
 //! in-place update runs). Persisting takes a separate io mutex, never held
 //! by the writer, so writers do not wait for disks; concurrent persists
 //! queue on it and the first one writes and fsyncs for all (group commit).
+//! A write-out (`HybridLog::write_out`) is the same group commit without
+//! the fsync: it hands the bytes to the file system, which keeps them if
+//! the process dies; only a persist makes them durable.
 //!
 //! The whole memtable stays in memory until the database drops it after a
 //! flush (`head == begin`).
@@ -56,7 +59,7 @@ pub use frozen::FrozenLog;
 pub use iter::{EntryKind, RangeIter, SortedEntry, SortedIter};
 pub use log::{HybridLog, SegmentRemoval};
 pub use memtable::Lookup;
-pub use persist::PersistPoint;
+pub use persist::{PersistPoint, WrittenPoint};
 pub(crate) use recovery::Tail;
 pub use recovery::{
     CommitPoint, CommittedRun, LogPiece, RecoveryReport, ReplayFrom, RunDamage, check_committed_run, committed_prefix,

@@ -1,5 +1,12 @@
 //! The durable side: which segment holds which addresses (the plan), and
-//! the group-commit path that writes committed ranges and fsyncs them.
+//! the group-commit paths that hand committed ranges to the file system
+//! ([`Durable::write_to`]) and fsync them ([`Durable::flush_to`]).
+//!
+//! Two watermarks, both at commit records: *written* (handed to the file
+//! system with `write_at`: survives the death of the process, not of the
+//! machine) and *durable* (fsynced: survives a power cut). Durable never
+//! passes written; only durable counts for [`PersistPoint`], segment
+//! sealing, checkpoints and the log archive.
 //!
 //! Lock order: writer mutex -> plan; io -> plan. The io mutex is never taken
 //! under the writer mutex, so writers never wait for a disk.
@@ -33,6 +40,19 @@ pub struct PersistPoint {
     pub end: LogAddress,
 }
 
+/// What a completed write-out handed to the file system (see
+/// [`HybridLog::write_out`](super::HybridLog::write_out)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenPoint {
+    /// Every write with seqno <= this is in the file system's hands: it
+    /// survives the death of this process (a reopen recovers it), not a
+    /// crash of the operating system or a power cut until a
+    /// [`PersistPoint`] covers it.
+    pub seqno: SeqNo,
+    /// Address after the newest commit record written.
+    pub end: LogAddress,
+}
+
 /// One segment the log has planned: its pages are fixed when allocated.
 #[derive(Debug)]
 pub(crate) struct PlannedSegment {
@@ -46,6 +66,14 @@ pub(crate) struct PlannedSegment {
     pub(crate) sealed: bool,
 }
 
+impl PlannedSegment {
+    /// Where its log bytes end as far as known: its limit, or the end of
+    /// its frozen memtable (`u64::MAX` while it may still grow).
+    fn data_end(&self) -> u64 {
+        self.memtable.as_ref().and_then(|m| m.end()).unwrap_or(u64::MAX).min(self.limit)
+    }
+}
+
 /// Segment plan and commit watermarks, shared by writer and persister.
 #[derive(Debug)]
 pub(crate) struct Plan {
@@ -53,7 +81,10 @@ pub(crate) struct Plan {
     /// End of the newest reserved commit record and the seqno it covers.
     pub(crate) committed_end: u64,
     pub(crate) committed_seqno: u64,
-    /// End and seqno of the newest durable commit.
+    /// End and seqno of the newest commit handed to the file system.
+    pub(crate) written_end: u64,
+    pub(crate) written_seqno: u64,
+    /// End and seqno of the newest durable (fsynced) commit.
     pub(crate) durable_end: u64,
     pub(crate) durable_seqno: u64,
     pub(crate) next_number: u64,
@@ -78,6 +109,10 @@ impl Plan {
 
     pub(crate) fn durable_point(&self) -> PersistPoint {
         PersistPoint { seqno: SeqNo(self.durable_seqno), end: LogAddress(self.durable_end) }
+    }
+
+    pub(crate) fn written_point(&self) -> WrittenPoint {
+        WrittenPoint { seqno: SeqNo(self.written_seqno), end: LogAddress(self.written_end) }
     }
 
     pub(crate) fn infos(&self, log_dir: &Path) -> Vec<SegmentInfo> {
@@ -124,8 +159,46 @@ impl Poison {
 pub(crate) struct IoState {
     /// Address up to which log bytes have been handed to the file system.
     pub(crate) written: u64,
-    /// Open handles of unsealed segments.
+    /// Address up to which they are fsynced (<= `written`): the lowest
+    /// address a power cut can take away, which every commit record
+    /// carries as its `run_start`.
+    pub(crate) synced: u64,
+    /// The one segment holding bytes written but not yet fsynced, if any:
+    /// a segment gets bytes only once every earlier one's are fsynced.
+    pub(crate) unsynced: Option<u64>,
+    /// Open handles of segments not yet sealed; a segment's handle is
+    /// dropped only once all its bytes are fsynced.
     pub(crate) files: HashMap<u64, Box<dyn FsFile>>,
+}
+
+impl IoState {
+    /// Nothing written or fsynced past `address` (where a recovered log
+    /// goes on: every byte below it that exists was fsynced by recovery).
+    pub(crate) fn at(address: u64) -> IoState {
+        IoState { written: address, synced: address, unsynced: None, files: HashMap::new() }
+    }
+
+    /// Fsyncs the segment holding unsynced bytes, unless it is `keep`;
+    /// `written_to` is where the bytes written so far end (all of them
+    /// fsynced afterwards).
+    fn sync_unsynced_except(&mut self, keep: Option<u64>, written_to: u64) -> Result<()> {
+        if let Some(number) = self.unsynced.filter(|&n| Some(n) != keep) {
+            if let Some(file) = self.files.get(&number) {
+                file.sync_data()?;
+            }
+            self.unsynced = None;
+            self.synced = self.synced.max(written_to);
+        }
+        Ok(())
+    }
+
+    /// Forgets segment `number`'s handle: it is being removed.
+    pub(crate) fn forget(&mut self, number: u64) {
+        self.files.remove(&number);
+        if self.unsynced == Some(number) {
+            self.unsynced = None;
+        }
+    }
 }
 
 /// A byte range of one segment to write.
@@ -137,26 +210,37 @@ struct Chunk {
     memtable: Arc<Memtable>,
 }
 
-/// Everything [`flush_to`] needs.
+/// Everything the group commits ([`Durable::flush_to`], [`Durable::write_to`]) need.
 pub(crate) struct Durable<'a> {
     pub(crate) fs: &'a dyn Fs,
     pub(crate) log_dir: &'a Path,
     pub(crate) page_size: u64,
     pub(crate) plan: &'a Mutex<Plan>,
     pub(crate) io: &'a Mutex<IoState>,
+    pub(crate) written_end: &'a AtomicU64,
     pub(crate) durable_end: &'a AtomicU64,
     pub(crate) poison: &'a Poison,
-    pub(crate) calls: &'a AtomicU64,
-    pub(crate) runs: &'a AtomicU64,
+    pub(crate) counters: &'a RunCounters,
+}
+
+/// How often each group commit was asked for and how often it ran.
+#[derive(Debug, Default)]
+pub(crate) struct RunCounters {
+    pub(crate) persist_calls: AtomicU64,
+    pub(crate) persist_runs: AtomicU64,
+    pub(crate) write_out_calls: AtomicU64,
+    pub(crate) write_out_runs: AtomicU64,
 }
 
 impl Durable<'_> {
     /// Makes the log durable at least up to `target` (a reserved commit end)
     /// and returns the durable point. Group commit: the caller that gets the
-    /// io mutex writes everything committed so far, so callers queued behind
-    /// it usually find their target already durable and return at once.
+    /// io mutex writes everything committed so far and fsyncs every segment
+    /// holding bytes not yet fsynced (also those an earlier
+    /// [`write_to`](Self::write_to) wrote), so callers queued behind it
+    /// usually find their target already durable and return at once.
     pub(crate) fn flush_to(&self, target: u64) -> Result<PersistPoint> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.counters.persist_calls.fetch_add(1, Ordering::Relaxed);
         if self.durable_end.load(Ordering::Acquire) >= target {
             self.poison.check()?;
             return Ok(lock(self.plan).durable_point());
@@ -166,32 +250,69 @@ impl Durable<'_> {
         if self.durable_end.load(Ordering::Acquire) >= target {
             return Ok(lock(self.plan).durable_point());
         }
-        let (end, seqno, chunks) = self.chunks(io.written);
-        self.runs.fetch_add(1, Ordering::Relaxed);
-        match self.write_and_sync(&mut io, end, &chunks) {
-            Ok(()) => {}
-            Err(e) => {
-                self.poison.set(&e);
-                return Err(e);
-            }
+        self.counters.persist_runs.fetch_add(1, Ordering::Relaxed);
+        let (end, seqno) = self.write_committed(&mut io)?;
+        if let Err(e) = io.sync_unsynced_except(None, end) {
+            self.poison.set(&e);
+            return Err(e);
         }
-        io.written = end;
+        io.synced = io.synced.max(end);
         let mut plan = lock(self.plan);
         plan.durable_end = end;
         plan.durable_seqno = seqno;
         for s in plan.segments.iter_mut().filter(|s| !s.sealed && s.start < end) {
-            let data_end = s.memtable.as_ref().and_then(|m| m.end()).unwrap_or(u64::MAX).min(s.limit);
+            let data_end = s.data_end();
             s.durable_end = s.durable_end.max(end.min(data_end));
             // Sealed once no page can be added (a later segment or a freeze
             // set the limit) and everything it holds is durable.
             if s.limit != u64::MAX && s.durable_end >= data_end {
                 s.sealed = true;
                 s.memtable = None;
-                io.files.remove(&s.number);
+                io.forget(s.number);
             }
         }
         self.durable_end.store(end, Ordering::Release);
         Ok(plan.durable_point())
+    }
+
+    /// Hands the log to the file system at least up to `target` (a
+    /// reserved commit end), without an fsync, and returns the written
+    /// point. Group commit as in [`flush_to`](Self::flush_to). Nothing
+    /// becomes durable and no segment is sealed here.
+    pub(crate) fn write_to(&self, target: u64) -> Result<WrittenPoint> {
+        self.counters.write_out_calls.fetch_add(1, Ordering::Relaxed);
+        if self.written_end.load(Ordering::Acquire) >= target {
+            self.poison.check()?;
+            return Ok(lock(self.plan).written_point());
+        }
+        let mut io = lock(self.io);
+        self.poison.check()?;
+        if self.written_end.load(Ordering::Acquire) >= target {
+            return Ok(lock(self.plan).written_point());
+        }
+        self.counters.write_out_runs.fetch_add(1, Ordering::Relaxed);
+        self.write_committed(&mut io)?;
+        Ok(lock(self.plan).written_point())
+    }
+
+    /// Writes every committed byte not yet written; returns the end and
+    /// seqno of the newest commit, now written. A failure poisons.
+    fn write_committed(&self, io: &mut IoState) -> Result<(u64, u64)> {
+        let (end, seqno, chunks) = self.chunks(io.written);
+        if end <= io.written {
+            // Nothing committed since the last write-out (or since open).
+            return Ok((end, seqno));
+        }
+        if let Err(e) = self.write_chunks(io, end, &chunks) {
+            self.poison.set(&e);
+            return Err(e);
+        }
+        io.written = end;
+        let mut plan = lock(self.plan);
+        plan.written_end = end;
+        plan.written_seqno = seqno;
+        self.written_end.store(end, Ordering::Release);
+        Ok((end, seqno))
     }
 
     fn chunks(&self, written: u64) -> (u64, u64, Vec<Chunk>) {
@@ -210,14 +331,21 @@ impl Durable<'_> {
         (end, plan.committed_seqno, chunks)
     }
 
-    fn write_and_sync(&self, io: &mut IoState, end: u64, chunks: &[Chunk]) -> Result<()> {
+    fn write_chunks(&self, io: &mut IoState, end: u64, chunks: &[Chunk]) -> Result<()> {
         let mut hasher = Xxh3::new();
         let mut buf = Vec::new();
+        let mut written_to = io.written;
         for chunk in chunks {
+            // Every earlier segment's bytes are fsynced before any go into
+            // this one, so a power cut can only cut the newest segment
+            // written: an earlier one left short or empty under a later one
+            // that survived whole would be a hole no recovery can tell
+            // from damage (nor, when it ends at a commit, even see).
+            io.sync_unsynced_except(Some(chunk.number), written_to)?;
             buf.clear();
             buf.resize((chunk.to - chunk.from) as usize, 0);
             copy_out(&chunk.memtable, chunk.from, &mut buf);
-            seal_records(&mut buf, &mut hasher, io.written);
+            seal_records(&mut buf, &mut hasher, io.synced);
             let file = match io.files.entry(chunk.number) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -226,11 +354,10 @@ impl Durable<'_> {
             };
             let offset = segment::HEADER_BYTES as u64 + (chunk.from - chunk.segment_start);
             file.write_all_at(&buf, offset)?;
+            io.unsynced = Some(chunk.number);
+            written_to = chunk.to;
         }
-        for chunk in chunks {
-            io.files[&chunk.number].sync_data()?;
-        }
-        debug_assert!(chunks.last().is_none_or(|c| c.to == end), "a persist ends at a commit record");
+        debug_assert!(chunks.last().is_none_or(|c| c.to == end), "a run ends at a commit record");
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::memtable::{Cursor, Memtable};
 use super::page::Page;
-use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, lock};
+use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, RunCounters, WrittenPoint, lock};
 use super::snapshot::SnapshotRegistry;
 use crate::Result;
 use crate::fs::Fs;
@@ -64,20 +64,30 @@ pub(crate) struct Shared {
     pub(super) snapshots: Arc<SnapshotRegistry>,
     pub(super) plan: Mutex<Plan>,
     pub(super) io: Mutex<IoState>,
+    /// `Plan::written_end` and `Plan::durable_end`, for the group commits'
+    /// checks that take no lock.
+    pub(super) written_end: AtomicU64,
     pub(super) durable_end: AtomicU64,
     pub(super) poison: Poison,
-    pub(super) persist_calls: AtomicU64,
-    pub(super) persist_runs: AtomicU64,
+    pub(super) counters: RunCounters,
 }
 
 impl Shared {
     pub(super) fn persist(&self) -> Result<PersistPoint> {
-        let target = {
-            let mut w = lock(&self.writer);
-            self.poison.check()?;
-            self.reserve_commit(&mut w)
-        };
+        let target = self.commit()?;
         self.durable().flush_to(target)
+    }
+
+    pub(super) fn write_out(&self) -> Result<WrittenPoint> {
+        let target = self.commit()?;
+        self.durable().write_to(target)
+    }
+
+    /// Reserves a commit record for every write so far; returns its end.
+    fn commit(&self) -> Result<u64> {
+        let mut w = lock(&self.writer);
+        self.poison.check()?;
+        Ok(self.reserve_commit(&mut w))
     }
 
     /// Appends a commit record for everything since the last one, if
@@ -104,10 +114,10 @@ impl Shared {
             page_size: self.page_size,
             plan: &self.plan,
             io: &self.io,
+            written_end: &self.written_end,
             durable_end: &self.durable_end,
             poison: &self.poison,
-            calls: &self.persist_calls,
-            runs: &self.persist_runs,
+            counters: &self.counters,
         }
     }
 }

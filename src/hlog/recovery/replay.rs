@@ -314,6 +314,8 @@ fn build(
         segments,
         committed_end: durable_end,
         committed_seqno: last_seqno,
+        written_end: durable_end,
+        written_seqno: last_seqno,
         durable_end,
         durable_seqno: last_seqno,
         next_number,

@@ -4,8 +4,9 @@
 //! What a crash can leave (the crash model of `docs/CRASH_MODEL.md`): each
 //! file keeps a prefix of the writes not yet fsynced, the last one possibly
 //! cut short. A persist writes whole records ending in a commit record,
-//! one write per segment it touches, then fsyncs them; a new segment's
-//! header is fsynced before any record goes into it. So after the last
+//! one write per segment it touches, each segment fsynced before the next
+//! is written; a new segment's header is fsynced before any record goes
+//! into it. So after the last
 //! valid commit, a crash leaves, per segment of the interrupted persist:
 //! whole valid records, then at most one record cut short by the end of
 //! the file (or, on file systems that expose unwritten space, zeros up to

@@ -44,7 +44,7 @@ pub trait Engine: Sync {
 /// The engines, each with the configuration it is benchmarked in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EngineKind {
-    /// cairndb with `Config::new(dir).open()`.
+    /// cairndb with `Config::new(dir).sync(SyncMode::OsBuffered).open()`.
     Cairndb,
     /// RocksDB as commonly deployed: LZ4, block-based table with a 10 bits/key bloom filter.
     Rocksdb,

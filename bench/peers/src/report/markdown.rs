@@ -66,15 +66,19 @@ The logical size of N entries is N × 116 B.
 under the same work directory, the engines one after another in an order that rotates by round. The \
 databases of fill, read, scan and update have N = {keys} keys; the workloads run in that order on one \
 database per engine (reads and the scan see it as the fill left it, after its flush and a 2 s pause).
-- **Durability.** The engines' defaults: the LSM engines write their log without an fsync per write \
-(RocksDB, fjall and cairndb alike lose at most a recent suffix of writes in a crash). redb has no \
-such mode by default (its default `Durability::Immediate` fsyncs every commit), so it commits \
+- **Durability.** No fsync per write for the LSM engines, each losing at most a recent suffix of \
+writes in a power cut. RocksDB's default writes each write to its WAL file (to the OS) before it \
+returns, so a killed process loses none; cairndb runs in that class, `SyncMode::OsBuffered` (its \
+default, `Background`, keeps writes in the process until the persist every 100 ms: cheaper, and a \
+killed process loses up to 100 ms of them). fjall runs with its defaults. redb has no mode \
+without an fsync per commit by default (its default `Durability::Immediate` fsyncs every commit), so it commits \
 1,000 writes per write transaction and reads 1,000 keys per read transaction. Per-key commits with an \
 fsync each would measure the disk's fsync rate, not redb, so that would not be a fair comparison; with \
 1,000 per commit its fsync cost is spread thin, but it still pays one every 1,000 writes where the \
 others pay none, and its batching is a help the LSM engines do not get (they do one put per key).
-- **Engines.** `cairndb`: `Config::new(dir).open()`. `rocksdb`: the `rocksdb` crate with LZ4 compression \
-and a block-based table with a 10 bits/key full bloom filter, everything else default. \
+- **Engines.** `cairndb`: `Config::new(dir).sync(SyncMode::OsBuffered).open()`. `rocksdb`: the \
+`rocksdb` crate with LZ4 compression and a block-based table with a 10 bits/key full bloom filter, \
+everything else default. \
 `rocksdb-default`: `Options::default()` (Snappy compression, no bloom filter). `fjall`: defaults, one \
 keyspace. `redb`: defaults, one table. Their default caches differ and were left so: cairndb's block cache is \
 64 MiB, RocksDB's 32 MiB (the internal one it makes when none is set), fjall's 32 MiB, redb's 1 GiB \
