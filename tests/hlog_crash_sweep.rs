@@ -3,6 +3,8 @@
 //! acknowledged by a completed persist is present, and what is present is
 //! exactly a prefix of the write order (whole batches, no holes).
 
+#[path = "common/batches.rs"]
+mod batches;
 #[path = "common/crash_points.rs"]
 mod crash_points;
 
@@ -10,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use batches::{Batches, is_batch_boundary, state_at};
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs};
 use cairndb::internals::hlog::{FrozenLog, HlogConfig, HybridLog, Op, ReplayFrom};
 use cairndb::{Error, LogAddress, SeqNo};
@@ -31,32 +34,11 @@ fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, cairndb::internals::hlog
     HybridLog::open(fs, Path::new(LOG), config(), ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) })
 }
 
-type Change = (Vec<u8>, Option<Vec<u8>>);
-
 /// The writes the workload made, in seqno order, and what was acknowledged durable.
 #[derive(Default)]
 struct Model {
-    batches: Vec<(u64, Vec<Change>)>,
+    batches: Batches,
     acked_seqno: u64,
-}
-
-impl Model {
-    fn state_at(&self, seqno: u64) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let mut state = BTreeMap::new();
-        for (_, changes) in self.batches.iter().take_while(|(last, _)| *last <= seqno) {
-            for (key, value) in changes {
-                match value {
-                    Some(v) => state.insert(key.clone(), v.clone()),
-                    None => state.remove(key),
-                };
-            }
-        }
-        state
-    }
-
-    fn is_batch_boundary(&self, seqno: u64) -> bool {
-        seqno == 0 || self.batches.iter().any(|(last, _)| *last == seqno)
-    }
 }
 
 struct Rng(u64);
@@ -144,8 +126,8 @@ fn check_recovery(fs: MemFs, model: &Model, what: &str) {
     let (log, report) = open(Arc::new(fs)).unwrap_or_else(|e| panic!("{what}: recovery failed: {e}"));
     let recovered = report.last_seqno.0;
     assert!(recovered >= model.acked_seqno, "{what}: lost acknowledged writes ({recovered} < {})", model.acked_seqno);
-    assert!(model.is_batch_boundary(recovered), "{what}: recovered half a batch (seqno {recovered})");
-    assert_eq!(contents(&log), model.state_at(recovered), "{what}: state is not the prefix at {recovered}");
+    assert!(is_batch_boundary(&model.batches, recovered), "{what}: recovered half a batch (seqno {recovered})");
+    assert_eq!(contents(&log), state_at(&model.batches, recovered), "{what}: state is not the prefix at {recovered}");
     // The recovered log accepts writes and recovers again.
     log.put(b"next", b"life").unwrap();
     log.persist().unwrap();

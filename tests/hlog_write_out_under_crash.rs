@@ -10,6 +10,8 @@
 //! whole and an earlier one cut: the commit records of the later one were
 //! written while the earlier bytes were not yet fsynced, and say so.
 
+#[path = "common/batches.rs"]
+mod batches;
 #[path = "common/crash_points.rs"]
 mod crash_points;
 
@@ -18,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 
+use batches::{Batches, is_batch_boundary, state_at};
 use cairndb::fs::{FaultFs, FaultKind, FaultRule, Fs, MemFs};
 use cairndb::internals::hlog::{HlogConfig, HybridLog, Op, RecoveryReport, ReplayFrom};
 use cairndb::{LogAddress, SeqNo};
@@ -41,36 +44,15 @@ fn open(fs: Arc<dyn Fs>) -> cairndb::Result<(HybridLog, RecoveryReport)> {
     HybridLog::open(fs, Path::new(LOG), config(), ReplayFrom { address: LogAddress(0), next_seqno: SeqNo(1) })
 }
 
-type Change = (Vec<u8>, Option<Vec<u8>>);
-
 /// The batches written, in seqno order, and how far each watermark was
 /// acknowledged.
 #[derive(Default)]
 struct Model {
-    batches: Vec<(u64, Vec<Change>)>,
+    batches: Batches,
     /// Covered by a completed `write_out`: survives a process kill.
     written_seqno: u64,
     /// Covered by a completed `persist`: survives a power cut.
     durable_seqno: u64,
-}
-
-impl Model {
-    fn state_at(&self, seqno: u64) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let mut state = BTreeMap::new();
-        for (_, changes) in self.batches.iter().take_while(|(last, _)| *last <= seqno) {
-            for (key, value) in changes {
-                match value {
-                    Some(v) => state.insert(key.clone(), v.clone()),
-                    None => state.remove(key),
-                };
-            }
-        }
-        state
-    }
-
-    fn is_batch_boundary(&self, seqno: u64) -> bool {
-        seqno == 0 || self.batches.iter().any(|(last, _)| *last == seqno)
-    }
 }
 
 /// Writes, each followed by a write-out; a persist now and then and a
@@ -112,8 +94,8 @@ fn check_recovery(fs: MemFs, model: &Model, at_least: u64, what: &str) {
     let (log, report) = open(Arc::new(fs)).unwrap_or_else(|e| panic!("{what}: recovery failed: {e}"));
     let recovered = report.last_seqno.0;
     assert!(recovered >= at_least, "{what}: lost acknowledged writes ({recovered} < {at_least})");
-    assert!(model.is_batch_boundary(recovered), "{what}: recovered half a batch (seqno {recovered})");
-    assert_eq!(contents(&log), model.state_at(recovered), "{what}: state is not the prefix at {recovered}");
+    assert!(is_batch_boundary(&model.batches, recovered), "{what}: recovered half a batch (seqno {recovered})");
+    assert_eq!(contents(&log), state_at(&model.batches, recovered), "{what}: state is not the prefix at {recovered}");
     log.put(b"next", b"life").unwrap();
     log.persist().unwrap();
 }
@@ -128,7 +110,7 @@ fn op_count_of_full_run() -> u64 {
     assert!(model.durable_seqno < last, "the workload ends with writes no fsync covers");
     // A power cut now loses the unsynced writes; a process kill none.
     let (cut, _) = open(Arc::new(mem.crash_copy())).unwrap();
-    assert_eq!(contents(&cut), model.state_at(model.durable_seqno), "a power cut after the run");
+    assert_eq!(contents(&cut), state_at(&model.batches, model.durable_seqno), "a power cut after the run");
     assert!(cut.segments().len() >= 6, "the workload rolls segments: {:?}", cut.segments());
     drop(cut);
     check_recovery(mem, &model, last, "process kill after the run");

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod batches;
 pub mod crash_points;
 pub mod dirs;
 pub mod mounts;
