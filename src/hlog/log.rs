@@ -114,6 +114,7 @@ impl HybridLog {
             io: Mutex::new(IoState::at(recovered.next_address)),
             poison: Poison::default(),
             counters: Default::default(),
+            leadership: Default::default(),
             read_only: config.read_only,
         };
         let shared = Arc::new(shared);

@@ -14,7 +14,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -22,7 +23,7 @@ use super::memtable::Memtable;
 use super::record::{self, HEADER_BYTES, Kind, LAYOUT_OFFSET, split_layout, value_offset};
 use super::segment::{self, SegmentHeader, SegmentInfo};
 use crate::fs::{Fs, FsFile, OpenOptions};
-use crate::sync::MutexExt;
+use crate::sync::{CondvarExt, MutexExt};
 use crate::{Error, LogAddress, Result, SeqNo};
 
 /// Locks a mutex; a panic elsewhere does not make the data unusable here.
@@ -201,6 +202,50 @@ impl IoState {
     }
 }
 
+/// Who runs the next group commit. One caller at a time leads: it takes
+/// the io mutex and writes (and fsyncs) everything committed so far for
+/// everyone. The others wait here, not on the io mutex, so a caller whose
+/// commit the leader's run covered returns as soon as that run ends,
+/// instead of queueing behind the next run's fsync; and callers that come
+/// while a run is in flight gather for the next. (Waiting on the io mutex,
+/// at 16 writers about 1.7 writes shared an fsync and p99 was 28 ms.)
+#[derive(Debug, Default)]
+pub(crate) struct Leadership {
+    leading: Mutex<bool>,
+    done: Condvar,
+}
+
+impl Leadership {
+    /// `None` once `covered()` holds (the caller's commit is done), else the
+    /// guard of the caller's leadership; waits while another leads.
+    fn lead_unless(&self, covered: impl Fn() -> bool) -> Option<Leading<'_>> {
+        let mut leading = lock(&self.leading);
+        loop {
+            if covered() {
+                return None;
+            }
+            if !*leading {
+                *leading = true;
+                return Some(Leading(self));
+            }
+            // The leader wakes everyone when its run ends; the timeout only
+            // bounds the wait should a wake-up ever be missed.
+            leading = self.done.wait_locked(leading, Duration::from_millis(50));
+        }
+    }
+}
+
+/// The leadership of one group commit; let go (and the waiters woken) when
+/// dropped, after the run's watermark is published.
+struct Leading<'a>(&'a Leadership);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.leading) = false;
+        self.0.done.notify_all();
+    }
+}
+
 /// A byte range of one segment to write.
 struct Chunk {
     number: u64,
@@ -221,6 +266,7 @@ pub(crate) struct Durable<'a> {
     pub(crate) durable_end: &'a AtomicU64,
     pub(crate) poison: &'a Poison,
     pub(crate) counters: &'a RunCounters,
+    pub(crate) leadership: &'a Leadership,
 }
 
 /// How often each group commit was asked for and how often it ran.
@@ -245,6 +291,10 @@ impl Durable<'_> {
             self.poison.check()?;
             return Ok(lock(self.plan).durable_point());
         }
+        let Some(_leading) = self.leadership.lead_unless(|| self.durable_end.load(Ordering::Acquire) >= target) else {
+            self.poison.check()?;
+            return Ok(lock(self.plan).durable_point());
+        };
         let mut io = lock(self.io);
         self.poison.check()?;
         if self.durable_end.load(Ordering::Acquire) >= target {
@@ -285,6 +335,10 @@ impl Durable<'_> {
             self.poison.check()?;
             return Ok(lock(self.plan).written_point());
         }
+        let Some(_leading) = self.leadership.lead_unless(|| self.written_end.load(Ordering::Acquire) >= target) else {
+            self.poison.check()?;
+            return Ok(lock(self.plan).written_point());
+        };
         let mut io = lock(self.io);
         self.poison.check()?;
         if self.written_end.load(Ordering::Acquire) >= target {

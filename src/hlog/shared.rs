@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::memtable::{Cursor, Memtable};
 use super::page::Page;
-use super::persist::{Durable, IoState, PersistPoint, Plan, Poison, RunCounters, WrittenPoint, lock};
+use super::persist::{Durable, IoState, Leadership, PersistPoint, Plan, Poison, RunCounters, WrittenPoint, lock};
 use super::snapshot::SnapshotRegistry;
 use crate::Result;
 use crate::fs::Fs;
@@ -70,6 +70,7 @@ pub(crate) struct Shared {
     pub(super) durable_end: AtomicU64,
     pub(super) poison: Poison,
     pub(super) counters: RunCounters,
+    pub(super) leadership: Leadership,
 }
 
 impl Shared {
@@ -118,6 +119,7 @@ impl Shared {
             durable_end: &self.durable_end,
             poison: &self.poison,
             counters: &self.counters,
+            leadership: &self.leadership,
         }
     }
 }
