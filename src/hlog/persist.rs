@@ -280,26 +280,18 @@ pub(crate) struct RunCounters {
 
 impl Durable<'_> {
     /// Makes the log durable at least up to `target` (a reserved commit end)
-    /// and returns the durable point. Group commit: the caller that gets the
-    /// io mutex writes everything committed so far and fsyncs every segment
-    /// holding bytes not yet fsynced (also those an earlier
-    /// [`write_to`](Self::write_to) wrote), so callers queued behind it
-    /// usually find their target already durable and return at once.
+    /// and returns the durable point. Group commit: the leader writes
+    /// everything committed so far and fsyncs every segment holding bytes
+    /// not yet fsynced (also those an earlier [`write_to`](Self::write_to)
+    /// wrote); callers its run covers return when it ends.
     pub(crate) fn flush_to(&self, target: u64) -> Result<PersistPoint> {
         self.counters.persist_calls.fetch_add(1, Ordering::Relaxed);
-        if self.durable_end.load(Ordering::Acquire) >= target {
-            self.poison.check()?;
-            return Ok(lock(self.plan).durable_point());
-        }
-        let Some(_leading) = self.leadership.lead_unless(|| self.durable_end.load(Ordering::Acquire) >= target) else {
+        let Some(_leading) = self.lead_unless_past(self.durable_end, target) else {
             self.poison.check()?;
             return Ok(lock(self.plan).durable_point());
         };
         let mut io = lock(self.io);
         self.poison.check()?;
-        if self.durable_end.load(Ordering::Acquire) >= target {
-            return Ok(lock(self.plan).durable_point());
-        }
         self.counters.persist_runs.fetch_add(1, Ordering::Relaxed);
         let (end, seqno) = self.write_committed(&mut io)?;
         if let Err(e) = io.sync_unsynced_except(None, end) {
@@ -331,22 +323,27 @@ impl Durable<'_> {
     /// becomes durable and no segment is sealed here.
     pub(crate) fn write_to(&self, target: u64) -> Result<WrittenPoint> {
         self.counters.write_out_calls.fetch_add(1, Ordering::Relaxed);
-        if self.written_end.load(Ordering::Acquire) >= target {
-            self.poison.check()?;
-            return Ok(lock(self.plan).written_point());
-        }
-        let Some(_leading) = self.leadership.lead_unless(|| self.written_end.load(Ordering::Acquire) >= target) else {
+        let Some(_leading) = self.lead_unless_past(self.written_end, target) else {
             self.poison.check()?;
             return Ok(lock(self.plan).written_point());
         };
         let mut io = lock(self.io);
         self.poison.check()?;
-        if self.written_end.load(Ordering::Acquire) >= target {
-            return Ok(lock(self.plan).written_point());
-        }
         self.counters.write_out_runs.fetch_add(1, Ordering::Relaxed);
         self.write_committed(&mut io)?;
         Ok(lock(self.plan).written_point())
+    }
+
+    /// `None` once `watermark` reaches `target` (at once, or when the run of
+    /// the caller leading now ends), else the lead of the next run. Only a
+    /// leader moves the watermarks, so a target not reached when the lead
+    /// is taken stays ahead until the leader's own run.
+    fn lead_unless_past(&self, watermark: &AtomicU64, target: u64) -> Option<Leading<'_>> {
+        let covered = || watermark.load(Ordering::Acquire) >= target;
+        if covered() {
+            return None;
+        }
+        self.leadership.lead_unless(covered)
     }
 
     /// Writes every committed byte not yet written; returns the end and
